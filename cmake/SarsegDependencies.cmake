@@ -1,0 +1,42 @@
+# Every external package is found here, once.
+find_package(Torch REQUIRED)
+if(Torch_VERSION VERSION_LESS 1.13)
+  message(FATAL_ERROR "sarseg needs LibTorch 1.13 or newer (found ${Torch_VERSION})")
+endif()
+message(STATUS "sarseg: LibTorch ${Torch_VERSION}")
+
+find_package(Threads REQUIRED)
+find_package(nlohmann_json REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(PNG REQUIRED)
+find_package(OpenSSL REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBZIP REQUIRED IMPORTED_TARGET libzip)
+
+if(SARSEG_WITH_CURL)
+  find_package(CURL REQUIRED)
+endif()
+if(SARSEG_WITH_GDAL)
+  find_package(GDAL CONFIG QUIET)
+  if(NOT GDAL_FOUND)
+    find_package(GDAL REQUIRED)
+  endif()
+endif()
+if(SARSEG_WITH_NETCDF)
+  pkg_check_modules(NETCDF REQUIRED IMPORTED_TARGET netcdf)
+endif()
+
+# Torch as a target (TorchConfig gives variables only).
+add_library(sarseg_torch_base INTERFACE)
+target_link_libraries(sarseg_torch_base INTERFACE ${TORCH_LIBRARIES})
+target_include_directories(sarseg_torch_base SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
+target_compile_options(sarseg_torch_base INTERFACE ${TORCH_CXX_FLAGS})
+
+# Feature flags visible to every module through one generated header.
+set(SARSEG_HAVE_GDAL ${SARSEG_WITH_GDAL})
+set(SARSEG_HAVE_NETCDF ${SARSEG_WITH_NETCDF})
+set(SARSEG_HAVE_CURL ${SARSEG_WITH_CURL})
+configure_file(${PROJECT_SOURCE_DIR}/cmake/build_config.h.in
+               ${PROJECT_BINARY_DIR}/generated/sarseg/build_config.h @ONLY)
