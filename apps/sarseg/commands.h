@@ -20,6 +20,10 @@ struct CommandEntry {
 
 std::vector<CommandEntry>& command_registry();
 
+// The `bench` parent command (created on first use); benchmark files add subcommands to it
+// from registrations with order > 90.
+CLI::App& bench_command(CLI::App& root);
+
 struct CommandRegistration {
   CommandRegistration(int order, std::string name, std::function<void(CLI::App&)> add) {
     command_registry().push_back({order, std::move(name), std::move(add)});

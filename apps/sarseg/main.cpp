@@ -16,7 +16,9 @@
 
 namespace {
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+std::string first_line(const std::string& text) {
+  return text.substr(0, text.find('\n'));
+}
 
 std::string version_text() {
   std::string text = std::string("sarseg ") + SARSEG_VERSION + " (LibTorch " +
@@ -49,7 +51,8 @@ int main(int argc, char** argv) {
   auto& commands = sarseg::cli::command_registry();
   std::stable_sort(commands.begin(), commands.end(),
                    [](const auto& a, const auto& b) { return a.order < b.order; });
-  for (const auto& command : commands) command.add(app);
+  for (const auto& command : commands)
+    command.add(app);
   // Settings that every subcommand relies on are applied before any subcommand callback runs.
   app.parse_complete_callback([&] {
     sarseg::log::init(log_level);
@@ -62,8 +65,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "sarseg: error: %s (see 'sarseg --help')\n",
-                 first_line(e.what()).c_str());
+    std::fprintf(stderr, "sarseg: error: %s (see 'sarseg --help')\n", first_line(e.what()).c_str());
     return 2;
   } catch (const sarseg::UserError& e) {
     std::fprintf(stderr, "sarseg: error: %s\n", first_line(e.what()).c_str());

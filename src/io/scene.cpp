@@ -60,7 +60,8 @@ const Band& Scene::band(std::string_view name) const {
 
 std::vector<std::string> Scene::band_names() const {
   std::vector<std::string> names;
-  for (const auto& b : bands) names.push_back(b.name);
+  for (const auto& b : bands)
+    names.push_back(b.name);
   return names;
 }
 

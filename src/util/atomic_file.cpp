@@ -33,8 +33,8 @@ AtomicOutput::AtomicOutput(fs::path target) : target_(std::move(target)) {
   if (dir.empty()) dir = ".";
   require(fs::is_directory(dir), "cannot write '" + target_.string() + "': directory '" +
                                      dir.string() + "' does not exist; create it first");
-  require(::access(dir.c_str(), W_OK) == 0, "cannot write '" + target_.string() +
-                                                "': directory '" + dir.string() +
+  require(::access(dir.c_str(), W_OK) == 0, "cannot write '" + target_.string() + "': directory '" +
+                                                dir.string() +
                                                 "' is not writable; choose another output path");
   temp_ = dir / ("." + target_.filename().string() + ".tmp" + std::to_string(::getpid()) + "_" +
                  std::to_string(temp_counter++));
@@ -64,12 +64,12 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
   AtomicOutput output(path);
   {
     std::ofstream stream(output.temp_path(), std::ios::binary | std::ios::trunc);
-    require(static_cast<bool>(stream), "cannot write '" + path.string() + "': " +
-                                           std::strerror(errno));
+    require(static_cast<bool>(stream),
+            "cannot write '" + path.string() + "': " + std::strerror(errno));
     stream.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     stream.flush();
-    require(static_cast<bool>(stream), "cannot write '" + path.string() + "': write failed (" +
-                                           std::strerror(errno) + ")");
+    require(static_cast<bool>(stream),
+            "cannot write '" + path.string() + "': write failed (" + std::strerror(errno) + ")");
   }
   output.commit();
 }
@@ -77,8 +77,8 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
 std::string read_file(const fs::path& path) {
   std::ifstream stream(path, std::ios::binary);
   require(static_cast<bool>(stream) && !fs::is_directory(path),
-          "cannot read '" + path.string() + "': " +
-              (fs::exists(path) ? "not a readable file" : "no such file"));
+          "cannot read '" + path.string() +
+              "': " + (fs::exists(path) ? "not a readable file" : "no such file"));
   std::ostringstream buffer;
   buffer << stream.rdbuf();
   return buffer.str();
@@ -88,8 +88,8 @@ void ensure_output_directory(const fs::path& dir) {
   std::error_code error;
   fs::create_directories(dir, error);
   require(!error && fs::is_directory(dir),
-          "cannot use output directory '" + dir.string() + "': " +
-              (error ? error.message() : std::string("not a directory")));
+          "cannot use output directory '" + dir.string() +
+              "': " + (error ? error.message() : std::string("not a directory")));
   require(::access(dir.c_str(), W_OK) == 0,
           "output directory '" + dir.string() + "' is not writable; choose another --out");
 }

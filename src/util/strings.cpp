@@ -32,8 +32,10 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 
 std::string trim(std::string_view text) {
   size_t begin = 0, end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin])))
+    ++begin;
+  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1])))
+    --end;
   return std::string(text.substr(begin, end - begin));
 }
 
@@ -47,7 +49,8 @@ bool ends_with(std::string_view text, std::string_view suffix) {
 
 std::string to_lower(std::string_view text) {
   std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -70,11 +73,13 @@ std::vector<std::string> closest_matches(std::string_view word,
                                          const std::vector<std::string>& candidates,
                                          size_t max_count) {
   std::vector<std::pair<size_t, std::string>> scored;
-  for (const auto& c : candidates) scored.emplace_back(edit_distance(word, c), c);
+  for (const auto& c : candidates)
+    scored.emplace_back(edit_distance(word, c), c);
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> out;
-  for (size_t i = 0; i < scored.size() && i < max_count; ++i) out.push_back(scored[i].second);
+  for (size_t i = 0; i < scored.size() && i < max_count; ++i)
+    out.push_back(scored[i].second);
   return out;
 }
 

@@ -12,7 +12,9 @@ void set_torch_threads(int n) {
   torch::set_num_threads(n);
 }
 
-int torch_threads() { return torch::get_num_threads(); }
+int torch_threads() {
+  return torch::get_num_threads();
+}
 
 std::string resolve_device_name(const std::string& requested) {
   if (requested == "cpu") return requested;

@@ -14,7 +14,8 @@ TEST(AtomicFile, WritesAndLeavesNoTemporary) {
   write_file_atomically(dir / "a.txt", "hello");
   EXPECT_EQ(read_file(dir / "a.txt"), "hello");
   int entries = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path()))
+    ++entries;
   EXPECT_EQ(entries, 1);
 }
 

@@ -1,9 +1,9 @@
 // The in-memory scene: every reader produces one, every writer, sampler and evaluator takes one.
 //
 // Bands are float rasters in row-major order with a name and a unit. Canonical band names:
-//   hh_db, hv_db          backscatter in dB (unit "dB"), or z-scored ("zscore") as AI4Arctic stores it
-//   incidence_deg         incidence angle (unit "deg" or "zscore")
-//   distance_map          AI4Arctic distance-to-land zones
+//   hh_db, hv_db          backscatter in dB (unit "dB"), or z-scored ("zscore") as AI4Arctic stores
+//   it incidence_deg         incidence angle (unit "deg" or "zscore") distance_map AI4Arctic
+//   distance-to-land zones
 // Labels are uint8 rasters; 255 is the fill value (no label). Canonical label names: SIC, SOD,
 // FLOE (AI4Arctic charts) or any task's class map (e.g. "classes").
 #pragma once
@@ -81,7 +81,7 @@ struct Scene {
   std::optional<GeoReference> geo;
   std::string acquisition_time;  // ISO 8601, "" when unknown
   Season season = Season::kUnknown;
-  std::string ice_service;  // "dmi", "cis", "synthetic", ...
+  std::string ice_service;                        // "dmi", "cis", "synthetic", ...
   std::map<std::string, std::string> attributes;  // other global attributes, kept for writing
 
   std::vector<AuxGrid> aux;  // 2 km grids

@@ -12,6 +12,8 @@
 namespace sarseg::compat {
 
 // True when a CUDA device is usable by this build.
-inline bool cuda_available() { return torch::cuda::is_available(); }
+inline bool cuda_available() {
+  return torch::cuda::is_available();
+}
 
 }  // namespace sarseg::compat
