@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace sarseg::models {
+namespace sarseg::weights {
 
 struct WeightSet {
   std::string name;          // "mobilenet_v2.imagenet"
@@ -34,4 +34,4 @@ const WeightSet* default_weight_set(const std::string& encoder);
 std::filesystem::path weights_dir();
 std::filesystem::path resolve_weights(const std::string& name_or_path, bool allow_download = true);
 
-}  // namespace sarseg::models
+}  // namespace sarseg::weights

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-namespace sarseg::models {
+namespace sarseg::weights {
 
 // Ordered (file order) name -> tensor.
 using StateDict = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -37,4 +37,4 @@ struct LoadResult {
 LoadResult load_state(torch::nn::Module& module, const StateDict& tensors, bool strict,
                       const std::string& source_name, const std::string& prefix = "");
 
-}  // namespace sarseg::models
+}  // namespace sarseg::weights
