@@ -1,0 +1,40 @@
+// The experiment report: summary.json (every figure, machine-readable), report.md and one
+// self-contained report.html (inline SVG charts drawn here, quicklook PNGs as data URIs, no
+// network access, no external files).
+//
+// The page's own script sets document.title to "ok: ..." once it has loaded and every image has
+// decoded, or to "error: ..." on any script error or broken image, so a headless browser can
+// check that it rendered.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "sarseg/experiment/analysis.h"
+#include "sarseg/experiment/summary.h"
+
+namespace sarseg::experiment {
+
+struct ReportFiles {
+  std::filesystem::path summary_json;
+  std::filesystem::path markdown;
+  std::filesystem::path html;
+};
+
+// The summary plus its analysis, as written to summary.json.
+nlohmann::json summary_document(const ExperimentSummary& summary, const Analysis& analysis);
+
+std::string render_markdown(const ExperimentSummary& summary, const Analysis& analysis);
+// Quicklook file names in the summary are resolved against `experiment_dir` and embedded;
+// a missing file is reported in the page (and fails the page's own check), never silently dropped.
+std::string render_html(const ExperimentSummary& summary, const Analysis& analysis,
+                        const std::filesystem::path& experiment_dir);
+
+// Writes summary.json, report.md and report.html into `experiment_dir` (atomically).
+ReportFiles write_report(const ExperimentSummary& summary,
+                         const std::filesystem::path& experiment_dir);
+
+// Standard base64 (RFC 4648) of `bytes`; exposed for tests.
+std::string base64_encode(const std::string& bytes);
+
+}  // namespace sarseg::experiment

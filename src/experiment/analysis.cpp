@@ -1,0 +1,335 @@
+#include "sarseg/experiment/analysis.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+
+namespace sarseg::experiment {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr double kSignificance = 0.10;
+constexpr double kMetricTolerance = 0.002;  // 0.2 percentage points of F1 / IoU / accuracy
+constexpr double kEpochTolerance = 0.5;     // whole epochs: equal counts are ties
+
+const std::vector<std::string> kSeasonOrder = {"freeze-up", "winter", "melt", "unknown", "all"};
+
+std::string format_value(double v, const std::string& unit, bool signed_value = false) {
+  if (!std::isfinite(v)) return "n/a";
+  char buffer[64];
+  const char* sign = signed_value ? "%+" : "%";
+  std::string pattern;
+  if (unit == "epochs" || unit == "s")
+    pattern = std::string(sign) + ".1f";
+  else if (unit == "samples")
+    pattern = std::string(sign) + ".0f";
+  else
+    pattern = std::string(sign) + ".4f";
+  std::snprintf(buffer, sizeof buffer, pattern.c_str(), v);
+  std::string text = buffer;
+  if (!unit.empty()) text += " " + unit;
+  return text;
+}
+
+std::string format_p(double p) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", p);
+  return buffer;
+}
+
+using Extractor = std::function<double(const RunResult&)>;
+
+FigureAnalysis make_figure(const ExperimentSummary& summary, std::string key, std::string label,
+                           std::string unit, Direction direction, double tolerance,
+                           const Extractor& value) {
+  FigureAnalysis figure;
+  figure.key = std::move(key);
+  figure.label = std::move(label);
+  figure.unit = std::move(unit);
+  figure.direction = direction;
+  figure.tolerance = tolerance;
+  for (const auto& arm : summary.arms) {
+    ArmFigure arm_figure;
+    arm_figure.arm = arm.name;
+    for (int64_t seed : summary.seeds) {
+      const RunResult* run = summary.find_run(arm.name, seed);
+      arm_figure.per_seed.push_back(run ? value(*run) : kNaN);
+    }
+    arm_figure.spread = spread_of(arm_figure.per_seed);
+    figure.arms.push_back(std::move(arm_figure));
+  }
+  const ArmFigure* reference = figure.find(summary.reference_arm);
+  const ArmFigure* baseline = figure.find(summary.baseline_arm);
+  if (reference && baseline) {
+    figure.paired = compare_paired(reference->per_seed, baseline->per_seed, tolerance);
+    figure.has_paired = true;
+  }
+  return figure;
+}
+
+double season_metric(const RunResult& run, const std::string& weights, const std::string& season,
+                     double SeasonMetrics::*member) {
+  const Evaluation* evaluation = run.find(weights);
+  if (!evaluation) return kNaN;
+  const SeasonMetrics* metrics = evaluation->find(season);
+  return metrics ? metrics->*member : kNaN;
+}
+
+std::string season_words(const std::string& season) {
+  return season == "all" ? "all test scenes pooled" : season + " test scenes";
+}
+
+}  // namespace
+
+std::string to_string(VerdictLevel level) {
+  switch (level) {
+    case VerdictLevel::kSupported:
+      return "supported";
+    case VerdictLevel::kContradicted:
+      return "contradicted";
+    case VerdictLevel::kNoDifference:
+      return "no difference";
+    case VerdictLevel::kMixed:
+      return "not supported (mixed)";
+    case VerdictLevel::kNoData:
+      return "no data";
+  }
+  return "?";
+}
+
+const ArmFigure* FigureAnalysis::find(const std::string& arm) const {
+  for (const auto& a : arms)
+    if (a.arm == arm) return &a;
+  return nullptr;
+}
+
+const FigureAnalysis* Analysis::find(const std::string& key) const {
+  for (const auto& f : figures)
+    if (f.key == key) return &f;
+  return nullptr;
+}
+
+Verdict judge(const FigureAnalysis& figure, const std::string& reference_arm,
+              const std::string& baseline_arm, const std::string& question) {
+  Verdict verdict;
+  verdict.question = question;
+  verdict.figure_key = figure.key;
+  const PairedComparison& paired = figure.paired;
+  const int64_t nonzero = paired.positive + paired.negative;
+  if (!figure.has_paired || paired.differences.size() < 2) {
+    verdict.level = VerdictLevel::kNoData;
+    verdict.answer = "Cannot be answered: fewer than 2 seeds have " + figure.label + " for both " +
+                     reference_arm + " and " + baseline_arm + ".";
+    return verdict;
+  }
+  const double orientation = figure.direction == Direction::kHigherIsBetter ? 1.0 : -1.0;
+  const double median_advantage = orientation * paired.spread.median;
+  const int64_t favour_reference = orientation > 0 ? paired.positive : paired.negative;
+  const int64_t favour_baseline = orientation > 0 ? paired.negative : paired.positive;
+  const int64_t pairs = static_cast<int64_t>(paired.differences.size());
+
+  const std::string numbers =
+      "median difference " + reference_arm + " - " + baseline_arm + " " +
+      format_value(paired.spread.median, figure.unit, true) + " (range " +
+      format_value(paired.spread.min, figure.unit, true) + " to " +
+      format_value(paired.spread.max, figure.unit, true) + "; " +
+      (figure.direction == Direction::kHigherIsBetter ? "higher" : "lower") + " is better)";
+  const std::string tests = "exact Wilcoxon p = " + format_p(paired.wilcoxon_p) +
+                            ", sign-test p = " + format_p(paired.sign_test_p);
+  const bool significant = paired.wilcoxon_p < kSignificance;
+  const std::string strength =
+      significant ? tests + " (< " + format_p(kSignificance) + ")"
+                  : tests + "; with " + std::to_string(nonzero) +
+                        " non-tied seeds the smallest attainable p is " +
+                        format_p(paired.smallest_attainable_p) +
+                        ", so this is consistency across seeds, not statistical significance";
+
+  if (std::abs(median_advantage) <= figure.tolerance) {
+    verdict.level = VerdictLevel::kNoDifference;
+    verdict.answer = "No meaningful difference in " + figure.label + ": " + numbers +
+                     " is within the tolerance of " + format_value(figure.tolerance, figure.unit) +
+                     ".";
+  } else if (median_advantage > 0 && nonzero >= 2 && (favour_baseline == 0 || significant)) {
+    verdict.level = VerdictLevel::kSupported;
+    verdict.answer = "Yes: " + reference_arm + " is better in " + figure.label + " in " +
+                     std::to_string(favour_reference) + " of " + std::to_string(pairs) +
+                     " seeds; " + numbers + "; " + strength + ".";
+  } else if (median_advantage < 0 && nonzero >= 2 && (favour_reference == 0 || significant)) {
+    verdict.level = VerdictLevel::kContradicted;
+    verdict.answer = "No, the opposite: " + baseline_arm + " is better in " + figure.label +
+                     " in " + std::to_string(favour_baseline) + " of " + std::to_string(pairs) +
+                     " seeds; " + numbers + "; " + strength + ".";
+  } else {
+    verdict.level = VerdictLevel::kMixed;
+    verdict.answer = "Not supported: the seeds disagree on " + figure.label + " (" +
+                     std::to_string(favour_reference) + " favour " + reference_arm + ", " +
+                     std::to_string(favour_baseline) + " favour " + baseline_arm + ", " +
+                     std::to_string(paired.ties) + " tied); " + numbers + "; " + tests + ".";
+  }
+  return verdict;
+}
+
+Analysis analyse(const ExperimentSummary& summary) {
+  Analysis analysis;
+  const std::string& ref = summary.reference_arm;
+  const std::string& base = summary.baseline_arm;
+  analysis.rule =
+      "For each question the paired per-seed difference " + ref + " - " + base +
+      " of one figure is oriented so that positive favours " + ref +
+      ". The claim is 'supported' only when the median advantage exceeds the figure's tolerance "
+      "and either every non-tied seed favours " +
+      ref + " or the exact two-sided Wilcoxon signed-rank p-value is below " +
+      format_p(kSignificance) +
+      " (at least 2 non-tied seeds). 'Contradicted' is the same with the arms swapped; a median "
+      "within the tolerance is 'no difference'; anything else is 'not supported (mixed)'. "
+      "Differences within the tolerance (" +
+      format_value(kMetricTolerance, "") + " for F1/IoU/accuracy, " +
+      format_value(kEpochTolerance, "epochs") +
+      ") count as ties and are dropped from the tests. With n seeds all agreeing, the smallest "
+      "two-sided p is 2/2^n (0.25 for 3 seeds, 0.0625 for 5), so few seeds give consistency, not "
+      "significance.";
+
+  // Seasons present in any evaluation, in a fixed order.
+  std::vector<std::string> seasons;
+  for (const auto& run : summary.runs)
+    for (const auto& evaluation : run.evaluations)
+      for (const auto& metrics : evaluation.seasons)
+        if (std::find(seasons.begin(), seasons.end(), metrics.season) == seasons.end())
+          seasons.push_back(metrics.season);
+  std::stable_sort(seasons.begin(), seasons.end(), [](const auto& a, const auto& b) {
+    const auto rank = [](const std::string& s) {
+      const auto it = std::find(kSeasonOrder.begin(), kSeasonOrder.end(), s);
+      return it - kSeasonOrder.begin();
+    };
+    return rank(a) < rank(b);
+  });
+  analysis.seasons = seasons;
+
+  auto& figures = analysis.figures;
+  figures.push_back(make_figure(
+      summary, "convergence.epochs_to_95pct_final_f1",
+      "epochs until the validation weighted F1 first reaches 95 % of its final value", "epochs",
+      Direction::kLowerIsBetter, kEpochTolerance,
+      [](const RunResult& r) { return static_cast<double>(r.epochs_to_95pct_final_f1); }));
+  figures.push_back(make_figure(
+      summary, "convergence.epochs_to_best_val_loss", "epochs to the best validation loss",
+      "epochs", Direction::kLowerIsBetter, kEpochTolerance,
+      [](const RunResult& r) { return static_cast<double>(r.best_epoch); }));
+  figures.push_back(make_figure(
+      summary, "convergence.seconds_to_best_val_loss", "wall time to the best validation loss", "s",
+      Direction::kLowerIsBetter, 0.0, [](const RunResult& r) { return r.seconds_to_best; }));
+  figures.push_back(make_figure(
+      summary, "convergence.samples_to_best_val_loss",
+      "training samples seen until the best validation loss", "samples", Direction::kLowerIsBetter,
+      0.5, [](const RunResult& r) { return static_cast<double>(r.samples_to_best); }));
+  figures.push_back(make_figure(summary, "convergence.best_val_loss", "best validation loss", "",
+                                Direction::kLowerIsBetter, 1e-4,
+                                [](const RunResult& r) { return r.best_val_loss; }));
+  figures.push_back(make_figure(
+      summary, "convergence.final_val_weighted_f1", "final validation weighted F1", "",
+      Direction::kHigherIsBetter, kMetricTolerance,
+      [](const RunResult& r) { return r.curve.empty() ? kNaN : r.curve.back().val_weighted_f1; }));
+  figures.push_back(make_figure(
+      summary, "convergence.epochs_trained", "epochs trained", "epochs", Direction::kLowerIsBetter,
+      kEpochTolerance, [](const RunResult& r) { return static_cast<double>(r.curve.size()); }));
+
+  const std::vector<std::pair<std::string, std::string>> checkpoints = {
+      {"last", "last-epoch weights"}, {"best", "best-validation-loss checkpoint"}};
+  const std::vector<std::tuple<std::string, std::string, double SeasonMetrics::*>> metrics = {
+      {"weighted_f1", "weighted F1", &SeasonMetrics::weighted_f1},
+      {"weighted_iou", "weighted IoU", &SeasonMetrics::weighted_iou},
+      {"accuracy", "accuracy", &SeasonMetrics::accuracy},
+      {"macro_f1", "macro F1", &SeasonMetrics::macro_f1}};
+  for (const auto& [weights, weights_words] : checkpoints)
+    for (const auto& season : seasons)
+      for (const auto& [metric, metric_words, member] : metrics) {
+        const auto weights_copy = weights;
+        const auto season_copy = season;
+        const auto member_copy = member;
+        figures.push_back(
+            make_figure(summary, "test." + weights + "." + season + "." + metric,
+                        metric_words + " on " + season_words(season) + " (" + weights_words + ")",
+                        "", Direction::kHigherIsBetter, kMetricTolerance, [=](const RunResult& r) {
+                          return season_metric(r, weights_copy, season_copy, member_copy);
+                        }));
+      }
+
+  // Is the advantage larger on melt than on freeze-up ("especially in the melt season")?
+  const bool has_both = std::count(seasons.begin(), seasons.end(), "melt") > 0 &&
+                        std::count(seasons.begin(), seasons.end(), "freeze-up") > 0;
+  if (has_both) {
+    FigureAnalysis gap;
+    gap.key = "test.last.melt_vs_freeze-up.weighted_f1_advantage";
+    gap.label =
+        "the " + ref + " advantage in weighted F1 (last-epoch weights), melt minus freeze-up";
+    gap.direction = Direction::kHigherIsBetter;
+    gap.tolerance = kMetricTolerance;
+    const FigureAnalysis* melt = analysis.find("test.last.melt.weighted_f1");
+    const FigureAnalysis* freeze = analysis.find("test.last.freeze-up.weighted_f1");
+    if (melt && freeze && melt->has_paired && freeze->has_paired) {
+      ArmFigure melt_advantage{"melt advantage", {}, {}};
+      ArmFigure freeze_advantage{"freeze-up advantage", {}, {}};
+      const ArmFigure* melt_ref = melt->find(ref);
+      const ArmFigure* melt_base = melt->find(base);
+      const ArmFigure* freeze_ref = freeze->find(ref);
+      const ArmFigure* freeze_base = freeze->find(base);
+      for (size_t i = 0; i < summary.seeds.size(); ++i) {
+        melt_advantage.per_seed.push_back(melt_ref->per_seed[i] - melt_base->per_seed[i]);
+        freeze_advantage.per_seed.push_back(freeze_ref->per_seed[i] - freeze_base->per_seed[i]);
+      }
+      melt_advantage.spread = spread_of(melt_advantage.per_seed);
+      freeze_advantage.spread = spread_of(freeze_advantage.per_seed);
+      gap.paired =
+          compare_paired(melt_advantage.per_seed, freeze_advantage.per_seed, kMetricTolerance);
+      gap.has_paired = true;
+      gap.arms = {melt_advantage, freeze_advantage};
+    }
+    figures.push_back(gap);
+  }
+
+  // ---- the questions -----------------------------------------------------------------------
+  const auto add_question = [&](const std::string& question, const std::string& primary,
+                                const std::vector<std::string>& secondary) {
+    const FigureAnalysis* figure = analysis.find(primary);
+    if (!figure) return;
+    Verdict verdict = judge(*figure, ref, base, question);
+    for (const auto& key : secondary) {
+      const FigureAnalysis* other = analysis.find(key);
+      if (!other) continue;
+      const Verdict v = judge(*other, ref, base, "");
+      verdict.supporting.push_back(other->label + ": " + to_string(v.level) + ". " + v.answer);
+    }
+    analysis.verdicts.push_back(std::move(verdict));
+  };
+  add_question("Does " + ref + " converge faster than " + base + "?",
+               "convergence.epochs_to_95pct_final_f1",
+               {"convergence.epochs_to_best_val_loss", "convergence.seconds_to_best_val_loss",
+                "convergence.best_val_loss"});
+  for (const std::string season : {"melt", "freeze-up", "winter"}) {
+    if (std::find(seasons.begin(), seasons.end(), season) == seasons.end()) continue;
+    add_question("Is " + ref + " better than " + base + " on " + season + " scenes?",
+                 "test.last." + season + ".weighted_f1",
+                 {"test.last." + season + ".weighted_iou", "test.best." + season + ".weighted_f1",
+                  "test.best." + season + ".weighted_iou"});
+  }
+  if (has_both) {
+    const FigureAnalysis* gap = analysis.find("test.last.melt_vs_freeze-up.weighted_f1_advantage");
+    if (gap) {
+      Verdict verdict = judge(*gap, "melt", "freeze-up",
+                              "Is the advantage of " + ref + " larger on melt than on freeze-up?");
+      analysis.verdicts.push_back(std::move(verdict));
+    }
+  }
+  if (analysis.verdicts.size() == 1) {
+    Verdict none;
+    none.question = "Is " + ref + " better than " + base + " on the test scenes?";
+    none.answer = "Cannot be answered: no run has test metrics.";
+    analysis.verdicts.push_back(none);
+  }
+  return analysis;
+}
+
+}  // namespace sarseg::experiment

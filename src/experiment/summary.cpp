@@ -1,0 +1,222 @@
+#include "sarseg/experiment/summary.h"
+
+#include <cmath>
+#include <limits>
+
+namespace sarseg::experiment {
+
+const SeasonMetrics* Evaluation::find(const std::string& season) const {
+  for (const auto& s : seasons)
+    if (s.season == season) return &s;
+  return nullptr;
+}
+
+const Evaluation* RunResult::find(const std::string& weights) const {
+  for (const auto& e : evaluations)
+    if (e.weights == weights) return &e;
+  return nullptr;
+}
+
+const RunResult* ExperimentSummary::find_run(const std::string& arm, int64_t seed) const {
+  for (const auto& r : runs)
+    if (r.arm == arm && r.seed == seed) return &r;
+  return nullptr;
+}
+
+void derive_convergence(RunResult& run) {
+  run.best_epoch = 0;
+  run.best_val_loss = 0;
+  run.seconds_to_best = 0;
+  run.samples_to_best = 0;
+  run.epochs_to_95pct_final_f1 = 0;
+  if (run.curve.empty()) return;
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto& e : run.curve) {
+    // Strictly lower, so the first epoch reaching the minimum counts (as early stopping does).
+    if (std::isfinite(e.val_loss) && e.val_loss < best) {
+      best = e.val_loss;
+      run.best_epoch = e.epoch;
+      run.best_val_loss = e.val_loss;
+      run.seconds_to_best = e.wall_seconds;
+      run.samples_to_best = e.samples_seen;
+    }
+  }
+  const double target = 0.95 * run.curve.back().val_weighted_f1;
+  for (const auto& e : run.curve) {
+    if (e.val_weighted_f1 >= target) {
+      run.epochs_to_95pct_final_f1 = e.epoch;
+      break;
+    }
+  }
+}
+
+// ---- JSON ------------------------------------------------------------------------------------
+// Non-finite numbers become null (JSON has no NaN) and come back as NaN.
+
+namespace {
+
+nlohmann::json number(double v) {
+  return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
+}
+
+double get_number(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j.at(key).is_null()) return std::numeric_limits<double>::quiet_NaN();
+  return j.at(key).get<double>();
+}
+
+template <typename T>
+void get_if(const nlohmann::json& j, const char* key, T& out) {
+  if (j.contains(key) && !j.at(key).is_null()) j.at(key).get_to(out);
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const EpochRecord& v) {
+  j = {{"epoch", v.epoch},
+       {"train_loss", number(v.train_loss)},
+       {"val_loss", number(v.val_loss)},
+       {"val_weighted_f1", number(v.val_weighted_f1)},
+       {"learning_rate", number(v.learning_rate)},
+       {"wall_seconds", number(v.wall_seconds)},
+       {"samples_seen", v.samples_seen}};
+}
+
+void from_json(const nlohmann::json& j, EpochRecord& v) {
+  get_if(j, "epoch", v.epoch);
+  v.train_loss = get_number(j, "train_loss");
+  v.val_loss = get_number(j, "val_loss");
+  v.val_weighted_f1 = get_number(j, "val_weighted_f1");
+  v.learning_rate = get_number(j, "learning_rate");
+  v.wall_seconds = get_number(j, "wall_seconds");
+  get_if(j, "samples_seen", v.samples_seen);
+}
+
+void to_json(nlohmann::json& j, const SeasonMetrics& v) {
+  j = {{"season", v.season},
+       {"scenes", v.scenes},
+       {"pixels", v.pixels},
+       {"weighted_f1", number(v.weighted_f1)},
+       {"weighted_iou", number(v.weighted_iou)},
+       {"macro_f1", number(v.macro_f1)},
+       {"accuracy", number(v.accuracy)},
+       {"confusion", v.confusion}};
+}
+
+void from_json(const nlohmann::json& j, SeasonMetrics& v) {
+  get_if(j, "season", v.season);
+  get_if(j, "scenes", v.scenes);
+  get_if(j, "pixels", v.pixels);
+  v.weighted_f1 = get_number(j, "weighted_f1");
+  v.weighted_iou = get_number(j, "weighted_iou");
+  v.macro_f1 = get_number(j, "macro_f1");
+  v.accuracy = get_number(j, "accuracy");
+  get_if(j, "confusion", v.confusion);
+}
+
+void to_json(nlohmann::json& j, const Evaluation& v) {
+  j = {{"weights", v.weights}, {"epoch", v.epoch}, {"seasons", v.seasons}};
+}
+
+void from_json(const nlohmann::json& j, Evaluation& v) {
+  get_if(j, "weights", v.weights);
+  get_if(j, "epoch", v.epoch);
+  get_if(j, "seasons", v.seasons);
+}
+
+void to_json(nlohmann::json& j, const Quicklook& v) {
+  j = {{"scene_id", v.scene_id},   {"season", v.season},           {"truth_png", v.truth_png},
+       {"input_png", v.input_png}, {"predictions", v.predictions}, {"caption", v.caption}};
+}
+
+void from_json(const nlohmann::json& j, Quicklook& v) {
+  get_if(j, "scene_id", v.scene_id);
+  get_if(j, "season", v.season);
+  get_if(j, "truth_png", v.truth_png);
+  get_if(j, "input_png", v.input_png);
+  get_if(j, "predictions", v.predictions);
+  get_if(j, "caption", v.caption);
+}
+
+void to_json(nlohmann::json& j, const RunResult& v) {
+  j = {{"arm", v.arm},
+       {"seed", v.seed},
+       {"stop_reason", v.stop_reason},
+       {"best_epoch", v.best_epoch},
+       {"best_val_loss", number(v.best_val_loss)},
+       {"seconds_to_best", number(v.seconds_to_best)},
+       {"samples_to_best", v.samples_to_best},
+       {"epochs_to_95pct_final_f1", v.epochs_to_95pct_final_f1},
+       {"total_seconds", number(v.total_seconds)},
+       {"curve", v.curve},
+       {"evaluations", v.evaluations}};
+}
+
+void from_json(const nlohmann::json& j, RunResult& v) {
+  get_if(j, "arm", v.arm);
+  get_if(j, "seed", v.seed);
+  get_if(j, "stop_reason", v.stop_reason);
+  get_if(j, "best_epoch", v.best_epoch);
+  v.best_val_loss = get_number(j, "best_val_loss");
+  v.seconds_to_best = get_number(j, "seconds_to_best");
+  get_if(j, "samples_to_best", v.samples_to_best);
+  get_if(j, "epochs_to_95pct_final_f1", v.epochs_to_95pct_final_f1);
+  v.total_seconds = get_number(j, "total_seconds");
+  get_if(j, "curve", v.curve);
+  get_if(j, "evaluations", v.evaluations);
+}
+
+void to_json(nlohmann::json& j, const ArmDescription& v) {
+  j = {{"name", v.name},
+       {"init", v.init},
+       {"freeze_encoder", v.freeze_encoder},
+       {"description", v.description}};
+}
+
+void from_json(const nlohmann::json& j, ArmDescription& v) {
+  get_if(j, "name", v.name);
+  get_if(j, "init", v.init);
+  get_if(j, "freeze_encoder", v.freeze_encoder);
+  get_if(j, "description", v.description);
+}
+
+void to_json(nlohmann::json& j, const ExperimentSummary& v) {
+  j = {{"name", v.name},
+       {"profile", v.profile},
+       {"created_utc", v.created_utc},
+       {"sarseg_version", v.sarseg_version},
+       {"machine", v.machine},
+       {"model", v.model},
+       {"data", v.data},
+       {"class_names", v.class_names},
+       {"class_colours", v.class_colours},
+       {"arms", v.arms},
+       {"seeds", v.seeds},
+       {"reference_arm", v.reference_arm},
+       {"baseline_arm", v.baseline_arm},
+       {"total_seconds", number(v.total_seconds)},
+       {"runs", v.runs},
+       {"quicklooks", v.quicklooks},
+       {"config", v.config}};
+}
+
+void from_json(const nlohmann::json& j, ExperimentSummary& v) {
+  get_if(j, "name", v.name);
+  get_if(j, "profile", v.profile);
+  get_if(j, "created_utc", v.created_utc);
+  get_if(j, "sarseg_version", v.sarseg_version);
+  get_if(j, "machine", v.machine);
+  get_if(j, "model", v.model);
+  get_if(j, "data", v.data);
+  get_if(j, "class_names", v.class_names);
+  get_if(j, "class_colours", v.class_colours);
+  get_if(j, "arms", v.arms);
+  get_if(j, "seeds", v.seeds);
+  get_if(j, "reference_arm", v.reference_arm);
+  get_if(j, "baseline_arm", v.baseline_arm);
+  v.total_seconds = get_number(j, "total_seconds");
+  get_if(j, "runs", v.runs);
+  get_if(j, "quicklooks", v.quicklooks);
+  if (j.contains("config")) v.config = j.at("config");
+}
+
+}  // namespace sarseg::experiment

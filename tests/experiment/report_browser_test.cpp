@@ -1,0 +1,95 @@
+// Opens report.html in headless Chromium: the page must load without script errors, every
+// embedded image must decode (the page's own check sets the title), no console error may be
+// logged, and a screenshot is taken (kept as report_screenshot.png in the working directory).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+#include <string>
+
+#include "experiment/fake_summary.h"
+#include "sarseg/experiment/report.h"
+#include "sarseg/util/atomic_file.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace sarseg::experiment {
+namespace {
+
+const char* kChromium = "/usr/bin/chromium";
+
+std::string run_capture(const std::string& command) {
+  std::string output;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return output;
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    output.append(buffer, n);
+  pclose(pipe);
+  return output;
+}
+
+std::string chromium_command(const fs::path& profile_dir, const std::string& mode,
+                             const fs::path& page) {
+  // Flags: no sandbox (tests run as root), nothing that talks to the network or needs a GPU.
+  return std::string("timeout 60 ") + kChromium +
+         " --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
+         " --disable-background-networking --disable-component-update --disable-sync"
+         " --hide-scrollbars --enable-logging=stderr --v=0 --user-data-dir='" +
+         profile_dir.string() + "' " + mode + " 'file://" + page.string() + "'";
+}
+
+TEST(ReportBrowser, RendersWithoutErrorsAndTakesAScreenshot) {
+  if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
+  sarseg::testing::TempDir dir;
+  ExperimentSummary summary = testing::fake_summary(3, 0.04, 0.01);
+  testing::write_tiny_png(dir / "truth.png");
+  testing::write_tiny_png(dir / "imagenet.png");
+  testing::write_tiny_png(dir / "random.png");
+  summary.quicklooks.push_back({"scene_a",
+                                "melt",
+                                "truth.png",
+                                "truth.png",
+                                {{"imagenet", "imagenet.png"}, {"random", "random.png"}},
+                                "seed 1, last-epoch weights"});
+  const ReportFiles files = write_report(summary, dir.path());
+
+  const std::string dom = run_capture(chromium_command(dir / "profile1", "--dump-dom", files.html));
+  std::smatch title;
+  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
+      << dom.substr(0, 2000);
+  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
+  // Console messages from the page are logged as "INFO:CONSOLE:<line>] ..." lines; the page
+  // logs nothing itself, so any such line is an error or a warning from the browser.
+  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  EXPECT_EQ(dom.find("Uncaught"), std::string::npos);
+
+  const fs::path screenshot = fs::absolute("report_screenshot.png");
+  fs::remove(screenshot);
+  const std::string shot = run_capture(chromium_command(
+      dir / "profile2", "--window-size=1200,2000 --screenshot='" + screenshot.string() + "'",
+      files.html));
+  ASSERT_TRUE(fs::exists(screenshot)) << shot.substr(0, 2000);
+  EXPECT_GT(fs::file_size(screenshot), 20000u);  // a blank page compresses to a few kB
+  EXPECT_EQ(read_file(screenshot).substr(1, 3), "PNG");
+}
+
+TEST(ReportBrowser, ABrokenImageIsReportedByThePage) {
+  if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
+  sarseg::testing::TempDir dir;
+  ExperimentSummary summary = testing::fake_summary(2, 0.04, 0.01);
+  write_file_atomically(dir / "broken.png", "not a png");
+  summary.quicklooks.push_back({"scene_a", "melt", "broken.png", "", {}, ""});
+  const ReportFiles files = write_report(summary, dir.path());
+  const std::string dom = run_capture(chromium_command(dir / "profile", "--dump-dom", files.html));
+  std::smatch title;
+  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")));
+  EXPECT_EQ(title[1].str().rfind("error: ", 0), 0u) << title[1].str();
+}
+
+}  // namespace
+}  // namespace sarseg::experiment
