@@ -1,0 +1,49 @@
+// Patch extraction and augmentation in plain C++ (run in loader threads, no torch ops).
+//
+// Flips and 90-degree rotations permute pixels exactly; scaling crops a (patch / s)-sized window
+// around the same centre and resamples it to the patch size (bilinear input, nearest labels).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "sarseg/data/dataset.h"
+#include "sarseg/data/random.h"
+
+namespace sarseg::data {
+
+struct AugmentOptions {
+  bool flips = false;
+  bool rot90 = false;
+  double scale = 0.0;  // zoom factor drawn in [1 - scale, 1 + scale]; 0 = off
+  bool enabled() const { return flips || rot90 || scale > 0.0; }
+};
+
+struct AugmentDraw {
+  bool flip_rows = false;  // up-down
+  bool flip_cols = false;  // left-right
+  int rot90 = 0;           // counter-clockwise quarter turns, 0..3
+  double zoom = 1.0;
+};
+
+AugmentDraw draw_augment(const AugmentOptions& options, Rng& rng);
+
+// A square crop as plain arrays.
+struct Patch {
+  int64_t size = 0, channels = 0;
+  std::vector<float> input;                  // channels x size x size
+  std::vector<std::vector<uint8_t>> labels;  // per task, size x size
+};
+
+// Crop of `crop` x `crop` pixels at (row, col); the window must lie inside the scene.
+Patch extract_patch(const PreparedScene& scene, int64_t row, int64_t col, int64_t crop);
+// Flips then rotates, in place (square patches).
+void flip_rotate(Patch& patch, bool flip_rows, bool flip_cols, int rot90);
+// Resamples to `size` x `size`: bilinear (align_corners=false) for input, nearest for labels.
+Patch resize_patch(const Patch& patch, int64_t size);
+
+// The full augmented sample for a patch location: zoom window, resample, flip, rotate.
+Patch make_sample(const PreparedScene& scene, int64_t row, int64_t col, int64_t patch_size,
+                  const AugmentDraw& draw);
+
+}  // namespace sarseg::data

@@ -1,0 +1,168 @@
+#include "sarseg/data/dataset.h"
+
+#include <array>
+#include <cmath>
+
+#include "sarseg/util/atomic_file.h"
+#include "sarseg/util/error.h"
+#include "sarseg/util/log.h"
+#include "sarseg/util/strings.h"
+
+namespace fs = std::filesystem;
+
+namespace sarseg::data {
+namespace {
+
+bool is_list_file(const fs::path& path) {
+  const std::string ext = to_lower(path.extension().string());
+  return ext == ".txt" || ext == ".list";
+}
+
+std::string scene_name(const io::Scene& scene) {
+  return scene.source_path.empty() ? "scene '" + scene.id + "'" : scene.source_path;
+}
+
+}  // namespace
+
+std::vector<fs::path> expand_scene_paths(const std::vector<std::string>& entries,
+                                         const std::string& key) {
+  std::vector<fs::path> paths;
+  for (const auto& entry : entries) {
+    const fs::path path(entry);
+    require(fs::exists(path), key + ": scene or list file '" + entry + "' does not exist");
+    if (!is_list_file(path)) {
+      paths.push_back(path);
+      continue;
+    }
+    const auto lines = split(read_file(path), '\n');
+    for (const auto& raw : lines) {
+      const std::string line = trim(raw.substr(0, raw.find('#')));
+      if (line.empty()) continue;
+      fs::path listed(line);
+      if (listed.is_relative()) listed = path.parent_path() / listed;
+      require(fs::exists(listed), key + ": scene '" + line + "' listed in " + entry +
+                                      " does not exist (paths are relative to the list's folder)");
+      paths.push_back(listed);
+    }
+  }
+  return paths;
+}
+
+std::vector<io::Scene> read_scene_files(const std::vector<fs::path>& paths,
+                                        const io::SceneReadOptions& options) {
+  std::vector<io::Scene> scenes;
+  for (const auto& path : paths) {
+    scenes.push_back(io::read_scene(path, options));
+    if (scenes.back().source_path.empty()) scenes.back().source_path = path.string();
+  }
+  return scenes;
+}
+
+void check_scenes(const std::vector<io::Scene>& scenes, const std::vector<std::string>& bands,
+                  const std::vector<TaskSpec>& tasks, int ignore_label, const std::string& split) {
+  for (const auto& scene : scenes) {
+    scene.check_consistent();
+    for (const auto& band : bands) {
+      require(scene.find_band(band) != nullptr,
+              scene_name(scene) + " (" + split + ") has no band '" + band + "' (it has " +
+                  join(scene.band_names(), ", ") + "); fix data.bands or the scene list");
+    }
+    for (const auto& task : tasks) {
+      const auto it = scene.labels.find(task.label);
+      if (it == scene.labels.end()) {
+        std::vector<std::string> names;
+        for (const auto& [name, raster] : scene.labels)
+          names.push_back(name);
+        throw UserError(scene_name(scene) + " (" + split + ") has no label '" + task.label +
+                        "' (it has " + (names.empty() ? "none" : join(names, ", ")) +
+                        "); fix data.tasks or the scene list");
+      }
+      std::array<int64_t, 256> histogram{};
+      for (uint8_t v : it->second.data)
+        ++histogram[v];
+      for (int value = static_cast<int>(task.classes); value < 255; ++value) {
+        if (histogram[static_cast<size_t>(value)] == 0 || value == ignore_label) continue;
+        throw UserError(scene_name(scene) + " (" + split + "): label '" + task.label +
+                        "' has value " + std::to_string(value) + " in " +
+                        std::to_string(histogram[static_cast<size_t>(value)]) +
+                        " pixels but the task has " + std::to_string(task.classes) +
+                        " classes (0.." + std::to_string(task.classes - 1) +
+                        ", 255 = no label); fix data.tasks or set data.ignore_label");
+      }
+    }
+  }
+}
+
+ValidityIndex::ValidityIndex(const std::vector<uint8_t>& mask, int64_t height, int64_t width)
+    : height_(height), width_(width), sums_(static_cast<size_t>((height + 1) * (width + 1)), 0) {
+  const int64_t stride = width + 1;
+  for (int64_t r = 0; r < height; ++r) {
+    int64_t row_sum = 0;
+    for (int64_t c = 0; c < width; ++c) {
+      row_sum += mask[static_cast<size_t>(r * width + c)] ? 1 : 0;
+      sums_[static_cast<size_t>((r + 1) * stride + c + 1)] =
+          sums_[static_cast<size_t>(r * stride + c + 1)] + row_sum;
+    }
+  }
+}
+
+int64_t ValidityIndex::count(int64_t row, int64_t col, int64_t height, int64_t width) const {
+  const int64_t stride = width_ + 1;
+  const int64_t r1 = row + height, c1 = col + width;
+  return sums_[static_cast<size_t>(r1 * stride + c1)] -
+         sums_[static_cast<size_t>(row * stride + c1)] -
+         sums_[static_cast<size_t>(r1 * stride + col)] +
+         sums_[static_cast<size_t>(row * stride + col)];
+}
+
+PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normalization,
+                            const std::vector<TaskSpec>& tasks, int ignore_label) {
+  PreparedScene out;
+  out.id = scene.id;
+  out.source = scene.source_path;
+  out.season = scene.season;
+  out.height = scene.height;
+  out.width = scene.width;
+  out.channels = static_cast<int64_t>(normalization.bands.size());
+  const size_t pixels = static_cast<size_t>(scene.height * scene.width);
+  std::vector<uint8_t> valid(pixels, 1);
+  if (!scene.valid.empty())
+    for (size_t i = 0; i < pixels; ++i)
+      valid[i] = scene.valid.data[i] != 0;
+  out.input.resize(pixels * static_cast<size_t>(out.channels));
+  for (int64_t c = 0; c < out.channels; ++c) {
+    const io::Band& band = scene.band(normalization.bands[static_cast<size_t>(c)]);
+    const float mean = static_cast<float>(normalization.mean[static_cast<size_t>(c)]);
+    const float inv_std = static_cast<float>(1.0 / normalization.std[static_cast<size_t>(c)]);
+    float* plane = out.input.data() + static_cast<size_t>(c) * pixels;
+    for (size_t i = 0; i < pixels; ++i) {
+      const float v = band.pixels.data[i];
+      if (!std::isfinite(v)) valid[i] = 0;
+      plane[i] = (v - mean) * inv_std;
+    }
+  }
+  // Invalid pixels get 0 (the training mean) in every channel.
+  for (int64_t c = 0; c < out.channels; ++c) {
+    float* plane = out.input.data() + static_cast<size_t>(c) * pixels;
+    for (size_t i = 0; i < pixels; ++i)
+      if (!valid[i]) plane[i] = 0.0f;
+  }
+  for (const auto& task : tasks) {
+    const auto& label = scene.labels.at(task.label).data;
+    std::vector<uint8_t> target(pixels);
+    for (size_t i = 0; i < pixels; ++i) {
+      const uint8_t v = label[i];
+      target[i] = (!valid[i] || v == io::kLabelFill || static_cast<int>(v) == ignore_label)
+                      ? io::kLabelFill
+                      : v;
+    }
+    out.targets.push_back(std::move(target));
+  }
+  std::vector<uint8_t> sample_mask(pixels);
+  for (size_t i = 0; i < pixels; ++i)
+    sample_mask[i] = valid[i] && (out.targets.empty() || out.targets[0][i] != io::kLabelFill);
+  out.sample_valid = ValidityIndex(sample_mask, scene.height, scene.width);
+  return out;
+}
+
+}  // namespace sarseg::data

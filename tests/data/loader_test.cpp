@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include "sarseg/data/loader.h"
+#include "test_scenes.h"
+
+using namespace sarseg;
+
+namespace {
+
+std::vector<data::PreparedScene> scenes() {
+  std::vector<data::PreparedScene> out;
+  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t"};
+  for (int i = 0; i < 3; ++i)
+    out.push_back(data::prepare_scene(sarseg::testing::make_ramp_scene(30 + i, 30, 5), norm,
+                                      {{"L", 5, false, 1.0}}, -1));
+  return out;
+}
+
+std::vector<data::Batch> all_batches(const std::vector<data::PreparedScene>& s,
+                                     const std::vector<data::PatchLocation>& patches, int threads,
+                                     int64_t epoch) {
+  data::LoaderOptions options;
+  options.batch_size = 4;
+  options.patch_size = 8;
+  options.threads = threads;
+  options.prefetch_batches = 2;
+  options.augment = {true, true, 0.1};
+  options.seed = 99;
+  data::BatchLoader loader(s, patches, options, epoch);
+  std::vector<data::Batch> out;
+  while (auto batch = loader.next())
+    out.push_back(std::move(*batch));
+  return out;
+}
+
+}  // namespace
+
+TEST(Loader, BatchesDependOnSeedEpochAndIndexNotThreads) {
+  const auto s = scenes();
+  data::SamplerOptions sampler;
+  sampler.patch_size = 8;
+  sampler.per_scene = 6;
+  sampler.min_valid_fraction = 0.5;
+  const auto patches = data::draw_patches(s, sampler, 1, "x").patches;
+  ASSERT_EQ(patches.size(), 18u);
+  const auto inline_batches = all_batches(s, patches, 0, 3);
+  const auto threaded = all_batches(s, patches, 3, 3);
+  ASSERT_EQ(inline_batches.size(), 5u);  // 18 samples / 4, last batch of 2
+  ASSERT_EQ(threaded.size(), 5u);
+  EXPECT_EQ(inline_batches.back().input.size(0), 2);
+  for (size_t i = 0; i < threaded.size(); ++i) {
+    EXPECT_EQ(threaded[i].index, static_cast<int64_t>(i));
+    EXPECT_TRUE(torch::equal(inline_batches[i].input, threaded[i].input));
+    EXPECT_TRUE(torch::equal(inline_batches[i].targets[0], threaded[i].targets[0]));
+  }
+  const auto other_epoch = all_batches(s, patches, 2, 4);
+  EXPECT_FALSE(torch::equal(inline_batches[0].input, other_epoch[0].input));
+}
+
+TEST(Loader, EpochOrderIsAPermutation) {
+  const auto order = data::BatchLoader::epoch_order(100, 5, 2, true);
+  std::vector<int64_t> sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  for (int64_t i = 0; i < 100; ++i)
+    EXPECT_EQ(sorted[static_cast<size_t>(i)], i);
+  EXPECT_NE(order, data::BatchLoader::epoch_order(100, 5, 3, true));
+  EXPECT_EQ(order, data::BatchLoader::epoch_order(100, 5, 2, true));
+  const auto plain = data::BatchLoader::epoch_order(5, 5, 2, false);
+  EXPECT_EQ(plain, (std::vector<int64_t>{0, 1, 2, 3, 4}));
+}
+
+TEST(Loader, TargetsKeepTheIgnoreValue) {
+  auto s = scenes();
+  std::fill(s[0].targets[0].begin(), s[0].targets[0].begin() + 30 * 10, 255);
+  std::vector<data::PatchLocation> patches = {{0, 0, 0}};
+  data::LoaderOptions options;
+  options.batch_size = 1;
+  options.patch_size = 8;
+  data::BatchLoader loader(s, patches, options, 1);
+  const auto batch = loader.next();
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->targets[0].dtype(), torch::kInt64);
+  EXPECT_EQ(batch->targets[0][0][0][0].item<int64_t>(), 255);
+  EXPECT_FALSE(loader.next());
+}
