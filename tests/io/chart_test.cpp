@@ -265,6 +265,38 @@ TEST(Chart, RealCisChartRasterisesToEachPolygonsClasses) {
   // The grid must exercise the chart: many pixels, and ice, water and masked classes among them.
   EXPECT_GT(checked, 1500);
   EXPECT_GE(sod_seen.size(), 3u);
+
+  // The same grid as an AI4Arctic swath scene: no map grid, only a 13 x 13 lat/lon subgrid
+  // spanning the first to the last pixel centre. The labels must match the map-grid ones except
+  // near polygon edges.
+  OGRSpatialReference wgs84;
+  wgs84.SetWellKnownGeogCS("WGS84");
+  wgs84.SetAxisMappingStrategy(OAMS_TRADITIONAL_GIS_ORDER);
+  std::unique_ptr<OGRCoordinateTransformation> to_lat_lon(
+      OGRCreateCoordinateTransformation(&polar, &wgs84));
+  Scene swath = like;
+  swath.geo.reset();
+  swath.latitude_grid = FloatRaster(13, 13);
+  swath.longitude_grid = FloatRaster(13, 13);
+  for (int i = 0; i < 13; ++i) {
+    for (int j = 0; j < 13; ++j) {
+      const double pixel_row = i * (size - 1) / 12.0, pixel_col = j * (size - 1) / 12.0;
+      double x = geo.transform[0] + (pixel_col + 0.5) * spacing;
+      double y = geo.transform[3] - (pixel_row + 0.5) * spacing;
+      ASSERT_TRUE(to_lat_lon->Transform(1, &x, &y));
+      swath.longitude_grid.at(i, j) = static_cast<float>(x);
+      swath.latitude_grid.at(i, j) = static_cast<float>(y);
+    }
+  }
+  const auto swath_labels = rasterize_chart(chart_path(), swath, options);
+  for (const char* name : {"SIC", "SOD", "FLOE"}) {
+    int same = 0;
+    const auto& a = labels.at(name).data;
+    const auto& b = swath_labels.at(name).data;
+    for (size_t i = 0; i < a.size(); ++i)
+      same += a[i] == b[i];
+    EXPECT_GT(same, static_cast<int>(0.97 * static_cast<double>(a.size()))) << name;
+  }
 }
 
 void write_layer(const fs::path& path, bool with_egg_fields, int polygons) {

@@ -14,6 +14,9 @@
 #include "support/test_support.h"
 
 namespace sarseg::io {
+namespace detail {
+extern const char* const kEmbeddedAi4ArcticStats;  // generated at build time
+}
 namespace {
 
 namespace fs = std::filesystem;
@@ -237,7 +240,9 @@ TEST(Ai4ArcticStats, MatchTheSharedFixture) {
   EXPECT_DOUBLE_EQ(stats.at("nersc_sar_secondary").std, 4.746759305258515);
   EXPECT_DOUBLE_EQ(stats.at("sar_incidenceangle").mean, 33.99801788456536);
   EXPECT_DOUBLE_EQ(stats.at("tclw").std, 0.07112806794202754);
-  EXPECT_FALSE(ai4arctic_stats_source().empty());
+  // The built-in fallback is the data file itself.
+  ASSERT_TRUE(fs::exists(ai4arctic_stats_source())) << ai4arctic_stats_source();
+  EXPECT_EQ(read_file(ai4arctic_stats_source()), std::string(detail::kEmbeddedAi4ArcticStats));
 }
 
 }  // namespace
