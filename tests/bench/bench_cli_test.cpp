@@ -1,0 +1,45 @@
+// `sarseg bench peak` end to end: its JSON, and a clear refusal of bf16 where the CPU lacks it.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sarseg/bench/peak.h"
+#include "support/test_support.h"
+
+namespace sarseg {
+
+TEST(BenchPeakCli, JsonReportsAPositivePeakPerThreadCount) {
+  const auto result = testing::run_sarseg("--threads 2 bench peak --json --seconds 0.05");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  // The JSON object is the last line; log lines (stderr, merged here) may come before it.
+  const auto start = result.output.rfind("\n{");
+  const auto json =
+      nlohmann::json::parse(result.output.substr(start == std::string::npos ? 0 : start + 1));
+  EXPECT_EQ(json.at("tool"), "sarseg");
+  EXPECT_FALSE(json.at("machine").get<std::string>().empty());
+  EXPECT_EQ(json.at("cases").size() % bench::default_peak_shapes("cpu").size(), 0u);
+  bool two_threads = false, one_thread = false;
+  for (const auto& peak : json.at("peaks")) {
+    EXPECT_GT(peak.at("gflops").get<double>(), 0.0);
+    if (peak.at("dtype") == "fp32" && peak.at("threads") == 2) two_threads = true;
+    if (peak.at("dtype") == "fp32" && peak.at("threads") == 1) one_thread = true;
+  }
+  EXPECT_TRUE(two_threads) << result.output;
+  EXPECT_TRUE(one_thread) << result.output;
+}
+
+TEST(BenchPeakCli, Bf16OnACpuWithoutItIsAUsageError) {
+  if (bench::cpu_has_bf16()) GTEST_SKIP() << "this CPU has native bf16";
+  const auto result = testing::run_sarseg("bench peak --dtype bf16");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("avx512_bf16"), std::string::npos) << result.output;
+}
+
+TEST(BenchPeakCli, UnknownDtypeIsAUsageError) {
+  const auto result = testing::run_sarseg("bench peak --dtype fp8");
+  EXPECT_EQ(result.exit_code, 2) << result.output;
+  EXPECT_NE(result.output.find("--dtype"), std::string::npos) << result.output;
+}
+
+}  // namespace sarseg
