@@ -6,18 +6,34 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
+#include <vector>
+
+#include "sarseg/weights/state_dict.h"
 
 namespace sarseg::models {
+
+class EncoderImpl;
 
 class ImageNetClassifierImpl : public torch::nn::Module {
  public:
   ImageNetClassifierImpl(const std::string& encoder, int64_t num_classes);
   torch::Tensor forward(const torch::Tensor& x);  // [N,3,H,W] -> logits [N,num_classes]
+  // The encoder taps [x, stage1..stage5] (SMP convention), e.g. for golden-tensor checks.
+  std::vector<torch::Tensor> encoder_features(const torch::Tensor& x);
 
  private:
   torch::nn::AnyModule network_;
+  std::shared_ptr<EncoderImpl> encoder_;
+  torch::nn::AnyModule head_;
 };
 TORCH_MODULE(ImageNetClassifier);
+
+// Loads a torchvision classifier state_dict: every tensor must match by name and shape except
+// the BatchNorm `num_batches_tracked` counters, which converted files omit (UserError otherwise).
+weights::LoadResult load_classifier_weights(ImageNetClassifierImpl& classifier,
+                                            const weights::StateDict& tensors,
+                                            const std::string& source_name);
 
 }  // namespace sarseg::models

@@ -31,10 +31,11 @@ struct ModelSpec {
   int64_t in_channels = 3;
   std::vector<HeadSpec> heads = {HeadSpec{}};
   // Number of encoder stages used (SMP depth contract: stage k has reduction 2^k).
-  // deeplabv3 default 4 = ResNet layer3 (stride 16); unet default 5.
-  int64_t encoder_depth = 4;
-  std::vector<int64_t> decoder_channels = {256, 128, 64, 32, 16};  // unet, one per stage
-  int64_t aspp_channels = 256;                                     // deeplabv3
+  // 0 = the decoder's default: deeplabv3 4 = ResNet layer3 (stride 16); unet 5.
+  int64_t encoder_depth = 0;
+  // unet, deepest first; the first encoder_depth entries are used.
+  std::vector<int64_t> decoder_channels = {256, 128, 64, 32, 16};
+  int64_t aspp_channels = 256;  // deeplabv3
   std::vector<int64_t> aspp_rates = {12, 24, 36};
   int64_t aspp_pool = 2;  // fixed AvgPool2d kernel of the image-pool branch
   double dropout = 0.5;
@@ -74,11 +75,19 @@ class SegmentationModelImpl : public torch::nn::Module {
   torch::nn::AnyModule decoder_;
   std::shared_ptr<torch::nn::Module> encoder_module_;
   bool encoder_bn_frozen_ = false;
+  int64_t size_multiple_ = 1;
 };
 TORCH_MODULE(SegmentationModel);
 
 // Builds the model with torchvision's random initialisation, deterministic for spec.seed.
 SegmentationModel build_model(const ModelSpec& spec);
+
+// The decoder's default encoder depth (deeplabv3 4, unet 5); UserError for an unknown decoder.
+int64_t default_encoder_depth(const std::string& decoder);
+// `spec` with encoder_depth 0 replaced by the decoder's default, names and numbers checked.
+ModelSpec resolve_spec(const ModelSpec& spec);
+// "resnet18+deeplabv3" style label of a spec.
+std::string model_label(const ModelSpec& spec);
 
 struct InitReport {
   std::string source;                   // weight set name or file, "" for random

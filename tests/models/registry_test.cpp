@@ -1,0 +1,147 @@
+// Encoder registry, torchvision names and sizes, input-size checks, FLOP counting.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "sarseg/models/classifier.h"
+#include "sarseg/models/encoders.h"
+#include "sarseg/models/flop_counter.h"
+#include "sarseg/models/model.h"
+#include "sarseg/util/error.h"
+
+namespace sarseg::models {
+namespace {
+
+int64_t parameter_count(torch::nn::Module& module) {
+  int64_t count = 0;
+  for (const auto& p : module.parameters())
+    count += p.numel();
+  return count;
+}
+
+std::string user_error_message(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no UserError)";
+}
+
+TEST(Registry, ClassifiersHaveTorchvisionParameterCountsAndNames) {
+  // Parameter counts of torchvision's models (torchvision.models.*().parameters()).
+  const std::vector<std::pair<std::string, int64_t>> expected = {{"resnet18", 11689512},
+                                                                 {"resnet34", 21797672},
+                                                                 {"resnet50", 25557032},
+                                                                 {"mobilenet_v2", 3504872}};
+  for (const auto& [name, count] : expected) {
+    ImageNetClassifier classifier(name, 1000);
+    EXPECT_EQ(parameter_count(*classifier), count) << name;
+  }
+  ImageNetClassifier resnet50("resnet50", 1000);
+  const auto params = resnet50->named_parameters();
+  for (const char* name :
+       {"conv1.weight", "bn1.bias", "layer1.0.downsample.0.weight", "layer1.0.downsample.1.weight",
+        "layer4.2.conv3.weight", "layer4.2.bn3.weight", "fc.weight", "fc.bias"})
+    EXPECT_NE(params.find(name), nullptr) << name;
+  EXPECT_NE(resnet50->named_buffers().find("layer3.5.bn2.running_var"), nullptr);
+}
+
+TEST(Registry, EncoderFeaturesFollowTheSmpDepthContract) {
+  for (const auto& info : encoder_registry()) {
+    auto encoder = build_encoder(info.name, 2, 5);
+    torch::NoGradGuard no_grad;
+    encoder->eval();
+    const auto features = encoder->forward(torch::randn({1, 2, 64, 96}));
+    ASSERT_EQ(features.size(), 6u) << info.name;
+    EXPECT_EQ(features[0].size(1), 2);
+    for (size_t stage = 1; stage < 6; ++stage) {
+      const int64_t reduction = info.reductions[stage - 1];
+      EXPECT_EQ(features[stage].size(1), info.stage_channels[stage - 1]) << info.name << stage;
+      EXPECT_EQ(features[stage].size(2), 64 / reduction) << info.name << stage;
+      EXPECT_EQ(features[stage].size(3), 96 / reduction) << info.name << stage;
+    }
+    EXPECT_EQ(encoder->out_channels().size(), 6u);
+    EXPECT_EQ(info.default_weight_set, info.name + ".imagenet");
+  }
+  // A deeplabv3 cut at layer3 has no layer4 parameters.
+  ModelSpec spec;
+  auto model = build_model(spec);
+  for (const auto& item : model->named_parameters())
+    EXPECT_EQ(item.key().find("layer4"), std::string::npos) << item.key();
+  EXPECT_EQ(model->spec().encoder_depth, 4);
+}
+
+TEST(Registry, UnknownNamesListTheValidOnes) {
+  ModelSpec spec;
+  spec.encoder = "resnet19";
+  const auto encoder_message = user_error_message([&] { build_model(spec); });
+  EXPECT_NE(encoder_message.find("resnet19"), std::string::npos);
+  EXPECT_NE(encoder_message.find("resnet18, resnet34, resnet50, mobilenet_v2"), std::string::npos)
+      << encoder_message;
+  spec.encoder = "resnet18";
+  spec.decoder = "fpn";
+  const auto decoder_message = user_error_message([&] { build_model(spec); });
+  EXPECT_NE(decoder_message.find("deeplabv3, unet"), std::string::npos) << decoder_message;
+  spec.decoder = "unet";
+  spec.encoder_depth = 6;
+  EXPECT_THROW(build_model(spec), UserError);
+}
+
+TEST(Registry, BadInputSizesNameTheNearestValidSize) {
+  ModelSpec spec;  // resnet18 + deeplabv3: stride 16, AvgPool2d(2) -> multiples of 32
+  auto model = build_model(spec);
+  EXPECT_EQ(model->size_multiple(), 32);
+  const auto message = user_error_message([&] { model->check_input_size(70, 100); });
+  EXPECT_NE(message.find("70x100"), std::string::npos) << message;
+  EXPECT_NE(message.find("multiples of 32"), std::string::npos) << message;
+  EXPECT_NE(message.find("nearest valid size 64x96"), std::string::npos) << message;
+  EXPECT_NE(message.find("larger: 96x128"), std::string::npos) << message;
+  EXPECT_NO_THROW(model->check_input_size(64, 96));
+  EXPECT_THROW(model->forward(torch::zeros({1, 3, 48, 64})), UserError);
+  EXPECT_THROW(model->forward(torch::zeros({1, 2, 64, 64})), UserError);  // wrong band count
+  spec.decoder = "unet";
+  spec.encoder_depth = 3;
+  auto shallow = build_model(spec);
+  EXPECT_EQ(shallow->size_multiple(), 8);
+  const auto unet_message = user_error_message([&] { shallow->check_input_size(3, 21); });
+  EXPECT_NE(unet_message.find("nearest valid size 8x24"), std::string::npos) << unet_message;
+}
+
+TEST(FirstConv, SmpPatchFirstConvRule) {
+  const auto weight = torch::randn({4, 3, 3, 3});
+  std::string rule;
+  EXPECT_TRUE(adapt_first_conv_weight(weight, 3, &rule).equal(weight));
+  const auto one = adapt_first_conv_weight(weight, 1, &rule);
+  EXPECT_TRUE(torch::allclose(one, weight.sum(1, true)));
+  EXPECT_NE(rule.find("sum"), std::string::npos);
+  const auto five = adapt_first_conv_weight(weight, 5, &rule);
+  ASSERT_EQ(five.size(1), 5);
+  for (int64_t band = 0; band < 5; ++band)
+    EXPECT_TRUE(torch::allclose(five.select(1, band), weight.select(1, band % 3) * 0.6));
+  EXPECT_NE(rule.find("3/5"), std::string::npos) << rule;
+  const auto two = adapt_first_conv_weight(weight, 2, &rule);
+  EXPECT_TRUE(torch::allclose(two.select(1, 1), weight.select(1, 1) * 1.5));
+}
+
+TEST(Flops, CountsConvolutionsAndLinearLayers) {
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(3, 8, 3).padding(1).stride(2));
+  torch::nn::Linear linear(10, 5);
+  const auto count = count_flops([&] {
+    conv->forward(torch::randn({2, 3, 10, 12}));
+    linear->forward(torch::randn({4, 10}));
+  });
+  EXPECT_EQ(count.convolution_calls, 1);
+  EXPECT_DOUBLE_EQ(count.convolution, 2.0 * 2 * 8 * (5 * 6) * (3 * 3 * 3));
+  EXPECT_EQ(count.matmul_calls, 1);
+  EXPECT_DOUBLE_EQ(count.matmul, 2.0 * 4 * 10 * 5);
+  // torchvision's ResNet-18 at 224x224: 1.814 GMACs (convolutions + fc) = 3.63 GFLOPs.
+  ImageNetClassifier resnet18("resnet18", 1000);
+  resnet18->eval();
+  torch::NoGradGuard no_grad;
+  const auto whole = count_flops([&] { resnet18->forward(torch::randn({1, 3, 224, 224})); });
+  EXPECT_NEAR(whole.total() / 1e9, 3.628, 0.01);
+  EXPECT_EQ(whole.convolution_calls, 20);
+}
+
+}  // namespace
+}  // namespace sarseg::models
