@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sarseg/data/normalization.h"
+#include "sarseg/data/task.h"
 #include "sarseg/models/model.h"
 
 namespace sarseg::train {
@@ -16,8 +17,8 @@ namespace sarseg::train {
 struct InferenceBundle {
   models::SegmentationModel model{nullptr};  // eval mode, CPU
   models::ModelSpec spec;
-  data::Normalization normalization;          // bands in input-channel order
-  std::vector<std::string> head_labels;       // scene label each head predicts, e.g. "SOD"
+  data::Normalization normalization;     // bands in input-channel order
+  std::vector<std::string> head_labels;  // scene label each head predicts, e.g. "SOD"
   int64_t epoch = 0;
   std::filesystem::path path;
 };
@@ -25,5 +26,39 @@ struct InferenceBundle {
 // Accepts a checkpoint file or a run directory (then checkpoints/best). UserError naming the
 // file when it is not a sarseg checkpoint.
 InferenceBundle load_inference_bundle(const std::filesystem::path& checkpoint_or_run_dir);
+
+// ---- the checkpoint file (a torch archive) ------------------------------------------------
+// Keys: "sarseg_checkpoint" (format version), "meta" (JSON text: model spec, normalisation, tasks,
+// epoch, the resolved config YAML and the trainer state), "model" (parameters and buffers),
+// "optimizer" (optional), "torch_rng" (the default CPU generator state).
+
+inline constexpr int kCheckpointVersion = 1;
+
+struct CheckpointMeta {
+  models::ModelSpec spec;
+  data::Normalization normalization;
+  std::vector<data::TaskSpec> tasks;
+  int64_t epoch = 0;        // completed epochs
+  std::string config_yaml;  // the resolved training config
+  std::string state_json;   // trainer state: schedules, early stopping, history ("{}" if none)
+};
+
+// The checkpoint path of a run directory ("best" or "last"), or `path` itself when it is a file.
+std::filesystem::path resolve_checkpoint_path(const std::filesystem::path& checkpoint_or_run_dir,
+                                              const std::string& which = "best");
+
+// Writes atomically (temporary file, fsync, rename): a crash leaves the previous file intact.
+void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& meta,
+                     torch::nn::Module& model, const torch::optim::Optimizer* optimizer);
+
+// UserError naming the file when it is missing or not a sarseg checkpoint.
+CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path);
+// Loads weights (and the optimizer state and torch RNG state when given) onto `device`.
+void load_checkpoint_state(const std::filesystem::path& path, torch::nn::Module& model,
+                           torch::optim::Optimizer* optimizer, bool restore_rng,
+                           const torch::Device& device = torch::kCPU);
+
+std::string model_spec_to_json(const models::ModelSpec& spec);
+models::ModelSpec model_spec_from_json(const std::string& text, const std::string& where);
 
 }  // namespace sarseg::train

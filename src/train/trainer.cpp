@@ -1,0 +1,783 @@
+#include "sarseg/train/trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <fstream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+
+#include "sarseg/data/dataset.h"
+#include "sarseg/data/loader.h"
+#include "sarseg/data/random.h"
+#include "sarseg/data/sampler.h"
+#include "sarseg/eval/metrics.h"
+#include "sarseg/models/model.h"
+#include "sarseg/synth/synth.h"
+#include "sarseg/train/checkpoint.h"
+#include "sarseg/train/early_stopping.h"
+#include "sarseg/train/losses.h"
+#include "sarseg/train/scheduler.h"
+#include "sarseg/util/atomic_file.h"
+#include "sarseg/util/log.h"
+#include "sarseg/util/process.h"
+#include "sarseg/util/strings.h"
+#include "sarseg/util/torch_runtime.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace sarseg::train {
+namespace {
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// JSON cannot hold NaN/inf: they become null and come back as NaN.
+nlohmann::json number(double value) {
+  return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(nullptr);
+}
+double number_from(const nlohmann::json& j) {
+  return j.is_null() ? std::numeric_limits<double>::quiet_NaN() : j.get<double>();
+}
+
+nlohmann::json record_to_json(const EpochRecord& r) {
+  nlohmann::json metrics = nlohmann::json::object();
+  for (const auto& [name, value] : r.val_metrics)
+    metrics[name] = number(value);
+  return {{"epoch", r.epoch},
+          {"train_loss", number(r.train_loss)},
+          {"val_loss", number(r.val_loss)},
+          {"val_metrics", metrics},
+          {"monitored", number(r.monitored)},
+          {"lr", r.lr},
+          {"seconds", r.seconds},
+          {"samples_per_second", r.samples_per_second},
+          {"data_wait_share", r.data_wait_share},
+          {"train_samples", r.train_samples},
+          {"encoder_frozen", r.encoder_frozen},
+          {"best", r.best}};
+}
+
+EpochRecord record_from_json(const nlohmann::json& j) {
+  EpochRecord r;
+  r.epoch = j.at("epoch").get<int64_t>();
+  r.train_loss = number_from(j.at("train_loss"));
+  r.val_loss = number_from(j.at("val_loss"));
+  for (const auto& [name, value] : j.at("val_metrics").items())
+    r.val_metrics[name] = number_from(value);
+  r.monitored = number_from(j.at("monitored"));
+  r.lr = j.at("lr").get<double>();
+  r.seconds = j.at("seconds").get<double>();
+  r.samples_per_second = j.at("samples_per_second").get<double>();
+  r.data_wait_share = j.at("data_wait_share").get<double>();
+  r.train_samples = j.at("train_samples").get<int64_t>();
+  r.encoder_frozen = j.at("encoder_frozen").get<bool>();
+  r.best = j.at("best").get<bool>();
+  return r;
+}
+
+std::string csv_number(double value) {
+  if (!std::isfinite(value)) return "nan";
+  return config::format_value(value);
+}
+
+std::string metrics_csv(const std::vector<EpochRecord>& history) {
+  std::vector<std::string> metric_names;
+  if (!history.empty())
+    for (const auto& [name, value] : history.front().val_metrics)
+      metric_names.push_back(name);
+  std::string text = "epoch,train_loss,val_loss";
+  for (const auto& name : metric_names)
+    text += "," + name;
+  text += ",lr,seconds,samples_per_s,data_wait_share,encoder_frozen,best\n";
+  for (const auto& r : history) {
+    text += std::to_string(r.epoch) + "," + csv_number(r.train_loss) + "," + csv_number(r.val_loss);
+    for (const auto& name : metric_names) {
+      const auto it = r.val_metrics.find(name);
+      text += "," + csv_number(it == r.val_metrics.end() ? NAN : it->second);
+    }
+    text += "," + csv_number(r.lr) + "," + csv_number(r.seconds) + "," +
+            csv_number(r.samples_per_second) + "," + csv_number(r.data_wait_share) + "," +
+            (r.encoder_frozen ? "1" : "0") + "," + (r.best ? "1" : "0") + "\n";
+  }
+  return text;
+}
+
+// events.jsonl: one JSON object per line, appended and flushed.
+class EventLog {
+ public:
+  explicit EventLog(fs::path path) : path_(std::move(path)) {}
+  void write(const std::string& event, nlohmann::json fields = nlohmann::json::object()) {
+    fields["event"] = event;
+    fields["time"] = static_cast<int64_t>(std::time(nullptr));
+    std::ofstream out(path_, std::ios::app);
+    out << fields.dump() << "\n";
+    out.flush();
+  }
+
+ private:
+  fs::path path_;
+};
+
+// A bar on a terminal (\r-redrawn), otherwise one log line every few seconds.
+class Progress {
+ public:
+  Progress(const std::string& mode, double interval_s) : interval_s_(interval_s) {
+    if (mode == "off") {
+      kind_ = Kind::kOff;
+    } else if (mode == "bar" || (mode == "auto" && isatty(STDERR_FILENO))) {
+      kind_ = Kind::kBar;
+    } else {
+      kind_ = Kind::kLines;
+    }
+  }
+  void start(int64_t epoch, int64_t max_epochs, int64_t batches) {
+    epoch_ = epoch;
+    max_epochs_ = max_epochs;
+    batches_ = batches;
+    start_ = Clock::now();
+    last_ = start_;
+  }
+  void update(int64_t batch, double mean_loss, int64_t samples) {
+    if (kind_ == Kind::kOff) return;
+    const double elapsed = seconds_since(start_);
+    const double rate = elapsed > 0 ? static_cast<double>(samples) / elapsed : 0.0;
+    const double eta =
+        batch > 0 ? elapsed / static_cast<double>(batch) * static_cast<double>(batches_ - batch)
+                  : 0.0;
+    char text[256];
+    if (kind_ == Kind::kBar) {
+      const int width = 24;
+      const int filled = batches_ > 0 ? static_cast<int>(width * batch / batches_) : width;
+      std::string bar(static_cast<size_t>(filled), '#');
+      bar.resize(width, '.');
+      std::snprintf(text, sizeof(text),
+                    "\repoch %lld/%lld [%s] %lld/%lld loss %.4f %.1f samples/s ETA %.0fs   ",
+                    static_cast<long long>(epoch_), static_cast<long long>(max_epochs_),
+                    bar.c_str(), static_cast<long long>(batch), static_cast<long long>(batches_),
+                    mean_loss, rate, eta);
+      std::fputs(text, stderr);
+      std::fflush(stderr);
+      drawn_ = true;
+    } else if (seconds_since(last_) >= interval_s_) {
+      last_ = Clock::now();
+      spdlog::info("epoch {}/{} batch {}/{} loss {:.4f} {:.1f} samples/s ETA {:.0f}s", epoch_,
+                   max_epochs_, batch, batches_, mean_loss, rate, eta);
+    }
+  }
+  void finish() {
+    if (drawn_) std::fputs("\n", stderr);
+    drawn_ = false;
+  }
+
+ private:
+  enum class Kind { kOff, kBar, kLines };
+  Kind kind_ = Kind::kLines;
+  double interval_s_;
+  int64_t epoch_ = 0, max_epochs_ = 0, batches_ = 0;
+  Clock::time_point start_, last_;
+  bool drawn_ = false;
+};
+
+// Fault injection for tests (documented in docs/config.md): SARSEG_TRAIN_FAULT="sigkill@E:B"
+// kills the process with SIGKILL before batch B of epoch E; "nan@E:B" makes that batch's loss NaN.
+struct Fault {
+  std::string kind;
+  int64_t epoch = -1, batch = -1;
+};
+Fault read_fault() {
+  Fault fault;
+  const char* env = std::getenv("SARSEG_TRAIN_FAULT");
+  if (!env) return fault;
+  const std::string text = env;
+  const auto at = text.find('@');
+  const auto colon = text.find(':');
+  if (at == std::string::npos || colon == std::string::npos) return fault;
+  fault.kind = text.substr(0, at);
+  fault.epoch = std::atoll(text.substr(at + 1, colon - at - 1).c_str());
+  fault.batch = std::atoll(text.substr(colon + 1).c_str());
+  return fault;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimSection& o,
+                                                        std::vector<torch::Tensor> params) {
+  if (o.name == "adam") {
+    return std::make_unique<torch::optim::Adam>(
+        params,
+        torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
+  }
+  if (o.name == "adamw") {
+    return std::make_unique<torch::optim::AdamW>(
+        params,
+        torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
+  }
+  return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.lr)
+                                                         .momentum(o.momentum)
+                                                         .weight_decay(o.weight_decay)
+                                                         .nesterov(o.nesterov));
+}
+
+void set_lr(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups())
+    group.options().set_lr(lr);
+}
+double get_lr(const torch::optim::Optimizer& optimizer) {
+  return optimizer.param_groups().front().options().get_lr();
+}
+
+std::vector<const io::Scene*> pointers(const std::vector<io::Scene>& scenes) {
+  std::vector<const io::Scene*> out;
+  for (const auto& s : scenes)
+    out.push_back(&s);
+  return out;
+}
+
+// Everything derived from the config and the scenes that a run (or a benchmark) needs.
+struct Setup {
+  TrainConfig config;
+  std::vector<data::TaskSpec> tasks;
+  data::Normalization normalization;
+  std::vector<data::PreparedScene> train, val;
+  std::vector<data::PatchLocation> train_patches;  // drawn once (unused when resampling)
+  std::vector<data::PatchLocation> val_patches;
+  models::ModelSpec spec;
+  models::SegmentationModel model{nullptr};
+  torch::Device device{torch::kCPU};
+  std::vector<torch::Tensor> class_weights;  // per task, undefined = none
+};
+
+data::SamplerOptions sampler_options(const TrainConfig& c, bool validation) {
+  data::SamplerOptions options;
+  options.patch_size = c.data.patch_size;
+  options.per_scene = validation ? c.data.val_patches_per_scene : c.data.patches_per_scene;
+  options.per_epoch = validation ? 0 : c.data.patches_per_epoch;
+  options.min_valid_fraction = c.data.min_valid_fraction;
+  return options;
+}
+
+std::vector<data::PatchLocation> draw(const std::vector<data::PreparedScene>& scenes,
+                                      const data::SamplerOptions& options, uint64_t seed,
+                                      const std::string& split) {
+  auto result = data::draw_patches(scenes, options, seed, split);
+  for (const auto& warning : result.warnings)
+    spdlog::warn("{}", warning);
+  return std::move(result.patches);
+}
+
+uint64_t train_draw_seed(const TrainConfig& c, int64_t epoch) {
+  // Drawn once: the same locations every epoch; else a new draw per epoch.
+  return data::Rng::mix(
+      c.train.seed, {0x7a1eULL, c.data.resample_every_epoch ? static_cast<uint64_t>(epoch) : 0ULL});
+}
+
+data::LoaderOptions loader_options(const TrainConfig& c, bool validation) {
+  data::LoaderOptions options;
+  options.batch_size = c.train.batch_size;
+  options.patch_size = c.data.patch_size;
+  options.threads = static_cast<int>(c.data.loader_threads);
+  options.prefetch_batches = static_cast<int>(c.data.prefetch_batches);
+  options.shuffle = !validation;
+  if (!validation) {
+    options.augment.flips = c.data.flips;
+    options.augment.rot90 = c.data.rot90;
+    options.augment.scale = c.data.scale;
+  }
+  options.seed = data::Rng::mix(c.train.seed, {validation ? 0x5a1ULL : 0x7a2ULL});
+  return options;
+}
+
+Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
+                 const data::Normalization* saved_normalization) {
+  Setup s;
+  s.config = config;
+  s.tasks = tasks_of(config);
+  s.device = torch::Device(resolve_device_name(config.train.device));
+  require(!scenes.train.empty(), "no training scenes: set data.train (or data.source=synthetic)");
+  require(!scenes.val.empty(), "no validation scenes: set data.val");
+  const int ignore = static_cast<int>(config.data.ignore_label);
+  if (saved_normalization) {
+    s.normalization = *saved_normalization;
+  } else {
+    s.normalization = data::make_normalization(
+        data::parse_normalization_method(config.data.normalization, "data.normalization"),
+        pointers(scenes.train), config.data.bands);
+  }
+  for (const auto& scene : scenes.train)
+    s.train.push_back(data::prepare_scene(scene, s.normalization, s.tasks, ignore));
+  for (const auto& scene : scenes.val)
+    s.val.push_back(data::prepare_scene(scene, s.normalization, s.tasks, ignore));
+
+  s.spec = model_spec_of(config);
+  torch::manual_seed(config.train.seed);
+  s.model = models::build_model(s.spec);
+  s.model->check_input_size(config.data.patch_size, config.data.patch_size);
+
+  if (!config.data.resample_every_epoch)
+    s.train_patches =
+        draw(s.train, sampler_options(config, false), train_draw_seed(config, 0), "data.train");
+  s.val_patches = draw(s.val, sampler_options(config, true),
+                       data::Rng::mix(config.train.seed, {0x7a1bULL}), "data.val");
+
+  bool first_classification = true;
+  for (const auto& task : s.tasks) {
+    torch::Tensor weights;
+    if (!task.regression && first_classification && !config.loss.class_weights.empty())
+      weights = torch::tensor(config.loss.class_weights, torch::kFloat32).to(s.device);
+    if (!task.regression) first_classification = false;
+    s.class_weights.push_back(weights);
+  }
+  return s;
+}
+
+std::vector<torch::Tensor> to_device(const std::vector<torch::Tensor>& tensors,
+                                     const torch::Device& device) {
+  std::vector<torch::Tensor> out;
+  for (const auto& t : tensors)
+    out.push_back(t.to(device));
+  return out;
+}
+
+struct Validation {
+  double loss = 0;
+  std::map<std::string, double> metrics;
+};
+
+Validation validate_epoch(Setup& s) {
+  s.model->eval();
+  torch::NoGradGuard no_grad;
+  std::vector<eval::ConfusionMatrix> confusion;
+  for (const auto& task : s.tasks)
+    confusion.emplace_back(static_cast<int>(task.classes));
+  data::BatchLoader loader(s.val, s.val_patches, loader_options(s.config, true), 0);
+  double loss_sum = 0;
+  int64_t samples = 0;
+  while (auto batch = loader.next()) {
+    const auto input = batch->input.to(s.device);
+    const auto targets = to_device(batch->targets, s.device);
+    const auto outputs = s.model->forward_heads(input);
+    const auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
+    const int64_t n = batch->input.size(0);
+    loss_sum += terms.total.item<double>() * static_cast<double>(n);
+    samples += n;
+    for (size_t t = 0; t < s.tasks.size(); ++t) {
+      torch::Tensor prediction;
+      if (s.tasks[t].regression) {
+        prediction =
+            outputs[t].squeeze(1).clamp(0, static_cast<double>(s.tasks[t].classes - 1)).round();
+      } else {
+        prediction = outputs[t].argmax(1);
+      }
+      const auto pred = prediction.to(torch::kCPU).to(torch::kUInt8).contiguous();
+      const auto truth = batch->targets[t].to(torch::kUInt8).contiguous();
+      confusion[t].add(truth.data_ptr<uint8_t>(), pred.data_ptr<uint8_t>(), nullptr,
+                       static_cast<size_t>(truth.numel()), "validation " + s.tasks[t].label);
+    }
+  }
+  s.model->train();
+  Validation v;
+  v.loss = samples > 0 ? loss_sum / static_cast<double>(samples) : NAN;
+  std::map<std::string, double> by_label;
+  for (size_t t = 0; t < s.tasks.size(); ++t) {
+    const auto m = eval::compute_metrics(confusion[t]);
+    const bool empty = m.pixels == 0;
+    auto put = [&](const std::string& name, double value) {
+      value = empty ? NAN : value;
+      v.metrics["val_" + s.tasks[t].label + "_" + name] = value;
+      if (t == 0) v.metrics["val_" + name] = value;
+    };
+    put("accuracy", m.accuracy);
+    put("r2", m.r2);
+    if (!s.tasks[t].regression) {
+      put("macro_f1", m.macro_f1);
+      put("weighted_f1", m.weighted_f1);
+      put("macro_iou", m.macro_iou);
+      put("weighted_iou", m.weighted_iou);
+      by_label[s.tasks[t].label] = empty ? NAN : m.weighted_f1;
+    }
+    if (s.tasks[t].label == "SIC") by_label["SIC_r2"] = empty ? NAN : m.r2;
+  }
+  if (by_label.count("SIC_r2") && by_label.count("SOD") && by_label.count("FLOE")) {
+    v.metrics["val_combined"] =
+        eval::autoice_score(by_label["SIC_r2"], by_label["SOD"], by_label["FLOE"]).combined;
+  }
+  return v;
+}
+
+CheckpointMeta make_meta(const Setup& s, int64_t epoch, const nlohmann::json& state) {
+  CheckpointMeta meta;
+  meta.spec = s.spec;
+  meta.normalization = s.normalization;
+  meta.tasks = s.tasks;
+  meta.epoch = epoch;
+  meta.config_yaml = train_config_schema().to_yaml(s.config);
+  meta.state_json = state.dump();
+  return meta;
+}
+
+void copy_atomically(const fs::path& from, const fs::path& to) {
+  AtomicOutput output(to);
+  fs::copy_file(from, output.temp_path(), fs::copy_options::overwrite_existing);
+  output.commit();
+}
+
+const std::vector<std::string>& run_files() {
+  static const std::vector<std::string> files = {"config.yaml", "metrics.csv", "events.jsonl",
+                                                 "checkpoints/best.pt", "checkpoints/last.pt"};
+  return files;
+}
+
+// New run: refuses a directory holding another run unless output.overwrite.
+void prepare_run_dir(const TrainConfig& config, const fs::path& run_dir) {
+  // A directory whose run never finished an epoch (no checkpoint, no metrics) is reused.
+  const bool has_run = fs::exists(run_dir / "checkpoints" / "last.pt") ||
+                       fs::exists(run_dir / "checkpoints" / "best.pt") ||
+                       fs::exists(run_dir / "metrics.csv");
+  if (has_run) {
+    require(config.output.overwrite,
+            "output.dir " + run_dir.string() +
+                " already holds a run; resume it with 'sarseg train --resume " + run_dir.string() +
+                "', choose another output.dir, or set output.overwrite=true");
+  }
+  ensure_output_directory(run_dir);
+  ensure_output_directory(run_dir / "checkpoints");
+  for (const auto& name : run_files())
+    fs::remove(run_dir / name);
+}
+
+TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& callbacks,
+                       bool resume) {
+  const TrainConfig& c = s.config;
+  const fs::path last_path = run_dir / "checkpoints" / "last.pt";
+  const fs::path best_path = run_dir / "checkpoints" / "best.pt";
+  const bool maximise = monitor_maximises(c.train.monitor);
+
+  s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
+  s.model->to(s.device);
+  auto optimizer = make_optimizer(c.optim, s.model->parameters());
+  PlateauSchedule plateau(c.optim.lr, maximise, c.schedule.plateau_factor,
+                          c.schedule.plateau_patience, c.schedule.plateau_threshold,
+                          c.schedule.min_lr);
+  CosineWarmRestarts cosine(c.optim.lr, c.schedule.cosine_t0, c.schedule.cosine_t_mult,
+                            c.schedule.cosine_eta_min);
+  EarlyStopping stopping(maximise, c.train.patience, c.train.min_delta, c.train.min_epochs,
+                         c.train.max_epochs);
+  TrainResult result;
+  result.run_dir = run_dir;
+  result.monitor = c.train.monitor;
+  double best_value = NAN;
+  int64_t start_epoch = 0;
+  EventLog events(run_dir / "events.jsonl");
+
+  if (resume) {
+    const CheckpointMeta meta = read_checkpoint_meta(last_path);
+    load_checkpoint_state(last_path, *s.model, optimizer.get(), true, s.device);
+    const auto state = nlohmann::json::parse(meta.state_json);
+    plateau.load_state(state.at("plateau"));
+    stopping.load_state(state.at("early_stopping"));
+    best_value = number_from(state.at("best_value"));
+    result.best_epoch = state.at("best_epoch").get<int64_t>();
+    for (const auto& r : state.at("history"))
+      result.history.push_back(record_from_json(r));
+    start_epoch = meta.epoch;
+    events.write("resume", {{"epoch", start_epoch}});
+    spdlog::info("resuming {} after epoch {}", run_dir.string(), start_epoch);
+    if (!result.history.empty() && stopping.should_stop(start_epoch)) {
+      result.epochs_completed = start_epoch;
+      result.best_value = best_value;
+      result.stop_reason = "already finished: " + stopping.reason(start_epoch);
+      return result;
+    }
+  } else {
+    const auto report = models::initialise_encoder(s.model, s.spec);
+    s.model->to(s.device);
+    events.write("start", {{"model", models::model_label(s.spec)},
+                           {"init", s.spec.init},
+                           {"init_source", report.source},
+                           {"train_scenes", s.train.size()},
+                           {"val_scenes", s.val.size()},
+                           {"normalization",
+                            nlohmann::json::parse(data::normalization_to_json(s.normalization))},
+                           {"torch_threads", torch_threads()},
+                           {"device", s.device.str()}});
+  }
+
+  const Fault fault = read_fault();
+  Progress progress(c.output.progress, c.output.log_interval_s);
+  std::vector<torch::Tensor> parameters = s.model->parameters();
+  s.model->train();
+
+  for (int64_t epoch = start_epoch + 1; epoch <= c.train.max_epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    const bool frozen = epoch <= c.model.freeze_encoder_epochs;
+    s.model->set_encoder_frozen(frozen);
+    const auto patches = c.data.resample_every_epoch ? draw(s.train, sampler_options(c, false),
+                                                            train_draw_seed(c, epoch), "data.train")
+                                                     : s.train_patches;
+    data::BatchLoader loader(s.train, patches, loader_options(c, false), epoch);
+    const int64_t batches = loader.num_batches();
+    progress.start(epoch, c.train.max_epochs, batches);
+    double loss_sum = 0;
+    int64_t samples = 0;
+    int64_t batch_number = 0;
+    while (auto batch = loader.next()) {
+      ++batch_number;
+      if (fault.kind == "sigkill" && fault.epoch == epoch && fault.batch == batch_number)
+        std::raise(SIGKILL);
+      if (c.schedule.name == "cosine") {
+        set_lr(*optimizer,
+               cosine.lr_at(static_cast<double>(epoch - 1) +
+                            static_cast<double>(batch_number - 1) / static_cast<double>(batches)));
+      }
+      const auto input = batch->input.to(s.device);
+      const auto targets = to_device(batch->targets, s.device);
+      const auto outputs = s.model->forward_heads(input);
+      auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
+      torch::Tensor loss = terms.total;
+      if (fault.kind == "nan" && fault.epoch == epoch && fault.batch == batch_number)
+        loss = loss * std::numeric_limits<double>::quiet_NaN();
+      const double loss_value = loss.item<double>();
+      if (!std::isfinite(loss_value)) {
+        progress.finish();
+        const std::string kept = start_epoch > 0 || epoch > 1
+                                     ? "the last good checkpoint " + last_path.string() +
+                                           " (epoch " + std::to_string(epoch - 1) + ") is intact"
+                                     : "no checkpoint was written yet";
+        events.write("diverged", {{"epoch", epoch}, {"batch", batch_number}, {"loss", nullptr}});
+        throw TrainingDiverged("training diverged: loss is " +
+                               std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
+                               " at epoch " + std::to_string(epoch) + ", batch " +
+                               std::to_string(batch_number) + " of " + std::to_string(batches) +
+                               "; " + kept + "; lower optim.lr, keep optim.grad_clip_norm on, " +
+                               "or check the input scenes");
+      }
+      optimizer->zero_grad();
+      loss.backward();
+      if (c.optim.grad_clip_norm > 0)
+        torch::nn::utils::clip_grad_norm_(parameters, c.optim.grad_clip_norm);
+      optimizer->step();
+      const int64_t n = batch->input.size(0);
+      loss_sum += loss_value * static_cast<double>(n);
+      samples += n;
+      progress.update(batch_number, loss_sum / static_cast<double>(samples), samples);
+    }
+    progress.finish();
+    const double train_seconds = seconds_since(epoch_start);
+    const double wait_seconds = loader.wait_seconds();
+
+    const Validation validation = validate_epoch(s);
+    EpochRecord record;
+    record.epoch = epoch;
+    record.train_loss = samples > 0 ? loss_sum / static_cast<double>(samples) : NAN;
+    record.val_loss = validation.loss;
+    record.val_metrics = validation.metrics;
+    record.monitored =
+        c.train.monitor == "val_loss" ? validation.loss : validation.metrics.at(c.train.monitor);
+    record.train_samples = samples;
+    record.encoder_frozen = frozen;
+    record.samples_per_second =
+        train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
+    record.data_wait_share = train_seconds > 0 ? wait_seconds / train_seconds : 0;
+
+    if (c.schedule.name == "plateau") set_lr(*optimizer, plateau.step(record.monitored));
+    if (c.schedule.name == "cosine") set_lr(*optimizer, cosine.lr_at(static_cast<double>(epoch)));
+    record.lr = get_lr(*optimizer);
+    stopping.update(epoch, record.monitored);
+    const bool finite = std::isfinite(record.monitored);
+    record.best = finite && (std::isnan(best_value) || (maximise ? record.monitored > best_value
+                                                                 : record.monitored < best_value));
+    if (record.best) {
+      best_value = record.monitored;
+      result.best_epoch = epoch;
+    }
+    record.seconds = seconds_since(epoch_start);
+    result.history.push_back(record);
+
+    nlohmann::json state;
+    state["plateau"] = plateau.state();
+    state["early_stopping"] = stopping.state();
+    state["best_value"] = number(best_value);
+    state["best_epoch"] = result.best_epoch;
+    state["history"] = nlohmann::json::array();
+    for (const auto& r : result.history)
+      state["history"].push_back(record_to_json(r));
+    save_checkpoint(last_path, make_meta(s, epoch, state), *s.model, optimizer.get());
+    if (record.best) copy_atomically(last_path, best_path);
+    write_file_atomically(run_dir / "metrics.csv", metrics_csv(result.history));
+    events.write("epoch", record_to_json(record));
+
+    std::string metric_text;
+    if (c.train.monitor != "val_loss")
+      metric_text = " " + c.train.monitor + " " + csv_number(record.monitored);
+    spdlog::info(
+        "epoch {}/{}: train_loss {:.4f} val_loss {:.4f}{} lr {:.3g} {:.1f}s {:.1f} samples/s{}",
+        epoch, c.train.max_epochs, record.train_loss, record.val_loss, metric_text, record.lr,
+        record.seconds, record.samples_per_second, record.best ? " (best)" : "");
+    if (callbacks.on_epoch_end) callbacks.on_epoch_end(record);
+    result.epochs_completed = epoch;
+    if (stopping.should_stop(epoch)) {
+      result.stop_reason = stopping.reason(epoch);
+      break;
+    }
+  }
+  result.best_value = best_value;
+  events.write("end", {{"epochs", result.epochs_completed},
+                       {"best_epoch", result.best_epoch},
+                       {"best_value", number(best_value)},
+                       {"monitor", c.train.monitor},
+                       {"reason", result.stop_reason}});
+  spdlog::info("finished after {} epochs ({}); best {} {} at epoch {}", result.epochs_completed,
+               result.stop_reason, c.train.monitor, csv_number(best_value), result.best_epoch);
+  return result;
+}
+
+std::vector<io::Scene> generate_split(const TrainConfig& c, int split_index, int64_t per_season) {
+  std::vector<io::Scene> scenes;
+  const auto [height, width] = parse_size(c.synth.size, "synth.size");
+  for (size_t s = 0; s < c.synth.seasons.size(); ++s) {
+    for (int64_t k = 0; k < per_season; ++k) {
+      synth::SynthSpec spec;
+      spec.season = io::parse_season(c.synth.seasons[s]);
+      spec.height = height;
+      spec.width = width;
+      spec.label_mode = synth::parse_label_mode(c.synth.label_mode);
+      // Independent of the other splits' counts, so adding test scenes leaves training alone.
+      spec.seed = c.synth.seed * 1000003ULL + static_cast<uint64_t>(split_index) * 100000ULL +
+                  s * 1000ULL + static_cast<uint64_t>(k);
+      io::Scene scene = synth::generate_scene(spec);
+      if (scene.source_path.empty())
+        scene.source_path =
+            "synthetic " + c.synth.seasons[s] + " scene (seed " + std::to_string(spec.seed) + ")";
+      scenes.push_back(std::move(scene));
+    }
+  }
+  return scenes;
+}
+
+}  // namespace
+
+SceneSplits load_scene_splits(const TrainConfig& config) {
+  SceneSplits splits;
+  if (config.data.source == "synthetic") {
+    splits.train = generate_split(config, 0, config.synth.train_per_season);
+    splits.val = generate_split(config, 1, config.synth.val_per_season);
+    splits.test = generate_split(config, 2, config.synth.test_per_season);
+  } else {
+    require(!config.data.train.empty(),
+            "data.train is empty: list training scene files (or set data.source=synthetic)");
+    require(!config.data.val.empty(), "data.val is empty: list validation scene files");
+    io::SceneReadOptions options;
+    options.physical_units = config.data.physical_units;
+    splits.train =
+        data::read_scene_files(data::expand_scene_paths(config.data.train, "data.train"), options);
+    splits.val =
+        data::read_scene_files(data::expand_scene_paths(config.data.val, "data.val"), options);
+    splits.test =
+        data::read_scene_files(data::expand_scene_paths(config.data.test, "data.test"), options);
+    require(!splits.train.empty(), "data.train lists no scene");
+    require(!splits.val.empty(), "data.val lists no scene");
+  }
+  const auto tasks = tasks_of(config);
+  const int ignore = static_cast<int>(config.data.ignore_label);
+  data::check_scenes(splits.train, config.data.bands, tasks, ignore, "data.train");
+  data::check_scenes(splits.val, config.data.bands, tasks, ignore, "data.val");
+  data::check_scenes(splits.test, config.data.bands, tasks, ignore, "data.test");
+  return splits;
+}
+
+TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callbacks,
+                         const SceneSplits* scenes) {
+  validate(config);
+  const fs::path run_dir(config.output.dir);
+  // Everything that can fail on input is checked before the run directory is touched.
+  std::optional<SceneSplits> loaded;
+  if (!scenes) scenes = &loaded.emplace(load_scene_splits(config));
+  Setup setup = make_setup(config, *scenes, nullptr);
+  prepare_run_dir(config, run_dir);
+  write_file_atomically(
+      run_dir / "config.yaml",
+      train_config_schema().to_yaml(config, "sarseg train: resolved configuration"));
+  return train_loop(setup, run_dir, callbacks, false);
+}
+
+TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
+                            const SceneSplits* scenes) {
+  const fs::path last = run_dir / "checkpoints" / "last.pt";
+  require(fs::is_regular_file(last),
+          "--resume " + run_dir.string() +
+              ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
+  const CheckpointMeta meta = read_checkpoint_meta(last);
+  TrainConfig config;
+  train_config_schema().load_yaml_text(config, meta.config_yaml, last.string());
+  config.output.dir = run_dir.string();
+  validate(config);
+  std::optional<SceneSplits> loaded;
+  if (!scenes) scenes = &loaded.emplace(load_scene_splits(config));
+  Setup setup = make_setup(config, *scenes, &meta.normalization);
+  return train_loop(setup, run_dir, callbacks, true);
+}
+
+TrainBenchmark benchmark_training(const TrainConfig& config, int64_t steps, int64_t warmup_steps) {
+  validate(config);
+  require(steps > 0, "--steps must be positive");
+  const SceneSplits scenes = load_scene_splits(config);
+  Setup s = make_setup(config, scenes, nullptr);
+  s.model->set_encoder_bn_frozen(config.model.freeze_encoder_bn);
+  s.model->to(s.device);
+  s.model->train();
+  auto optimizer = make_optimizer(config.optim, s.model->parameters());
+  auto parameters = s.model->parameters();
+  TrainBenchmark bench;
+  bench.batch_size = config.train.batch_size;
+  bench.patch_size = config.data.patch_size;
+  bench.torch_threads = torch_threads();
+  bench.loader_threads = static_cast<int>(config.data.loader_threads);
+  bench.model = models::model_label(s.spec);
+  bench.device = s.device.str();
+  double measured_seconds = 0, wait_seconds = 0;
+  int64_t measured_samples = 0, done = 0;
+  for (int64_t epoch = 1; done < warmup_steps + steps; ++epoch) {
+    const auto patches = config.data.resample_every_epoch
+                             ? draw(s.train, sampler_options(config, false),
+                                    train_draw_seed(config, epoch), "data.train")
+                             : s.train_patches;
+    data::BatchLoader loader(s.train, patches, loader_options(config, false), epoch);
+    for (;;) {
+      const auto step_start = Clock::now();
+      const double wait_before = loader.wait_seconds();
+      auto batch = loader.next();
+      if (!batch) break;
+      const auto outputs = s.model->forward_heads(batch->input.to(s.device));
+      auto terms =
+          multitask_loss(outputs, to_device(batch->targets, s.device), s.tasks, s.class_weights);
+      optimizer->zero_grad();
+      terms.total.backward();
+      if (config.optim.grad_clip_norm > 0)
+        torch::nn::utils::clip_grad_norm_(parameters, config.optim.grad_clip_norm);
+      optimizer->step();
+      if (s.device.is_cuda()) torch::cuda::synchronize();
+      if (done >= warmup_steps) {
+        measured_seconds += seconds_since(step_start);
+        wait_seconds += loader.wait_seconds() - wait_before;
+        measured_samples += batch->input.size(0);
+      }
+      if (++done >= warmup_steps + steps) break;
+    }
+  }
+  bench.steps = steps;
+  bench.seconds = measured_seconds;
+  bench.samples_per_second = measured_seconds > 0 ? measured_samples / measured_seconds : 0;
+  bench.data_wait_share = measured_seconds > 0 ? wait_seconds / measured_seconds : 0;
+  bench.mean_step_ms = 1000.0 * measured_seconds / static_cast<double>(steps);
+  return bench;
+}
+
+}  // namespace sarseg::train
