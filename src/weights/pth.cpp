@@ -58,6 +58,18 @@ class ZipArchive {
     return zip_name_locate(archive_, name.c_str(), 0) >= 0;
   }
 
+  // The entry's uncompressed size (UserError when it is missing).
+  uint64_t entry_size(const std::string& name) const {
+    const zip_int64_t index = zip_name_locate(archive_, name.c_str(), 0);
+    require(index >= 0, where_ + " lacks the entry '" + name + "'; the archive is incomplete");
+    zip_stat_t stat;
+    zip_stat_init(&stat);
+    require(zip_stat_index(archive_, static_cast<zip_uint64_t>(index), 0, &stat) == 0 &&
+                (stat.valid & ZIP_STAT_SIZE),
+            where_ + ": cannot read the size of entry '" + name + "'");
+    return stat.size;
+  }
+
   // The entry's uncompressed size, checked against `expected_size` (when >= 0) before reading, so
   // that a corrupt archive cannot make us allocate or inflate arbitrary amounts.
   void read(const std::string& name, int64_t expected_size, void* out,
@@ -171,9 +183,16 @@ StateDict read_pth(const fs::path& path) {
     require(
         !key.empty() && key.find_first_of("/\\") == std::string::npos && key != "." && key != "..",
         where + ": invalid storage key '" + key + "'");
+    // Checked against the entry's size before allocating: the pickle's numel is untrusted.
+    const std::string entry = prefix + "data/" + key;
+    const uint64_t size = archive.entry_size(entry);
+    const uint64_t bytes = static_cast<uint64_t>(numel) * c10::elementSize(type);
+    require(numel < (int64_t{1} << 48) && size == bytes,
+            where + ": storage '" + key + "' has " + std::to_string(size) +
+                " bytes but the pickle describes " + std::to_string(numel) + " elements of " +
+                std::string(c10::toString(type)) + "; the file is corrupt or truncated");
     torch::Tensor storage = torch::empty({numel}, torch::TensorOptions().dtype(type));
-    archive.read(prefix + "data/" + key, numel * static_cast<int64_t>(c10::elementSize(type)),
-                 storage.data_ptr());
+    archive.read(entry, static_cast<int64_t>(bytes), storage.data_ptr());
     return storage;
   };
   const PickleRef top = detail::unpickle_state(pickle, load_storage, where);

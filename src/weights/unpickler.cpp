@@ -1,6 +1,7 @@
 // Strict state_dict unpickler: see unpickler.h. Opcode values from CPython's Lib/pickle.py.
 #include "unpickler.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -387,16 +388,23 @@ class Unpickler {
     check(size.size() == stride.size(), "tensor size and stride differ in length");
     check(offset >= 0, "negative storage offset");
     // The furthest element the view touches must lie inside the storage.
-    int64_t last = offset;
+    __int128 last = offset;  // wide enough for any 40-bit size times 40-bit stride sum
+    int64_t numel = 1;
     bool empty = false;
     for (size_t i = 0; i < size.size(); ++i) {
       check(size[i] >= 0 && stride[i] >= 0, "negative tensor size or stride");
       check(size[i] < (int64_t{1} << 40) && stride[i] < (int64_t{1} << 40), "tensor too large");
       if (size[i] == 0) empty = true;
       last += (size[i] - 1) * stride[i];
+      numel = std::min<int64_t>(numel * size[i], int64_t{1} << 40);
     }
+    // Views that repeat elements (stride 0) could otherwise ask for any amount of memory.
+    check(empty || numel <= std::max<int64_t>(storage.numel(), int64_t{1} << 26),
+          "tensor view of size " + shape_text(size) + " is far larger than its storage");
     check(empty || last < storage.numel(),
-          "tensor view of size " + shape_text(size) + " reaches element " + std::to_string(last) +
+          "tensor view of size " + shape_text(size) + " reaches element " +
+              (last < (__int128{1} << 62) ? std::to_string(static_cast<int64_t>(last))
+                                          : std::string("beyond 2^62")) +
               " of a storage with " + std::to_string(storage.numel()));
     auto value = make(Kind::Tensor);
     value->tensor = torch::empty(size, storage.options());

@@ -1,11 +1,13 @@
 // The registry of named weight sets and the resolution of a name to a local, verified file.
 #include "sarseg/weights/weight_sets.h"
 
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdlib>
 
 #include "sarseg/build_config.h"
+#include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/sha256.h"
 #include "sarseg/util/strings.h"
@@ -63,16 +65,26 @@ bool looks_like_path(const std::string& text) {
          ends_with(text, ".pth") || ends_with(text, ".pt");
 }
 
+// Writable for us, and not marked read-only. access() alone is not enough: it says yes to root
+// for a directory without write permission bits, and such a directory (e.g. shared reference
+// data) must never be written into.
+bool writable_directory(const fs::path& dir) {
+  std::error_code error;
+  const auto write_bits = fs::perms::owner_write | fs::perms::group_write | fs::perms::others_write;
+  struct statvfs filesystem {};
+  return fs::is_directory(dir, error) && ::access(dir.c_str(), W_OK) == 0 &&
+         (fs::status(dir, error).permissions() & write_bits) != fs::perms::none &&
+         ::statvfs(dir.c_str(), &filesystem) == 0 && !(filesystem.f_flag & ST_RDONLY);
+}
+
 bool directory_writable(const fs::path& dir) {
   std::error_code error;
-  if (!fs::exists(dir, error)) {
-    // Creating it is fine when its nearest existing ancestor is writable.
-    fs::path ancestor = dir;
-    while (!ancestor.empty() && !fs::exists(ancestor, error) && ancestor != ancestor.parent_path())
-      ancestor = ancestor.parent_path();
-    return !ancestor.empty() && ::access(ancestor.c_str(), W_OK) == 0;
-  }
-  return fs::is_directory(dir, error) && ::access(dir.c_str(), W_OK) == 0;
+  if (fs::exists(dir, error)) return writable_directory(dir);
+  // Creating it is fine when its nearest existing ancestor is writable.
+  fs::path ancestor = dir;
+  while (!ancestor.empty() && !fs::exists(ancestor, error) && ancestor != ancestor.parent_path())
+    ancestor = ancestor.parent_path();
+  return !ancestor.empty() && writable_directory(ancestor);
 }
 
 std::string expected_hash_text(const WeightSet& set) {
@@ -154,6 +166,7 @@ fs::path resolve_weight_set(const WeightSet& set, bool allow_download) {
   } else if (!directory_writable(dir)) {
     why = "the weights directory is not writable";
   } else {
+    ensure_output_directory(dir);
     std::vector<std::string> failures;
     for (const auto& url : set.urls) {
       try {
