@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <mutex>
 #include <set>
 
 #include "sarseg/io/ai4arctic.h"
@@ -52,6 +53,13 @@ constexpr const char* kGridLinesDim = "sar_line_2dgrid_points";
 constexpr const char* kGridSamplesDim = "sar_sample_2dgrid_points";
 constexpr const char* kGeoTransformAttr = "sarseg_geotransform";
 constexpr const char* kCrsAttr = "sarseg_crs_wkt";
+
+// libnetcdf (and the HDF5 under it) is not thread-safe: data loaders may read scenes from several
+// threads, so every call into it is serialised.
+std::mutex& netcdf_mutex() {
+  static std::mutex mutex;
+  return mutex;
+}
 
 // Owns an open netCDF id and names the file in every error.
 class NcFile {
@@ -231,6 +239,7 @@ double mean_finite(const FloatRaster& raster) {
 
 Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOptions& options) {
   require(std::filesystem::exists(path), "scene file '" + path.string() + "' does not exist");
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
   int ncid = -1;
   const int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
   if (status != NC_NOERR) {
@@ -506,6 +515,7 @@ void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& pat
           where + ": latitude and longitude subgrids differ");
 
   AtomicOutput output(path);
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
   int ncid = -1;
   const int status = nc_create(output.temp_path().c_str(), NC_NETCDF4 | NC_CLOBBER, &ncid);
   if (status != NC_NOERR) throw UserError(where + ": " + nc_strerror(status));
