@@ -257,6 +257,32 @@ Analysis analyse(const ExperimentSummary& summary) {
                         }));
       }
 
+  // Extra scores (other heads, AutoICE), per checkpoint and season.
+  std::vector<std::string> score_names;
+  for (const auto& run : summary.runs)
+    for (const auto& evaluation : run.evaluations)
+      for (const auto& metrics : evaluation.seasons)
+        for (const auto& [name, value] : metrics.scores)
+          if (std::find(score_names.begin(), score_names.end(), name) == score_names.end())
+            score_names.push_back(name);
+  for (const auto& [weights, weights_words] : checkpoints)
+    for (const auto& season : seasons)
+      for (const auto& name : score_names) {
+        const auto weights_copy = weights;
+        const auto season_copy = season;
+        const auto name_copy = name;
+        figures.push_back(make_figure(
+            summary, "test." + weights + "." + season + "." + name,
+            name + " on " + season_words(season) + " (" + weights_words + ")", "",
+            Direction::kHigherIsBetter, kMetricTolerance, [=](const RunResult& r) {
+              const Evaluation* evaluation = r.find(weights_copy);
+              const SeasonMetrics* m = evaluation ? evaluation->find(season_copy) : nullptr;
+              if (!m) return kNaN;
+              const auto it = m->scores.find(name_copy);
+              return it == m->scores.end() ? kNaN : it->second;
+            }));
+      }
+
   // Is the advantage larger on melt than on freeze-up ("especially in the melt season")?
   const bool has_both = std::count(seasons.begin(), seasons.end(), "melt") > 0 &&
                         std::count(seasons.begin(), seasons.end(), "freeze-up") > 0;
@@ -308,12 +334,17 @@ Analysis analyse(const ExperimentSummary& summary) {
                "convergence.epochs_to_95pct_final_f1",
                {"convergence.epochs_to_best_val_loss", "convergence.seconds_to_best_val_loss",
                 "convergence.best_val_loss"});
-  for (const std::string season : {"melt", "freeze-up", "winter"}) {
+  for (const std::string season : {"melt", "freeze-up", "winter", "all"}) {
+    if (season == "all" && summary.headline_metric == "weighted_f1") continue;
     if (std::find(seasons.begin(), seasons.end(), season) == seasons.end()) continue;
+    const std::string& h = summary.headline_metric;
+    std::vector<std::string> secondary = {"test.best." + season + "." + h};
+    if (h == "weighted_f1") {
+      secondary = {"test.last." + season + ".weighted_iou", "test.best." + season + ".weighted_f1",
+                   "test.best." + season + ".weighted_iou"};
+    }
     add_question("Is " + ref + " better than " + base + " on " + season + " scenes?",
-                 "test.last." + season + ".weighted_f1",
-                 {"test.last." + season + ".weighted_iou", "test.best." + season + ".weighted_f1",
-                  "test.best." + season + ".weighted_iou"});
+                 "test.last." + season + "." + h, secondary);
   }
   if (has_both) {
     const FigureAnalysis* gap = analysis.find("test.last.melt_vs_freeze-up.weighted_f1_advantage");

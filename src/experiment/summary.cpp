@@ -100,6 +100,10 @@ void to_json(nlohmann::json& j, const SeasonMetrics& v) {
        {"macro_f1", number(v.macro_f1)},
        {"accuracy", number(v.accuracy)},
        {"confusion", v.confusion}};
+  nlohmann::json scores = nlohmann::json::object();
+  for (const auto& [name, value] : v.scores)
+    scores[name] = number(value);
+  j["scores"] = scores;
 }
 
 void from_json(const nlohmann::json& j, SeasonMetrics& v) {
@@ -111,6 +115,10 @@ void from_json(const nlohmann::json& j, SeasonMetrics& v) {
   v.macro_f1 = get_number(j, "macro_f1");
   v.accuracy = get_number(j, "accuracy");
   get_if(j, "confusion", v.confusion);
+  if (j.contains("scores"))
+    for (const auto& [name, value] : j.at("scores").items())
+      v.scores[name] =
+          value.is_null() ? std::numeric_limits<double>::quiet_NaN() : value.get<double>();
 }
 
 void to_json(nlohmann::json& j, const Evaluation& v) {
@@ -193,6 +201,7 @@ void to_json(nlohmann::json& j, const ExperimentSummary& v) {
        {"seeds", v.seeds},
        {"reference_arm", v.reference_arm},
        {"baseline_arm", v.baseline_arm},
+       {"headline_metric", v.headline_metric},
        {"total_seconds", number(v.total_seconds)},
        {"runs", v.runs},
        {"quicklooks", v.quicklooks},
@@ -213,6 +222,7 @@ void from_json(const nlohmann::json& j, ExperimentSummary& v) {
   get_if(j, "seeds", v.seeds);
   get_if(j, "reference_arm", v.reference_arm);
   get_if(j, "baseline_arm", v.baseline_arm);
+  get_if(j, "headline_metric", v.headline_metric);
   v.total_seconds = get_number(j, "total_seconds");
   get_if(j, "runs", v.runs);
   get_if(j, "quicklooks", v.quicklooks);

@@ -39,6 +39,9 @@ struct SeasonMetrics {
   double accuracy = 0;
   // Pixel counts, confusion[truth][prediction], over class_names.
   std::vector<std::vector<int64_t>> confusion;
+  // Further scores, higher is better: other heads ("FLOE_weighted_f1"), AutoICE
+  // ("autoice_combined", "autoice_sic", ...). Each becomes a figure of the analysis.
+  std::map<std::string, double> scores;
 };
 
 struct Evaluation {
@@ -97,6 +100,9 @@ struct ExperimentSummary {
   std::vector<Quicklook> quicklooks;
   std::string reference_arm = "imagenet";  // the arm tested against...
   std::string baseline_arm = "random";     // ...this one (differences reference - baseline)
+  // Test metric the per-season verdicts use: "weighted_f1" or a key of SeasonMetrics::scores
+  // (e.g. "autoice_combined").
+  std::string headline_metric = "weighted_f1";
   double total_seconds = 0;
   nlohmann::json config;  // the resolved configuration, verbatim
 

@@ -1,0 +1,73 @@
+// The experiment configuration: the training configuration (every train key, same names) plus an
+// `experiment.*` section, loaded in layers:
+//   train defaults (the paper's protocol) -> profile (embedded YAML: quick, paper, autoice; or
+//   "none") -> --config FILE -> --set KEY=VALUE overrides -> validation.
+//
+// Arms: "imagenet" (encoder from its ImageNet weight set), "random" (torchvision's init), or
+// "NAME:INIT[:FREEZE_EPOCHS]" where INIT is anything model.init accepts (random, imagenet, a
+// weight-set name, a weight file) and FREEZE_EPOCHS (or "all") keeps the encoder frozen for that
+// many epochs, e.g. "frozen:imagenet:all".
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sarseg/train/config.h"
+#include "sarseg/util/config.h"
+
+namespace sarseg::experiment {
+
+struct ArmSpec {
+  std::string name;
+  std::string init = "random";
+  int64_t freeze_encoder_epochs = 0;
+  std::string description;
+};
+
+struct ExperimentSection {
+  std::string name = "experiment";  // default output folder name: runs/<name>
+  std::vector<std::string> arms = {"imagenet", "random"};
+  std::vector<int64_t> seeds = {1, 2, 3, 4, 5};
+  std::string reference_arm = "imagenet";  // paired differences are reference - baseline
+  std::string baseline_arm = "random";
+  // Each of these seasons needs at least one test scene (checked before any training).
+  std::vector<std::string> test_seasons = {"freeze-up", "melt"};
+  std::vector<std::string> evaluate = {"last", "best"};  // weights evaluated on the test scenes
+  int64_t tile = 1024;                // whole-scene inference tile (0 = one pass, as the paper)
+  int64_t overlap = 128;              // tile overlap
+  int64_t quicklooks_per_season = 1;  // test scenes shown in the report per season
+  int64_t quicklook_size = 320;       // longest side of a quicklook in pixels
+};
+
+struct ExperimentConfig {
+  train::TrainConfig train;
+  ExperimentSection experiment;
+};
+
+const config::ConfigSchema<ExperimentConfig>& experiment_config_schema();
+
+// Names of the embedded profiles ("quick", "paper", "autoice"), and their YAML text.
+std::vector<std::string> profile_names();
+// UserError listing the profiles when `name` is unknown.
+const std::string& profile_yaml(const std::string& name);
+
+// The layers above; profile "none" starts from the train defaults alone.
+ExperimentConfig load_experiment_config(const std::string& profile,
+                                        const std::optional<std::filesystem::path>& file,
+                                        const std::vector<std::string>& overrides);
+void validate(const ExperimentConfig& config);
+
+// "imagenet", "random" or "NAME:INIT[:FREEZE_EPOCHS|all]"; UserError naming `where` otherwise.
+ArmSpec parse_arm(const std::string& text, const std::string& where, int64_t max_epochs);
+std::vector<ArmSpec> arms_of(const ExperimentConfig& config);
+
+// The training configuration of one run: identical for every arm of a seed except model.init and
+// model.freeze_encoder_epochs (so splits, crops and batch order are the same), seeded by `seed`,
+// writing into `run_dir`, without its own progress bar when `quiet`.
+train::TrainConfig run_config(const ExperimentConfig& config, const ArmSpec& arm, int64_t seed,
+                              const std::filesystem::path& run_dir);
+
+}  // namespace sarseg::experiment

@@ -1,0 +1,48 @@
+// Runs an experiment: arms x seeds, each trained by the engine into <out>/<arm>/seed<k>/ and
+// evaluated on the test scenes (whole-scene inference, grouped by season) with the last-epoch
+// weights and the best checkpoint; then the report (summary.json, report.md, report.html).
+//
+//   ExperimentConfig config = load_experiment_config("quick", std::nullopt, {});
+//   ExperimentOutcome outcome = run_experiment(config, {"runs/quick", "quick"});
+//
+// Every input check happens before the first run trains: the arms' weight files (by loading them
+// into the model), the scenes of every split, and a test scene for each of
+// experiment.test_seasons. Bad input throws UserError (exit 2).
+//
+// Restarting with the same output folder keeps finished runs (those with result.json), resumes an
+// interrupted one from its last checkpoint and trains the missing ones. The folder remembers the
+// configuration (experiment.yaml); a restart whose settings differ (other than seeds, arms and
+// output.*) is refused rather than mixed into the old results.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "sarseg/experiment/config.h"
+#include "sarseg/experiment/report.h"
+#include "sarseg/experiment/summary.h"
+
+namespace sarseg::experiment {
+
+struct RunnerOptions {
+  std::filesystem::path out_dir;
+  std::string profile = "quick";  // recorded in the report
+};
+
+struct ExperimentOutcome {
+  ExperimentSummary summary;
+  ReportFiles report;
+  int64_t runs_trained = 0;  // started from scratch in this invocation
+  int64_t runs_resumed = 0;  // continued from a checkpoint
+  int64_t runs_reused = 0;   // finished before, results read back
+  double wall_seconds = 0;   // this invocation
+};
+
+ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOptions& options);
+
+// Run folder of one arm and seed.
+std::filesystem::path run_directory(const std::filesystem::path& out_dir, const std::string& arm,
+                                    int64_t seed);
+
+}  // namespace sarseg::experiment

@@ -1,0 +1,26 @@
+# Writes OUTPUT: a C++ file holding every profile YAML (INPUTS, ';'-separated) as a string, so
+# `sarseg experiment` finds its profiles from any working directory.
+#   cmake -DOUTPUT=profiles.cpp -DINPUTS="a.yaml;b.yaml" -P embed_profiles.cmake
+set(code "// Generated from configs/experiment/*.yaml by src/experiment/embed_profiles.cmake.\n")
+string(APPEND code "#include <string>\n#include <utility>\n#include <vector>\n\n")
+string(APPEND code "namespace sarseg::experiment {\n\n")
+string(APPEND code "const std::vector<std::pair<std::string, std::string>>& embedded_profiles() {\n")
+string(APPEND code "  static const std::vector<std::pair<std::string, std::string>> profiles = {\n")
+foreach(input IN LISTS INPUTS)
+  get_filename_component(name "${input}" NAME_WE)
+  file(READ "${input}" text)
+  string(FIND "${text}" ")sarseg_yaml\"" clash)
+  if(NOT clash EQUAL -1)
+    message(FATAL_ERROR "${input} contains the raw-string delimiter")
+  endif()
+  string(APPEND code "      {\"${name}\", R\"sarseg_yaml(${text})sarseg_yaml\"},\n")
+endforeach()
+string(APPEND code "  };\n  return profiles;\n}\n\n}  // namespace sarseg::experiment\n")
+# Only touch the file when it changes, so an unchanged profile does not trigger a rebuild.
+if(EXISTS "${OUTPUT}")
+  file(READ "${OUTPUT}" old)
+  if(old STREQUAL code)
+    return()
+  endif()
+endif()
+file(WRITE "${OUTPUT}" "${code}")

@@ -1,0 +1,461 @@
+#include "sarseg/experiment/runner.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "sarseg/build_config.h"
+#include "sarseg/data/task.h"
+#include "sarseg/eval/inference.h"
+#include "sarseg/eval/metrics.h"
+#include "sarseg/eval/report.h"
+#include "sarseg/io/image.h"
+#include "sarseg/io/quicklook.h"
+#include "sarseg/models/model.h"
+#include "sarseg/train/checkpoint.h"
+#include "sarseg/train/trainer.h"
+#include "sarseg/util/atomic_file.h"
+#include "sarseg/util/error.h"
+#include "sarseg/util/process.h"
+#include "sarseg/util/strings.h"
+
+namespace fs = std::filesystem;
+
+namespace sarseg::experiment {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+std::string clock_text(double seconds) {
+  const int64_t s = static_cast<int64_t>(std::llround(std::max(0.0, seconds)));
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%lld:%02lld", static_cast<long long>(s / 60),
+                static_cast<long long>(s % 60));
+  return buffer;
+}
+
+std::string file_safe(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    out +=
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '_';
+  return out.empty() ? "scene" : out;
+}
+
+std::string fixed_text(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4f", v);
+  return buffer;
+}
+
+std::string hex_colour(const io::Rgb& rgb) {
+  char buffer[8];
+  std::snprintf(buffer, sizeof buffer, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
+  return buffer;
+}
+
+// Keys that may differ between the invocations of one experiment folder.
+bool may_change_on_restart(const std::string& key) {
+  return key.rfind("output.", 0) == 0 || key == "experiment.seeds" || key == "experiment.arms" ||
+         key == "experiment.name";
+}
+
+// ---- checks before any training ---------------------------------------------------------------
+
+// Loads each arm's start weights into a throwaway model: a missing or mismatched weight file
+// fails here, before hours of training for the other arms.
+void check_arm_weights(const ExperimentConfig& config, const std::vector<ArmSpec>& arms) {
+  for (const auto& arm : arms) {
+    if (arm.init == "random" || arm.init.empty()) continue;
+    const train::TrainConfig run = run_config(config, arm, 0, "unused");
+    models::ModelSpec spec = train::model_spec_of(run);
+    try {
+      auto model = models::build_model(spec);
+      models::initialise_encoder(model, spec);
+    } catch (const UserError& error) {
+      throw UserError("arm '" + arm.name + "' (experiment.arms): " + error.what());
+    }
+  }
+}
+
+void check_test_scenes(const ExperimentConfig& config, const train::SceneSplits& scenes) {
+  require(!scenes.test.empty(),
+          "no test scenes: the experiment is judged on them; list them in data.test (or set "
+          "synth.test_per_season with data.source=synthetic)");
+  std::set<std::string> present;
+  for (const auto& scene : scenes.test)
+    present.insert(io::to_string(scene.season));
+  for (const auto& wanted : config.experiment.test_seasons) {
+    const std::string season = io::to_string(io::parse_season(wanted));
+    require(present.count(season) > 0,
+            "the test scenes hold no " + season + " scene (seasons found: " +
+                join(std::vector<std::string>(present.begin(), present.end()), ", ") + "); add " +
+                season +
+                " test scenes to data.test (a scene's season comes from its date or its season "
+                "tag) or remove it from experiment.test_seasons");
+  }
+}
+
+// The experiment folder keeps the configuration it was started with.
+void check_or_record_config(const ExperimentConfig& config, const fs::path& out_dir) {
+  const auto& schema = experiment_config_schema();
+  const fs::path recorded = out_dir / "experiment.yaml";
+  if (fs::exists(recorded)) {
+    ExperimentConfig previous;
+    schema.load_yaml_text(previous, read_file(recorded), recorded.string());
+    for (const auto& key : schema.keys()) {
+      if (may_change_on_restart(key.name)) continue;
+      const std::string before = key.get(previous);
+      const std::string now = key.get(config);
+      require(before == now, out_dir.string() + " holds an experiment with other settings (" +
+                                 key.name + " = " + before + " there, " + now +
+                                 " now); use another --out, or delete that folder to start over");
+    }
+  }
+  write_file_atomically(recorded, schema.to_yaml(config,
+                                                 "sarseg experiment: resolved "
+                                                 "configuration of this folder"));
+}
+
+// ---- learning curves and evaluation ----------------------------------------------------------
+
+std::vector<EpochRecord> curve_of(const std::vector<train::EpochRecord>& history) {
+  std::vector<EpochRecord> curve;
+  double wall = 0;
+  int64_t samples = 0;
+  for (const auto& r : history) {
+    wall += r.seconds;
+    samples += r.train_samples;
+    EpochRecord e;
+    e.epoch = r.epoch;
+    e.train_loss = r.train_loss;
+    e.val_loss = r.val_loss;
+    const auto it = r.val_metrics.find("val_weighted_f1");
+    e.val_weighted_f1 = it != r.val_metrics.end() ? it->second : std::nan("");
+    e.learning_rate = r.lr;
+    e.wall_seconds = wall;
+    e.samples_seen = samples;
+    curve.push_back(e);
+  }
+  return curve;
+}
+
+struct QuicklookScene {
+  size_t scene_index = 0;
+  std::string file_stem;
+};
+
+struct Context {
+  const ExperimentConfig& config;
+  const train::SceneSplits& scenes;
+  std::vector<data::TaskSpec> tasks;
+  io::Palette palette;
+  std::vector<QuicklookScene> quicklooks;
+  fs::path out_dir;
+};
+
+std::string prediction_png(const QuicklookScene& q, const std::string& arm, int64_t seed) {
+  return "quicklooks/" + q.file_stem + "_" + arm + "_seed" + std::to_string(seed) + "_last.png";
+}
+
+SeasonMetrics season_metrics_of(const eval::EvaluationGroup& group) {
+  SeasonMetrics m;
+  m.season = group.name;
+  m.scenes = group.scenes;
+  if (group.heads.empty()) return m;
+  const auto& first = group.heads.front().metrics;
+  m.pixels = first.pixels;
+  m.weighted_f1 = first.weighted_f1;
+  m.weighted_iou = first.weighted_iou;
+  m.macro_f1 = first.macro_f1;
+  m.accuracy = first.accuracy;
+  m.confusion = first.confusion;
+  for (size_t h = 1; h < group.heads.size(); ++h) {
+    m.scores[group.heads[h].label + "_weighted_f1"] = group.heads[h].metrics.weighted_f1;
+    m.scores[group.heads[h].label + "_r2"] = group.heads[h].metrics.r2;
+  }
+  if (group.autoice) {
+    m.scores["autoice_combined"] = group.autoice->combined;
+    m.scores["autoice_sic"] = group.autoice->sic;
+    m.scores["autoice_sod"] = group.autoice->sod;
+    m.scores["autoice_floe"] = group.autoice->floe;
+  }
+  return m;
+}
+
+Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const std::string& which,
+                            const ArmSpec& arm, int64_t seed, bool write_quicklooks) {
+  const fs::path checkpoint = train::resolve_checkpoint_path(run_dir, which);
+  train::InferenceBundle bundle = train::load_inference_bundle(checkpoint);
+  eval::InferenceOptions options;
+  options.tile = ctx.config.experiment.tile;
+  options.overlap = ctx.config.experiment.overlap;
+  if (options.tile > 0) options.overlap = std::min(options.overlap, options.tile / 2);
+  eval::ScenePredictor predictor(bundle.model, bundle.normalization, bundle.head_labels, options);
+  eval::EvaluationAccumulator accumulator(bundle.head_labels);
+  const int ignore = static_cast<int>(ctx.config.train.data.ignore_label);
+  for (size_t i = 0; i < ctx.scenes.test.size(); ++i) {
+    const io::Scene& scene = ctx.scenes.test[i];
+    const auto start = Clock::now();
+    const eval::ScenePrediction prediction = predictor.predict(scene);
+    std::vector<eval::ConfusionMatrix> confusions;
+    for (size_t h = 0; h < prediction.heads.size(); ++h) {
+      const auto& head = prediction.heads[h];
+      const data::TaskSpec& task = ctx.tasks.at(h);
+      io::LabelRaster truth = scene.labels.at(head.label);
+      if (ignore >= 0)
+        for (auto& v : truth.data)
+          if (v == ignore) v = io::kLabelFill;
+      eval::ConfusionMatrix confusion(static_cast<int>(task.classes));
+      confusion.add(truth.data.data(), head.classes.data.data(), prediction.valid.data.data(),
+                    truth.data.size(), scene.id + " label " + head.label);
+      confusions.push_back(std::move(confusion));
+    }
+    accumulator.add_scene(scene.id, scene.season, std::move(confusions), seconds_since(start),
+                          scene.source_path);
+    if (write_quicklooks) {
+      for (const auto& q : ctx.quicklooks) {
+        if (q.scene_index != i) continue;
+        io::write_png(ctx.out_dir / prediction_png(q, arm.name, seed),
+                      io::colour_class_map(prediction.heads.front().classes, ctx.palette,
+                                           static_cast<int>(ctx.config.experiment.quicklook_size)));
+      }
+    }
+  }
+  const eval::EvaluationReport report = accumulator.report();
+  Evaluation evaluation;
+  evaluation.weights = which;
+  evaluation.epoch = bundle.epoch;
+  for (const auto& group : report.seasons)
+    evaluation.seasons.push_back(season_metrics_of(group));
+  SeasonMetrics pooled = season_metrics_of(report.pooled);
+  pooled.season = "all";
+  evaluation.seasons.push_back(pooled);
+  return evaluation;
+}
+
+std::string describe_data(const ExperimentConfig& config, const train::SceneSplits& scenes) {
+  std::set<std::string> seasons;
+  for (const auto& s : scenes.test)
+    seasons.insert(io::to_string(s.season));
+  std::string text = std::to_string(scenes.train.size()) + " train, " +
+                     std::to_string(scenes.val.size()) + " validation, " +
+                     std::to_string(scenes.test.size()) + " test scenes (test seasons " +
+                     join(std::vector<std::string>(seasons.begin(), seasons.end()), ", ") + ")";
+  if (config.train.data.source == "synthetic")
+    return "synthetic scenes generated on the fly (" + config.train.synth.size + " px, " +
+           config.train.synth.label_mode + " labels, synth.seed " +
+           std::to_string(config.train.synth.seed) + "): " + text;
+  return "scene files: " + text;
+}
+
+nlohmann::json config_json(const ExperimentConfig& config) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& key : experiment_config_schema().keys())
+    j[key.name] = key.get(config);
+  return j;
+}
+
+}  // namespace
+
+fs::path run_directory(const fs::path& out_dir, const std::string& arm, int64_t seed) {
+  return out_dir / arm / ("seed" + std::to_string(seed));
+}
+
+ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOptions& options) {
+  const auto started = Clock::now();
+  validate(config);
+  const std::vector<ArmSpec> arms = arms_of(config);
+  const auto& seeds = config.experiment.seeds;
+
+  // ---- every input check before anything is written or trained ----
+  check_arm_weights(config, arms);
+  spdlog::info("experiment: reading or generating the scenes");
+  const train::SceneSplits scenes = train::load_scene_splits(config.train);
+  check_test_scenes(config, scenes);
+  const fs::path out_dir = options.out_dir;
+  ensure_output_directory(out_dir);
+  check_or_record_config(config, out_dir);
+
+  Context ctx{config, scenes, train::tasks_of(config.train), {}, {}, out_dir};
+  const data::TaskSpec& first_task = ctx.tasks.front();
+  ctx.palette = io::palette_for_label(first_task.label, static_cast<int>(first_task.classes));
+
+  // Quicklook scenes: the first few test scenes of each season; truth and input drawn once.
+  ensure_output_directory(out_dir / "quicklooks");
+  std::map<std::string, int64_t> per_season;
+  std::vector<Quicklook> quicklook_entries;
+  const int size = static_cast<int>(config.experiment.quicklook_size);
+  for (size_t i = 0; i < scenes.test.size(); ++i) {
+    const io::Scene& scene = scenes.test[i];
+    const std::string season = io::to_string(scene.season);
+    if (per_season[season]++ >= config.experiment.quicklooks_per_season) continue;
+    QuicklookScene q{i, "t" + std::to_string(i) + "_" + file_safe(scene.id)};
+    Quicklook entry;
+    entry.scene_id = scene.id;
+    entry.season = season;
+    entry.truth_png = "quicklooks/" + q.file_stem + "_truth.png";
+    io::write_png(out_dir / entry.truth_png,
+                  io::colour_class_map(scene.labels.at(first_task.label), ctx.palette, size));
+    if (scene.find_band("hh_db") && scene.find_band("hv_db")) {
+      entry.input_png = "quicklooks/" + q.file_stem + "_input.png";
+      io::write_png(out_dir / entry.input_png, io::sar_false_colour(scene, size));
+    }
+    entry.caption = "Input (false colour HH, HV, HH-HV), " + first_task.label +
+                    " truth, and each arm's prediction with the last-epoch weights of seed " +
+                    std::to_string(seeds.front()) + ".";
+    ctx.quicklooks.push_back(q);
+    quicklook_entries.push_back(entry);
+  }
+
+  ExperimentSummary summary;
+  summary.name = config.experiment.name;
+  summary.profile = options.profile;
+  summary.sarseg_version = SARSEG_VERSION;
+  summary.machine =
+      cpu_description() + ", " + std::to_string(torch::get_num_threads()) + " torch threads";
+  summary.model = models::model_label(train::model_spec_of(config.train)) + "; bands " +
+                  join(config.train.data.bands, ", ") + "; task " +
+                  join(config.train.data.tasks, ", ");
+  summary.data = describe_data(config, scenes);
+  summary.class_names = ctx.palette.names;
+  summary.class_names.resize(static_cast<size_t>(first_task.classes));
+  for (int64_t c = 0; c < first_task.classes; ++c)
+    summary.class_colours.push_back(hex_colour(c < static_cast<int64_t>(ctx.palette.colours.size())
+                                                   ? ctx.palette.colours[size_t(c)]
+                                                   : ctx.palette.fill));
+  for (const auto& arm : arms)
+    summary.arms.push_back({arm.name, arm.init, arm.freeze_encoder_epochs > 0, arm.description});
+  summary.seeds = seeds;
+  summary.reference_arm = config.experiment.reference_arm;
+  summary.baseline_arm = config.experiment.baseline_arm;
+  const bool autoice = std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
+                                   [](const auto& t) { return t.label == "SOD"; }) &&
+                       std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
+                                   [](const auto& t) { return t.label == "SIC"; }) &&
+                       std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
+                                   [](const auto& t) { return t.label == "FLOE"; });
+  summary.headline_metric = autoice ? "autoice_combined" : "weighted_f1";
+  summary.config = config_json(config);
+
+  ExperimentOutcome outcome;
+  const int64_t total_runs = static_cast<int64_t>(arms.size() * seeds.size());
+  int64_t run_number = 0;
+  double trained_seconds = 0;
+  int64_t trained_runs = 0;
+
+  const auto finish_summary = [&]() {
+    summary.created_utc = utc_now();
+    summary.total_seconds = 0;
+    for (const auto& run : summary.runs)
+      summary.total_seconds += run.total_seconds;
+    summary.quicklooks.clear();
+    for (auto entry : quicklook_entries) {
+      for (const auto& run : summary.runs) {
+        if (run.seed != seeds.front()) continue;
+        for (const auto& q : ctx.quicklooks) {
+          if (q.file_stem + "_truth.png" != fs::path(entry.truth_png).filename().string()) continue;
+          const std::string png = prediction_png(q, run.arm, run.seed);
+          if (fs::exists(out_dir / png)) entry.predictions[run.arm] = png;
+        }
+      }
+      summary.quicklooks.push_back(entry);
+    }
+    return write_report(summary, out_dir);
+  };
+
+  // Seed-major order: each finished seed adds a complete pair to the comparison.
+  for (int64_t seed : seeds) {
+    for (const auto& arm : arms) {
+      ++run_number;
+      const fs::path run_dir = run_directory(out_dir, arm.name, seed);
+      const fs::path result_file = run_dir / "result.json";
+      const std::string label = "run " + std::to_string(run_number) + "/" +
+                                std::to_string(total_runs) + " (" + arm.name + ", seed " +
+                                std::to_string(seed) + ")";
+      if (fs::exists(result_file)) {
+        RunResult run = nlohmann::json::parse(read_file(result_file)).get<RunResult>();
+        spdlog::info("experiment: {} finished earlier, results kept from {}", label,
+                     result_file.string());
+        summary.runs.push_back(std::move(run));
+        ++outcome.runs_reused;
+        continue;
+      }
+      const auto run_started = Clock::now();
+      const train::TrainConfig run_cfg = run_config(config, arm, seed, run_dir);
+      train::TrainResult trained;
+      if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
+        spdlog::info("experiment: {} resuming from {}", label,
+                     (run_dir / "checkpoints" / "last.pt").string());
+        trained = train::resume_training(run_dir, {}, &scenes);
+        ++outcome.runs_resumed;
+      } else {
+        spdlog::info("experiment: {} training ({})", label, arm.description);
+        train::TrainConfig fresh = run_cfg;
+        fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
+        trained = train::run_training(fresh, {}, &scenes);
+        ++outcome.runs_trained;
+      }
+      RunResult run;
+      run.arm = arm.name;
+      run.seed = seed;
+      run.curve = curve_of(trained.history);
+      std::string reason = trained.stop_reason;
+      const std::string prefix = "already finished: ";
+      if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+      run.stop_reason = reason.empty() ? "max epochs" : reason;
+      derive_convergence(run);
+      const auto eval_started = Clock::now();
+      for (const auto& which : config.experiment.evaluate)
+        run.evaluations.push_back(evaluate_weights(ctx, run_dir, which, arm, seed,
+                                                   which == "last" && seed == seeds.front()));
+      const double eval_seconds = seconds_since(eval_started);
+      run.total_seconds = (run.curve.empty() ? 0.0 : run.curve.back().wall_seconds) + eval_seconds;
+      write_file_atomically(result_file, nlohmann::json(run).dump(1) + "\n");
+
+      trained_seconds += seconds_since(run_started);
+      ++trained_runs;
+      const int64_t remaining = total_runs - run_number;
+      const double eta = remaining * trained_seconds / static_cast<double>(trained_runs);
+      std::string scores;
+      if (const Evaluation* last = run.find("last"))
+        for (const auto& m : last->seasons)
+          scores += " " + m.season + " wF1 " + fixed_text(m.weighted_f1);
+      spdlog::info(
+          "experiment: {} done: {} epochs ({}), best val loss at epoch {}, test (last){}; "
+          "evaluation {:.1f} s; elapsed {}, about {} left",
+          label, run.curve.size(), run.stop_reason, run.best_epoch, scores, eval_seconds,
+          clock_text(seconds_since(started)), clock_text(eta));
+      summary.runs.push_back(std::move(run));
+      finish_summary();  // a partial report after every run
+    }
+  }
+  outcome.report = finish_summary();
+  outcome.summary = summary;
+  outcome.wall_seconds = seconds_since(started);
+  return outcome;
+}
+
+}  // namespace sarseg::experiment
