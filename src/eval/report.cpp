@@ -67,9 +67,9 @@ void summary_rows(std::ostringstream& out, const std::string& kind, const Evalua
 EvaluationAccumulator::EvaluationAccumulator(std::vector<std::string> head_labels)
     : head_labels_(std::move(head_labels)) {}
 
-void EvaluationAccumulator::add_scene(const std::string& id, io::Season season,
-                                      std::vector<ConfusionMatrix> confusions, double seconds,
-                                      const std::string& source) {
+const EvaluationGroup& EvaluationAccumulator::add_scene(const std::string& id, io::Season season,
+                                                        std::vector<ConfusionMatrix> confusions,
+                                                        double seconds, const std::string& source) {
   if (confusions.size() != head_labels_.size())
     throw std::invalid_argument("add_scene: " + std::to_string(confusions.size()) +
                                 " confusion matrices for " + std::to_string(head_labels_.size()) +
@@ -84,6 +84,7 @@ void EvaluationAccumulator::add_scene(const std::string& id, io::Season season,
     group.heads.push_back({head_labels_[h], std::move(confusions[h]), {}});
   finalise_group(group);
   scenes_.push_back(std::move(group));
+  return scenes_.back();
 }
 
 void finalise_group(EvaluationGroup& group) {

@@ -48,9 +48,10 @@ struct EvaluationReport {
 class EvaluationAccumulator {
  public:
   explicit EvaluationAccumulator(std::vector<std::string> head_labels);
-  // One confusion matrix per head, in head order.
-  void add_scene(const std::string& id, io::Season season, std::vector<ConfusionMatrix> confusions,
-                 double seconds = 0, const std::string& source = "");
+  // One confusion matrix per head, in head order. Returns the scene's finalised group.
+  const EvaluationGroup& add_scene(const std::string& id, io::Season season,
+                                   std::vector<ConfusionMatrix> confusions, double seconds = 0,
+                                   const std::string& source = "");
   EvaluationReport report() const;
 
  private:

@@ -1,0 +1,144 @@
+// Whole-scene inference in bounded memory: overlapping tiles, blended back together.
+//
+//   eval::ScenePredictor predictor(model, normalization, {"SOD"}, eval::InferenceOptions{});
+//   eval::ScenePrediction out = predictor.predict(scene);   // out.heads[0].classes: uint8 map
+//
+// How it works. The scene is padded (virtually, with 0 = the normalised mean, as invalid pixels
+// are) to a multiple of the model's size multiple. Tiles of `tile` x `tile` pixels start at
+// multiples of the size multiple (so every tile sees the same stride/pooling grid as a one-pass
+// run) and overlap by at least `overlap` pixels. Each tile's softmax probabilities (raw values for
+// regression heads) are weighted and summed; the weight falls to 0 at the side a neighbour covers:
+// 0 over the outer quarter of the overlap, a ramp (cosine or linear) over its middle half, 1 after
+// that, or with `crop` a hard cut in the middle of the overlap. Weights of neighbouring tiles sum
+// to one, and a tile's value is used only from a quarter of the overlap inwards (half with `crop`),
+// so a model whose receptive field reaches no further than that gives exactly the one-pass result.
+// Tile rows are processed top to bottom and rows no later tile touches are finalised at once, so
+// the accumulator holds one tile row: (classes + 1) x tile x width floats.
+//
+// `tile` = 0 is the paper's one-pass mode: the whole (padded) scene in one forward pass; its
+// memory grows with the scene.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sarseg/data/normalization.h"
+#include "sarseg/io/scene.h"
+#include "sarseg/models/model.h"
+
+namespace sarseg::eval {
+
+// The single source of inference defaults (eval, predict, bench predict, the experiment).
+struct InferenceOptions {
+  int64_t tile = 1024;    // tile side in pixels (snapped down to the size multiple); 0 = one pass
+  int64_t overlap = 128;  // pixels shared by neighbouring tiles, at most tile / 2
+  std::string blend = "cosine";    // cosine, linear or crop
+  int64_t batch = 1;               // tiles per forward pass
+  bool inference_mode = true;      // torch::InferenceMode (else only NoGradGuard)
+  bool fold_batchnorm = false;     // fold BatchNorm into the preceding convolution (on a copy)
+  bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
+  std::string precision = "fp32";  // fp32, bf16 (CPU autocast), or auto (bf16 where the CPU has
+                                   // native bf16 instructions: avx512_bf16 or amx_bf16)
+};
+
+// UserError naming the option (as `--tile` etc.) when a value is out of range.
+void validate(const InferenceOptions& options);
+nlohmann::json to_json(const InferenceOptions& options);
+
+// True when the CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
+bool cpu_has_native_bf16();
+// "fp32" or "bf16": what `options.precision` resolves to on this machine.
+std::string resolved_precision(const InferenceOptions& options);
+
+// Classes of a head's class map: its outputs, or for a regression head 11 when it predicts SIC
+// (AutoICE class indices 0..10) and 255 otherwise; regression values are rounded and clamped to
+// 0..count-1.
+int64_t head_class_count(const models::HeadSpec& head, const std::string& label);
+
+// What the tiler needs from a model: a forward pass giving one [N, C, H, W] tensor per head.
+struct TiledModel {
+  std::function<std::vector<torch::Tensor>(const torch::Tensor&)> forward;
+  int64_t in_channels = 3;
+  int64_t size_multiple = 32;
+  std::vector<models::HeadSpec> heads;
+};
+
+struct HeadPrediction {
+  std::string label;  // scene label the head predicts
+  bool regression = false;
+  // Class map, 255 where the input is invalid (regression heads: the value rounded and clamped,
+  // see head_class_count).
+  io::LabelRaster classes;
+  // With probabilities requested (classification heads): one raster per class, p scaled to
+  // 0..254 (p = value / 254), 255 where the input is invalid.
+  std::vector<io::LabelRaster> probabilities;
+};
+
+struct ScenePrediction {
+  std::vector<HeadPrediction> heads;
+  io::Raster<uint8_t> valid;  // 1 where the input is valid (scene.valid and every band finite)
+  int64_t tiles = 0;
+  int64_t tile_height = 0, tile_width = 0;
+  double seconds = 0;
+};
+
+// Tile side and stride along one axis of padded length `length`: the fewest tiles of at most
+// `tile` pixels that overlap by at least `overlap`, then shrunk (to a multiple of `multiple`) so
+// that they cover the axis with as little extra work as possible (5024 px in tiles of 1024 with
+// overlap 128: six tiles of 960 instead of six of 1024).
+struct AxisPlan {
+  int64_t tile = 0;
+  int64_t stride = 0;
+};
+AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple);
+
+// Tile origins along one axis of padded length `length` (tile, stride and length multiples of
+// the size multiple): 0, stride, 2 stride, ..., and length - tile last.
+std::vector<int64_t> tile_origins(int64_t length, int64_t tile, int64_t stride);
+
+// Runs `model` over `scene` tile by tile. `normalization.bands` names the input bands in channel
+// order (UserError naming the scene and its bands when one is missing or the count differs from
+// the model's input channels). `head_labels` (one per head) name the outputs.
+ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
+                              const data::Normalization& normalization,
+                              const std::vector<std::string>& head_labels,
+                              const InferenceOptions& options, bool probabilities = false);
+
+// A copy of `model` (same spec, parameters and buffers), leaving the original untouched.
+models::SegmentationModel copy_model(const models::SegmentationModel& model);
+// Folds every BatchNorm2d that directly follows a Conv2d (consecutive children of a Sequential, or
+// siblings convK / bnK) into that convolution, in place, and turns the BatchNorm into an identity
+// (mean 0, variance 1 - eps, weight 1, bias 0). Returns the number folded. Eval mode only.
+int fold_batchnorm(torch::nn::Module& module);
+
+// A segmentation model made ready for inference with `options` (a prepared copy when folding or
+// changing the memory layout), driving predict_tiled.
+class ScenePredictor {
+ public:
+  ScenePredictor(models::SegmentationModel model, data::Normalization normalization,
+                 std::vector<std::string> head_labels, InferenceOptions options = {});
+
+  ScenePrediction predict(const io::Scene& scene, bool probabilities = false) const;
+  // UserError when the scene lacks an input band.
+  void check_scene(const io::Scene& scene) const;
+
+  const InferenceOptions& options() const { return options_; }
+  const std::vector<std::string>& head_labels() const { return head_labels_; }
+  const models::SegmentationModel& model() const { return model_; }
+  int folded_batchnorms() const { return folded_; }
+
+ private:
+  models::SegmentationModel model_;
+  data::Normalization normalization_;
+  std::vector<std::string> head_labels_;
+  InferenceOptions options_;
+  int folded_ = 0;
+};
+
+}  // namespace sarseg::eval

@@ -1,0 +1,511 @@
+#include "sarseg/eval/inference.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include "sarseg/util/error.h"
+#include "sarseg/util/log.h"
+#include "sarseg/util/strings.h"
+#include "sarseg/util/torch_compat.h"
+
+namespace sarseg::eval {
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+enum class Blend { kCosine, kLinear, kCrop };
+
+Blend parse_blend(const std::string& text) {
+  if (text == "cosine") return Blend::kCosine;
+  if (text == "linear") return Blend::kLinear;
+  if (text == "crop") return Blend::kCrop;
+  throw UserError("--blend '" + text + "' is not known; use cosine, linear or crop");
+}
+
+// Weight of a tile's value at distance `d` (pixel centre) from its edge that a neighbour overlaps
+// by `overlap` pixels. 0 over the outer quarter, ramp over the middle half, 1 beyond; for two
+// neighbours d and overlap - d, so the two weights sum to one.
+double ramp(double d, double overlap, Blend blend) {
+  if (overlap <= 0) return 1.0;
+  if (blend == Blend::kCrop) return d >= overlap / 2 ? 1.0 : 0.0;
+  const double u = (d - overlap / 4) / (overlap / 2);
+  if (u <= 0) return 0.0;
+  if (u >= 1) return 1.0;
+  return blend == Blend::kLinear ? u : 0.5 - 0.5 * std::cos(kPi * u);
+}
+
+// Per-tile weight profiles along one axis.
+std::vector<torch::Tensor> axis_weights(const std::vector<int64_t>& origins, int64_t tile,
+                                        Blend blend) {
+  std::vector<torch::Tensor> weights;
+  const size_t n = origins.size();
+  for (size_t k = 0; k < n; ++k) {
+    const double left = k > 0 ? static_cast<double>(origins[k - 1] + tile - origins[k]) : 0.0;
+    const double right = k + 1 < n ? static_cast<double>(origins[k] + tile - origins[k + 1]) : 0.0;
+    auto w = torch::empty({tile}, torch::kFloat);
+    auto* p = w.data_ptr<float>();
+    for (int64_t i = 0; i < tile; ++i) {
+      const double d_left = static_cast<double>(i) + 0.5;
+      const double d_right = static_cast<double>(tile - i) - 0.5;
+      p[i] = static_cast<float>(ramp(d_left, left, blend) * ramp(d_right, right, blend));
+    }
+    weights.push_back(w);
+  }
+  return weights;
+}
+
+int64_t round_up(int64_t value, int64_t multiple) {
+  return (value + multiple - 1) / multiple * multiple;
+}
+
+// Restores the model's training flag on scope exit.
+class EvalModeScope {
+ public:
+  explicit EvalModeScope(torch::nn::Module& module)
+      : module_(module), was_training_(module.is_training()) {
+    if (was_training_) module_.eval();
+  }
+  ~EvalModeScope() {
+    if (was_training_) module_.train(true);
+  }
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
+void fold_pair(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn) {
+  torch::NoGradGuard no_grad;
+  const auto eps = bn.options.eps();
+  auto mean = bn.running_mean.to(torch::kDouble);
+  auto var = bn.running_var.to(torch::kDouble);
+  const int64_t channels = mean.size(0);
+  auto gamma =
+      bn.options.affine() ? bn.weight.to(torch::kDouble) : torch::ones({channels}, torch::kDouble);
+  auto beta =
+      bn.options.affine() ? bn.bias.to(torch::kDouble) : torch::zeros({channels}, torch::kDouble);
+  auto scale = gamma / torch::sqrt(var + eps);
+  auto old_bias =
+      conv.bias.defined() ? conv.bias.to(torch::kDouble) : torch::zeros({channels}, torch::kDouble);
+  auto weight = conv.weight.to(torch::kDouble) * scale.view({-1, 1, 1, 1});
+  auto bias = (old_bias - mean) * scale + beta;
+  conv.weight.copy_(weight.to(conv.weight.scalar_type()));
+  if (conv.bias.defined()) {
+    conv.bias.copy_(bias.to(conv.bias.scalar_type()));
+  } else {
+    // A bias-free conv registers an undefined "bias" that cannot be re-registered; its forward
+    // reads the member, which is all inference needs.
+    conv.bias = bias.to(conv.weight.scalar_type());
+  }
+  // The BatchNorm stays in the forward pass (torch's C++ modules cannot be unlinked from their
+  // parents' forward) but becomes an identity: (x - 0) / sqrt((1 - eps) + eps) * 1 + 0.
+  bn.running_mean.zero_();
+  bn.running_var.fill_(1.0 - eps);
+  if (bn.options.affine()) {
+    bn.weight.fill_(1.0);
+    bn.bias.zero_();
+  }
+}
+
+bool all_digits(const std::string& text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+void validate(const InferenceOptions& options) {
+  require(options.tile >= 0, "--tile " + std::to_string(options.tile) +
+                                 " is negative; give a tile side in pixels, or 0 for one pass");
+  require(options.overlap >= 0,
+          "--overlap " + std::to_string(options.overlap) + " is negative; give pixels >= 0");
+  require(options.tile == 0 || options.overlap * 2 <= options.tile,
+          "--overlap " + std::to_string(options.overlap) + " is more than half of --tile " +
+              std::to_string(options.tile) + "; use at most " + std::to_string(options.tile / 2));
+  parse_blend(options.blend);
+  require(options.batch >= 1,
+          "--batch " + std::to_string(options.batch) + " must be at least 1 tile per pass");
+  require(options.precision == "fp32" || options.precision == "bf16" || options.precision == "auto",
+          "--precision '" + options.precision + "' is not known; use fp32, bf16 or auto");
+}
+
+nlohmann::json to_json(const InferenceOptions& o) {
+  return {{"tile", o.tile},
+          {"overlap", o.overlap},
+          {"blend", o.blend},
+          {"batch", o.batch},
+          {"inference_mode", o.inference_mode},
+          {"fold_batchnorm", o.fold_batchnorm},
+          {"channels_last", o.channels_last},
+          {"precision", o.precision},
+          {"resolved_precision", resolved_precision(o)}};
+}
+
+bool cpu_has_native_bf16() {
+  static const bool has = [] {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      for (const auto& flag : split(line.substr(line.find(':') + 1), ' '))
+        if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
+      return false;
+    }
+    return false;
+  }();
+  return has;
+}
+
+std::string resolved_precision(const InferenceOptions& options) {
+  if (options.precision == "auto") return cpu_has_native_bf16() ? "bf16" : "fp32";
+  return options.precision;
+}
+
+int64_t head_class_count(const models::HeadSpec& head, const std::string& label) {
+  if (!head.regression) return head.outputs;
+  return to_lower(label) == "sic" ? 11 : 255;
+}
+
+AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple) {
+  const int64_t m = std::max<int64_t>(1, multiple);
+  tile = std::max(m, tile / m * m);
+  if (tile >= length) return {length, length};
+  const int64_t stride = std::max(m, (tile - overlap) / m * m);
+  const int64_t actual_overlap = tile - stride;
+  const int64_t count = (length - actual_overlap + stride - 1) / stride;  // tiles needed
+  // The smallest tile (multiple of m) with which `count` tiles still cover the axis.
+  const int64_t needed = (length + (count - 1) * actual_overlap + count - 1) / count;
+  const int64_t shrunk = std::min(tile, std::max(actual_overlap + m, round_up(needed, m)));
+  return {shrunk, shrunk - actual_overlap};
+}
+
+std::vector<int64_t> tile_origins(int64_t length, int64_t tile, int64_t stride) {
+  if (tile >= length) return {0};
+  std::vector<int64_t> origins;
+  for (int64_t o = 0; o + tile < length; o += stride)
+    origins.push_back(o);
+  origins.push_back(length - tile);
+  return origins;
+}
+
+ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
+                              const data::Normalization& normalization,
+                              const std::vector<std::string>& head_labels,
+                              const InferenceOptions& options, bool probabilities) {
+  validate(options);
+  const auto start = std::chrono::steady_clock::now();
+  const Blend blend = parse_blend(options.blend);
+  const int64_t height = scene.height, width = scene.width;
+  require(height > 0 && width > 0, "scene '" + scene.id + "' (" + scene.source_path +
+                                       ") is empty; give a scene with pixels");
+  if (head_labels.size() != model.heads.size())
+    throw std::invalid_argument("predict_tiled: " + std::to_string(head_labels.size()) +
+                                " head labels for " + std::to_string(model.heads.size()) +
+                                " heads");
+
+  // Input bands in channel order.
+  const auto& bands = normalization.bands;
+  require(static_cast<int64_t>(bands.size()) == model.in_channels,
+          "the model takes " + std::to_string(model.in_channels) + " input bands but its " +
+              "normalisation lists " + std::to_string(bands.size()) + " (" + join(bands, ", ") +
+              "); the checkpoint is inconsistent");
+  std::vector<const float*> band_data;
+  std::vector<float> band_mean, band_inv_std;
+  for (size_t c = 0; c < bands.size(); ++c) {
+    const io::Band* band = scene.find_band(bands[c]);
+    require(band != nullptr,
+            "scene '" + scene.id + "' (" + scene.source_path + ") has no band '" + bands[c] +
+                "' that the model takes as input " + std::to_string(c + 1) + " of " +
+                std::to_string(bands.size()) + " (" + join(bands, ", ") + "); it has: " +
+                join(scene.band_names(), ", ") + "; give scenes with the checkpoint's bands");
+    require(band->pixels.height == height && band->pixels.width == width,
+            "scene '" + scene.id + "' band '" + bands[c] + "' is not the scene's size");
+    band_data.push_back(band->pixels.data.data());
+    band_mean.push_back(
+        static_cast<float>(c < normalization.mean.size() ? normalization.mean[c] : 0.0));
+    const double sd = c < normalization.std.size() ? normalization.std[c] : 1.0;
+    band_inv_std.push_back(static_cast<float>(sd > 0 ? 1.0 / sd : 1.0));
+  }
+
+  ScenePrediction result;
+  // Valid input: the scene's mask and a finite value in every input band.
+  result.valid = io::Raster<uint8_t>(height, width, 1);
+  {
+    auto* v = result.valid.data.data();
+    const size_t n = static_cast<size_t>(height * width);
+    if (!scene.valid.empty()) std::memcpy(v, scene.valid.data.data(), n);
+    for (const float* b : band_data)
+      for (size_t i = 0; i < n; ++i)
+        if (!std::isfinite(b[i])) v[i] = 0;
+    for (size_t i = 0; i < n; ++i)
+      v[i] = v[i] != 0;
+  }
+
+  // Tiling geometry on the padded scene.
+  const int64_t m = std::max<int64_t>(1, model.size_multiple);
+  const int64_t padded_h = round_up(height, m), padded_w = round_up(width, m);
+  AxisPlan plan_h{padded_h, padded_h}, plan_w{padded_w, padded_w};  // one pass
+  if (options.tile > 0) {
+    plan_h = plan_axis(padded_h, options.tile, options.overlap, m);
+    plan_w = plan_axis(padded_w, options.tile, options.overlap, m);
+  }
+  const int64_t tile_h = plan_h.tile, tile_w = plan_w.tile;
+  const auto rows = tile_origins(padded_h, tile_h, plan_h.stride);
+  const auto cols = tile_origins(padded_w, tile_w, plan_w.stride);
+  const auto row_weights = axis_weights(rows, tile_h, blend);
+  const auto col_weights = axis_weights(cols, tile_w, blend);
+  result.tile_height = tile_h;
+  result.tile_width = tile_w;
+
+  // Output channels of every head, stacked.
+  std::vector<int64_t> head_offset;
+  int64_t channels = 0;
+  for (const auto& head : model.heads) {
+    head_offset.push_back(channels);
+    channels += head.regression ? 1 : head.outputs;
+  }
+  for (size_t h = 0; h < model.heads.size(); ++h) {
+    HeadPrediction out;
+    out.label = head_labels[h];
+    out.regression = model.heads[h].regression;
+    out.classes = io::LabelRaster(height, width, io::kLabelFill);
+    if (probabilities && !out.regression)
+      out.probabilities.assign(static_cast<size_t>(model.heads[h].outputs),
+                               io::LabelRaster(height, width, io::kLabelFill));
+    result.heads.push_back(std::move(out));
+  }
+
+  // Accumulators for one tile row: rows [row_start, row_start + tile_h) of the padded scene.
+  auto accumulated = torch::zeros({channels, tile_h, padded_w}, torch::kFloat);
+  auto weight_sum = torch::zeros({tile_h, padded_w}, torch::kFloat);
+  int64_t row_start = 0;
+
+  // Writes finished rows [row_start, row_start + count) into the outputs.
+  auto finalise = [&](int64_t count) {
+    count = std::min(count, height - row_start);
+    if (count <= 0) return;
+    auto weights = weight_sum.narrow(0, 0, count).narrow(1, 0, width);
+    if (weights.min().item<float>() <= 0.0f)
+      throw std::logic_error("tile blending left a pixel without weight");
+    const size_t first = static_cast<size_t>(row_start * width);
+    const size_t n = static_cast<size_t>(count * width);
+    const uint8_t* valid = result.valid.data.data() + first;
+    auto store = [&](const torch::Tensor& values, io::LabelRaster& raster) {
+      auto bytes = values.contiguous();
+      uint8_t* dst = raster.data.data() + first;
+      std::memcpy(dst, bytes.data_ptr<uint8_t>(), n);
+      for (size_t i = 0; i < n; ++i)
+        if (!valid[i]) dst[i] = io::kLabelFill;
+    };
+    for (size_t h = 0; h < model.heads.size(); ++h) {
+      const auto& spec = model.heads[h];
+      auto values = accumulated.narrow(0, head_offset[h], spec.regression ? 1 : spec.outputs)
+                        .narrow(1, 0, count)
+                        .narrow(2, 0, width);
+      auto& out = result.heads[h];
+      if (spec.regression) {
+        const auto top = static_cast<double>(head_class_count(spec, out.label) - 1);
+        store((values[0] / weights).round().clamp(0, top).to(torch::kUInt8), out.classes);
+        continue;
+      }
+      store(values.argmax(0).to(torch::kUInt8), out.classes);  // weights > 0: argmax unchanged
+      for (int64_t c = 0; c < static_cast<int64_t>(out.probabilities.size()); ++c)
+        store((values[c] / weights * 254.0f).round().clamp(0, 254).to(torch::kUInt8),
+              out.probabilities[static_cast<size_t>(c)]);
+    }
+  };
+
+  std::optional<torch::InferenceMode> inference_guard;
+  std::optional<torch::NoGradGuard> no_grad_guard;
+  if (options.inference_mode) {
+    inference_guard.emplace();
+  } else {
+    no_grad_guard.emplace();
+  }
+  const bool bf16 = resolved_precision(options) == "bf16";
+  compat::CpuAutocastGuard autocast(bf16);
+
+  const int64_t in_channels = model.in_channels;
+  const int64_t batch = std::max<int64_t>(1, options.batch);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const int64_t y = rows[r];
+    if (y > row_start) {
+      // Rows above y are complete: no later tile row reaches them.
+      const int64_t shift = y - row_start;
+      finalise(shift);
+      const int64_t keep = tile_h - shift;
+      if (keep > 0) {
+        accumulated.narrow(1, 0, keep).copy_(accumulated.narrow(1, shift, keep).clone());
+        weight_sum.narrow(0, 0, keep).copy_(weight_sum.narrow(0, shift, keep).clone());
+      }
+      accumulated.narrow(1, std::max<int64_t>(keep, 0), std::min(shift, tile_h)).zero_();
+      weight_sum.narrow(0, std::max<int64_t>(keep, 0), std::min(shift, tile_h)).zero_();
+      row_start = y;
+    }
+    for (size_t c0 = 0; c0 < cols.size(); c0 += static_cast<size_t>(batch)) {
+      const size_t count = std::min(cols.size() - c0, static_cast<size_t>(batch));
+      auto input =
+          torch::empty({static_cast<int64_t>(count), in_channels, tile_h, tile_w}, torch::kFloat);
+      float* dst = input.data_ptr<float>();
+      for (size_t b = 0; b < count; ++b) {
+        const int64_t x = cols[c0 + b];
+        const int64_t span = std::max<int64_t>(0, std::min(tile_w, width - x));
+        for (int64_t c = 0; c < in_channels; ++c) {
+          const float mean = band_mean[static_cast<size_t>(c)];
+          const float inv = band_inv_std[static_cast<size_t>(c)];
+          for (int64_t i = 0; i < tile_h; ++i) {
+            float* row = dst + ((static_cast<int64_t>(b) * in_channels + c) * tile_h + i) * tile_w;
+            const int64_t gy = y + i;
+            int64_t j = 0;
+            if (gy < height) {
+              const float* src = band_data[static_cast<size_t>(c)] + gy * width + x;
+              const uint8_t* v = result.valid.data.data() + gy * width + x;
+              for (; j < span; ++j)
+                row[j] = v[j] ? (src[j] - mean) * inv : 0.0f;
+            }
+            for (; j < tile_w; ++j)
+              row[j] = 0.0f;
+          }
+        }
+      }
+      if (options.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+      auto outputs = model.forward(input);
+      if (outputs.size() != model.heads.size())
+        throw std::logic_error("model returned " + std::to_string(outputs.size()) +
+                               " heads, expected " + std::to_string(model.heads.size()));
+      std::vector<torch::Tensor> values;
+      for (size_t h = 0; h < outputs.size(); ++h) {
+        auto v = outputs[h].to(torch::kFloat);
+        values.push_back(model.heads[h].regression ? v : torch::softmax(v, 1));
+      }
+      auto stacked = values.size() == 1 ? values[0] : torch::cat(values, 1);  // [B, C, th, tw]
+      for (size_t b = 0; b < count; ++b) {
+        const int64_t x = cols[c0 + b];
+        auto w = torch::outer(row_weights[r], col_weights[c0 + b]);
+        accumulated.narrow(2, x, tile_w).add_(stacked[static_cast<int64_t>(b)] * w);
+        weight_sum.narrow(1, x, tile_w).add_(w);
+        ++result.tiles;
+      }
+    }
+  }
+  finalise(tile_h);
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+models::SegmentationModel copy_model(const models::SegmentationModel& model) {
+  // Constructing a model draws its random initialisation from torch's default generator; keep
+  // the caller's random stream (training resumes exactly) by restoring the generator state.
+  auto generator = at::detail::getDefaultCPUGenerator();
+  torch::Tensor saved_state;
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    saved_state = generator.get_state();
+  }
+  models::SegmentationModel copy(model->spec());
+  {
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(saved_state);
+  }
+  torch::NoGradGuard no_grad;
+  auto source_parameters = model->named_parameters(true);
+  for (auto& item : copy->named_parameters(true))
+    item.value().copy_(source_parameters[item.key()]);
+  auto source_buffers = model->named_buffers(true);
+  for (auto& item : copy->named_buffers(true))
+    item.value().copy_(source_buffers[item.key()]);
+  copy->train(model->is_training());
+  return copy;
+}
+
+int fold_batchnorm(torch::nn::Module& root) {
+  int folded = 0;
+  for (const auto& item : root.named_modules()) {
+    const auto children = item.value()->named_children();
+    // Sequential-like containers ("0", "1", ...): a BatchNorm right after a convolution.
+    bool numbered = children.size() > 1;
+    for (const auto& child : children)
+      numbered = numbered && all_digits(child.key());
+    if (numbered) {
+      for (size_t i = 0; i + 1 < children.size(); ++i) {
+        auto* conv = children[i].value()->as<torch::nn::Conv2d>();
+        auto* bn = children[i + 1].value()->as<torch::nn::BatchNorm2d>();
+        if (conv && bn) {
+          fold_pair(*conv, *bn);
+          ++folded;
+        }
+      }
+      continue;
+    }
+    // torchvision's named pairs: conv1/bn1, conv2/bn2, ...
+    for (const auto& child : children) {
+      if (child.key().rfind("conv", 0) != 0) continue;
+      auto* conv = child.value()->as<torch::nn::Conv2d>();
+      const auto* partner = children.find("bn" + child.key().substr(4));
+      if (conv == nullptr || partner == nullptr) continue;
+      if (auto* bn = (*partner)->as<torch::nn::BatchNorm2d>()) {
+        fold_pair(*conv, *bn);
+        ++folded;
+      }
+    }
+  }
+  return folded;
+}
+
+ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalization normalization,
+                               std::vector<std::string> head_labels, InferenceOptions options)
+    : model_(std::move(model)),
+      normalization_(std::move(normalization)),
+      head_labels_(std::move(head_labels)),
+      options_(std::move(options)) {
+  validate(options_);
+  if (head_labels_.size() != model_->spec().heads.size())
+    throw std::invalid_argument("ScenePredictor: " + std::to_string(head_labels_.size()) +
+                                " head labels for " + std::to_string(model_->spec().heads.size()) +
+                                " heads");
+  if (options_.fold_batchnorm || options_.channels_last) {
+    model_ = copy_model(model_);
+    model_->eval();
+    if (options_.fold_batchnorm) {
+      folded_ = fold_batchnorm(*model_);
+      spdlog::debug("inference: folded {} BatchNorm layers into convolutions", folded_);
+    }
+    if (options_.channels_last) {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model_->parameters())
+        if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
+}
+
+void ScenePredictor::check_scene(const io::Scene& scene) const {
+  for (size_t c = 0; c < normalization_.bands.size(); ++c) {
+    require(scene.find_band(normalization_.bands[c]) != nullptr,
+            "scene '" + scene.id + "' (" + scene.source_path + ") has no band '" +
+                normalization_.bands[c] + "' that the model takes as input " +
+                std::to_string(c + 1) + " of " + std::to_string(normalization_.bands.size()) +
+                " (" + join(normalization_.bands, ", ") + "); it has: " +
+                join(scene.band_names(), ", ") + "; give scenes with the checkpoint's bands");
+  }
+}
+
+ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabilities) const {
+  EvalModeScope eval_mode(*model_.ptr());
+  TiledModel tiled;
+  tiled.forward = [impl = model_.ptr()](const torch::Tensor& x) { return impl->forward_heads(x); };
+  tiled.in_channels = model_->spec().in_channels;
+  tiled.size_multiple = model_->size_multiple();
+  tiled.heads = model_->spec().heads;
+  return predict_tiled(tiled, scene, normalization_, head_labels_, options_, probabilities);
+}
+
+}  // namespace sarseg::eval
