@@ -276,6 +276,12 @@ else
   record build skipped "configure failed"
 fi
 
+# Staged shared libraries are found through the build's RPATH; if not, through LD_LIBRARY_PATH.
+if $built && ldd "$SARSEG" 2>/dev/null | grep -q "not found"; then
+  say "sarseg misses shared libraries: $(ldd "$SARSEG" | grep 'not found' | tr -s ' \t\n' ' ')"
+  export LD_LIBRARY_PATH=$DEPS/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+
 # ---- 4. GPU tests --------------------------------------------------------------------------------
 if $built; then
   run_step gpu-tests 150 "$OUT_DIR/ctest.log" \
