@@ -1,0 +1,194 @@
+// End-to-end training on tiny synthetic scenes: run directory contents, exact resume after
+// SIGKILL, divergence handling and bad input, through the library and the `sarseg` binary.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "sarseg/data/scene_input.h"
+#include "sarseg/train/checkpoint.h"
+#include "sarseg/train/trainer.h"
+#include "sarseg/util/atomic_file.h"
+#include "sarseg/util/strings.h"
+#include "support/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace sarseg;
+
+namespace {
+
+std::vector<std::string> tiny_overrides(const fs::path& run_dir, int epochs) {
+  return {"data.source=synthetic",
+          "synth.seasons=winter,melt",
+          "synth.train_per_season=1",
+          "synth.val_per_season=1",
+          "synth.test_per_season=0",
+          "synth.size=96",
+          "synth.label_mode=pixel",
+          "data.patch_size=32",
+          "data.patches_per_scene=4",
+          "data.val_patches_per_scene=2",
+          "data.min_valid_fraction=0.2",
+          "data.flips=true",
+          "data.rot90=true",
+          "data.loader_threads=2",
+          "model.aspp_channels=16",
+          "train.batch_size=4",
+          "train.min_epochs=1",
+          "train.max_epochs=" + std::to_string(epochs),
+          "train.seed=3",
+          "optim.lr=1e-3",
+          "output.progress=off",
+          "output.dir=" + run_dir.string()};
+}
+
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::vector<std::string> lines;
+  for (const auto& line : split(read_file(path), '\n'))
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+// Every parameter and buffer of the checkpoint, by name.
+std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors(const fs::path& path) {
+  const auto meta = train::read_checkpoint_meta(path);
+  auto spec = meta.spec;
+  spec.init = "random";
+  auto model = models::build_model(spec);
+  train::load_checkpoint_state(path, *model, nullptr, false);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : model->named_parameters())
+    out.emplace_back(item.key(), item.value().detach().clone());
+  for (const auto& item : model->named_buffers())
+    out.emplace_back(item.key(), item.value().detach().clone());
+  return out;
+}
+
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+}  // namespace
+
+TEST(TrainRun, TinyRunWritesTheRunDirectory) {
+  sarseg::testing::TempDir dir;
+  const fs::path run = dir / "run";
+  const auto config = train::load_train_config(std::nullopt, tiny_overrides(run, 2));
+  std::vector<train::EpochRecord> seen;
+  train::TrainCallbacks callbacks;
+  callbacks.on_epoch_end = [&](const train::EpochRecord& r) { seen.push_back(r); };
+  const auto result = train::run_training(config, callbacks);
+
+  EXPECT_EQ(result.epochs_completed, 2);
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[1].epoch, 2);
+  EXPECT_EQ(seen[0].train_samples, 8);  // 2 scenes x 4 patches
+  EXPECT_TRUE(std::isfinite(seen[1].val_loss));
+  EXPECT_TRUE(seen[0].best);  // the first finite value is always the best so far
+  EXPECT_EQ(seen[1].val_metrics.count("val_weighted_f1"), 1u);
+  EXPECT_EQ(seen[1].val_metrics.count("val_SOD_macro_iou"), 1u);
+  EXPECT_GE(seen[1].val_metrics.at("val_accuracy"), 0.0);
+  EXPECT_LE(seen[1].val_metrics.at("val_accuracy"), 1.0);
+
+  for (const char* name :
+       {"config.yaml", "metrics.csv", "events.jsonl", "checkpoints/best.pt", "checkpoints/last.pt"})
+    EXPECT_TRUE(fs::is_regular_file(run / name)) << name;
+  const auto csv = lines_of(run / "metrics.csv");
+  ASSERT_EQ(csv.size(), 3u);
+  EXPECT_TRUE(starts_with(csv[0], "epoch,train_loss,val_loss,"));
+  EXPECT_NE(csv[0].find("val_weighted_f1"), std::string::npos);
+  EXPECT_NE(csv[0].find("samples_per_s"), std::string::npos);
+  EXPECT_TRUE(starts_with(csv[2], "2,"));
+  const auto events = lines_of(run / "events.jsonl");
+  ASSERT_EQ(events.size(), 4u);  // start, epoch, epoch, end
+  EXPECT_NE(events.front().find("\"start\""), std::string::npos);
+  EXPECT_NE(events.back().find("\"end\""), std::string::npos);
+
+  // The written config reproduces the run's config.
+  train::TrainConfig reread;
+  train::train_config_schema().load_yaml_text(reread, read_file(run / "config.yaml"),
+                                              "config.yaml");
+  EXPECT_EQ(train::train_config_schema().to_yaml(reread),
+            train::train_config_schema().to_yaml(config));
+
+  // What evaluation and prediction load.
+  auto bundle = train::load_inference_bundle(run);
+  EXPECT_EQ(bundle.head_labels, std::vector<std::string>{"SOD"});
+  EXPECT_EQ(bundle.normalization.bands, config.data.bands);
+  EXPECT_EQ(bundle.spec.in_channels, 3);
+  EXPECT_EQ(bundle.path, run / "checkpoints" / "best.pt");
+  const auto scenes = train::load_scene_splits(config);
+  const auto input = data::scene_to_input(scenes.val[0], bundle.normalization);
+  torch::NoGradGuard no_grad;
+  const auto logits = bundle.model->forward(input.input.unsqueeze(0));
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{1, 6, 96, 96}));
+  EXPECT_EQ(bundle.epoch, result.best_epoch);
+
+  // A second run into the same directory is refused (nothing is overwritten).
+  EXPECT_THROW(train::run_training(config), UserError);
+  EXPECT_EQ(lines_of(run / "metrics.csv").size(), 3u);
+}
+
+TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
+  sarseg::testing::TempDir dir;
+  const fs::path run = dir / "nan";
+  const auto config = train::load_train_config(std::nullopt, tiny_overrides(run, 3));
+  {
+    ScopedEnv fault("SARSEG_TRAIN_FAULT", "nan@2:1");
+    try {
+      train::run_training(config);
+      FAIL() << "expected TrainingDiverged";
+    } catch (const train::TrainingDiverged& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find("epoch 2, batch 1 of 2"), std::string::npos) << message;
+      EXPECT_NE(message.find("last.pt (epoch 1) is intact"), std::string::npos) << message;
+    }
+  }
+  const auto meta = train::read_checkpoint_meta(run / "checkpoints" / "last.pt");
+  EXPECT_EQ(meta.epoch, 1);
+  for (const auto& [name, tensor] : checkpoint_tensors(run / "checkpoints" / "last.pt"))
+    EXPECT_TRUE(torch::isfinite(tensor.to(torch::kFloat64)).all().item<bool>()) << name;
+  EXPECT_NE(read_file(run / "events.jsonl").find("\"diverged\""), std::string::npos);
+  EXPECT_EQ(lines_of(run / "metrics.csv").size(), 2u);
+
+  // A real divergence: an absurd learning rate.
+  auto overrides = tiny_overrides(dir / "lr", 2);
+  overrides.push_back("optim.lr=1e30");
+  try {
+    train::run_training(train::load_train_config(std::nullopt, overrides));
+    FAIL() << "expected TrainingDiverged";
+  } catch (const train::TrainingDiverged& e) {
+    EXPECT_NE(std::string(e.what()).find("training diverged: loss is"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(TrainRun, BadInputIsAUserErrorAndWritesNothing) {
+  sarseg::testing::TempDir dir;
+  const fs::path run = dir / "bad";
+  auto expect_refused = [&](const std::vector<std::string>& extra, const std::string& words) {
+    auto overrides = tiny_overrides(run, 1);
+    overrides.insert(overrides.end(), extra.begin(), extra.end());
+    try {
+      train::run_training(train::load_train_config(std::nullopt, overrides));
+      ADD_FAILURE() << "expected a UserError for: " << words;
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
+    }
+    EXPECT_FALSE(fs::exists(run)) << "run directory created for: " << words;
+  };
+  expect_refused({"data.bands=hh_db,nope"}, "no band 'nope'");
+  expect_refused({"data.tasks=SOD:3"}, "fix data.tasks");
+  expect_refused({"data.source=files"}, "data.train is empty");
+  expect_refused({"data.patch_size=192"}, "data.patch_size");
+  expect_refused({"output.dir=/proc/sarseg_cannot_write_here"}, "/proc/sarseg_cannot_write_here");
+  EXPECT_THROW(train::resume_training(dir / "none"), UserError);
+}
