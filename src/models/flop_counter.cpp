@@ -88,12 +88,17 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction& fn) {
   if (!is_conv && !is_matmul) return nullptr;
   std::lock_guard<std::mutex> lock(counter_mutex);
   if (!active_count) return nullptr;
-  if (is_conv) {
-    active_count->convolution += convolution_flops(fn.inputs());
-    active_count->convolution_calls += 1;
-  } else {
-    active_count->matmul += matmul_flops(name, fn.inputs());
-    active_count->matmul_calls += 1;
+  try {
+    if (is_conv) {
+      active_count->convolution += convolution_flops(fn.inputs());
+      active_count->convolution_calls += 1;
+    } else {
+      active_count->matmul += matmul_flops(name, fn.inputs());
+      active_count->matmul_calls += 1;
+    }
+  } catch (const c10::Error&) {
+    // The op ran without its inputs recorded: say so rather than undercount silently.
+    active_count->uncounted_calls += 1;
   }
   return nullptr;
 }
@@ -108,7 +113,9 @@ FlopCount count_flops(const std::function<void()>& fn) {
     active_count = &count;
   }
   at::RecordFunctionGuard enable_record_function(true);
-  const auto handle = at::addThreadLocalCallback(
+  // A global callback (a thread-local one did not get its inputs recorded in LibTorch 2.11);
+  // the counter only counts while active_count is set.
+  const auto handle = at::addGlobalCallback(
       at::RecordFunctionCallback(&on_start).needsInputs(true).scopes({at::RecordScope::FUNCTION}));
   try {
     fn();

@@ -141,6 +141,7 @@ TEST(Flops, CountsConvolutionsAndLinearLayers) {
   const auto whole = count_flops([&] { resnet18->forward(torch::randn({1, 3, 224, 224})); });
   EXPECT_NEAR(whole.total() / 1e9, 3.628, 0.01);
   EXPECT_EQ(whole.convolution_calls, 20);
+  EXPECT_EQ(whole.uncounted_calls, 0);
 }
 
 }  // namespace

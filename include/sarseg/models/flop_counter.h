@@ -14,6 +14,7 @@ struct FlopCount {
   double matmul = 0.0;       // FLOPs in matrix products (Linear layers)
   int64_t convolution_calls = 0;
   int64_t matmul_calls = 0;
+  int64_t uncounted_calls = 0;  // convolutions / products whose inputs were not recorded
   double total() const { return convolution + matmul; }
 };
 
