@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "sarseg/io/ai4arctic.h"
 #include "sarseg/io/chart.h"
 #include "sarseg/io/geotiff.h"
 #include "sarseg/io/scene_io.h"
