@@ -7,6 +7,8 @@ if(SARSEG_USE_CCACHE)
     set(CMAKE_CXX_COMPILER_LAUNCHER
         ${CMAKE_COMMAND} -E env
         "CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime"
+        # Relative paths in the cache key: clones in other folders (CI) hit the same entries.
+        "CCACHE_BASEDIR=${PROJECT_SOURCE_DIR}"
         ${SARSEG_CCACHE})
     set(CMAKE_C_COMPILER_LAUNCHER ${CMAKE_CXX_COMPILER_LAUNCHER})
   endif()
