@@ -1,0 +1,96 @@
+// `sarseg predict --checkpoint C SCENE... --out DIR`: whole-scene tiled inference to GeoTIFF class
+// maps (+ probabilities), PNG quicklooks and, for AI4Arctic scenes, the AutoICE submission.
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "commands.h"
+#include "sarseg/eval/inference_cli.h"
+#include "sarseg/infer/predict.h"
+#include "sarseg/io/geotiff.h"
+#include "sarseg/io/scene_io.h"
+#include "sarseg/train/checkpoint.h"
+#include "sarseg/util/atomic_file.h"
+#include "sarseg/util/error.h"
+#include "sarseg/util/strings.h"
+
+namespace sarseg::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PredictCommandOptions {
+  std::string checkpoint;
+  std::vector<std::string> scenes;
+  std::string out;
+  std::string labels;
+  infer::PredictOutputOptions outputs;
+  eval::InferenceOptions inference;
+};
+
+void run_predict(const PredictCommandOptions& options) {
+  eval::validate(options.inference);
+  require(io::geotiff_supported(),
+          "this sarseg was built without GDAL (SARSEG_WITH_GDAL=OFF), so predict cannot write "
+          "GeoTIFF class maps; rebuild with GDAL");
+  for (const auto& scene : options.scenes) {
+    std::error_code error;
+    require(fs::is_regular_file(scene, error),
+            "scene file '" + scene + "' does not exist or is not a file");
+  }
+  const fs::path out_dir(options.out);
+  ensure_output_directory(out_dir);  // before any work: an unwritable folder fails at once
+
+  auto bundle = train::load_inference_bundle(options.checkpoint);
+  eval::ScenePredictor predictor(bundle.model, bundle.normalization, bundle.head_labels,
+                                 options.inference);
+  io::SceneReadOptions read_options;
+  read_options.labels_path = options.labels;
+  for (const auto& file : options.scenes) {
+    const io::Scene scene = io::read_scene(file, read_options);
+    predictor.check_scene(scene);
+    const auto prediction = predictor.predict(scene, options.outputs.probabilities);
+    const auto written = infer::write_prediction(scene, prediction, out_dir, options.outputs);
+    std::printf(
+        "%s: %lld x %lld pixels, %lld tiles of %lld x %lld, %.1f s (%.2f Mpx/s)\n", file.c_str(),
+        static_cast<long long>(scene.height), static_cast<long long>(scene.width),
+        static_cast<long long>(prediction.tiles), static_cast<long long>(prediction.tile_height),
+        static_cast<long long>(prediction.tile_width), prediction.seconds,
+        static_cast<double>(scene.height * scene.width) / 1e6 / std::max(prediction.seconds, 1e-9));
+    for (const auto& path : written)
+      std::printf("  wrote %s\n", path.string().c_str());
+  }
+}
+
+void add_predict_command(CLI::App& root) {
+  auto options = std::make_shared<PredictCommandOptions>();
+  auto* app = root.add_subcommand(
+      "predict", "whole-scene ice maps: GeoTIFF class maps, probabilities, PNG quicklooks");
+  app->add_option("--checkpoint", options->checkpoint, "checkpoint file or training run directory")
+      ->required();
+  app->add_option("scenes", options->scenes, "scene files (.nc, .tif)")->required();
+  app->add_option("--out", options->out, "output folder (created when missing)")->required();
+  app->add_flag("--probabilities", options->outputs.probabilities,
+                "also write per-class probabilities (uint8 bands, value / 254, nodata 255)");
+  app->add_flag("--quicklook,!--no-quicklook", options->outputs.quicklook,
+                "write a PNG: SAR false colour beside each predicted map, with legends");
+  app->add_option("--quicklook-size", options->outputs.quicklook_max_side,
+                  "largest side of each quicklook panel in pixels")
+      ->check(CLI::Range(16, 8192));
+  app->add_flag("--submission,!--no-submission", options->outputs.autoice,
+                "AI4Arctic netCDF input with SIC, SOD and FLOE heads: write the AutoICE "
+                "submission netCDF");
+  app->add_option("--labels", options->labels,
+                  "GeoTIFF scenes: label raster (default: a sibling <name>_labels.tif)");
+  eval::add_inference_options(*app, options->inference);
+  app->callback([options] { run_predict(*options); });
+}
+
+const CommandRegistration kRegistration{70, "predict", add_predict_command};
+
+}  // namespace
+}  // namespace sarseg::cli

@@ -1,0 +1,52 @@
+// Prediction outputs: what `sarseg predict` writes for one scene.
+//
+//   {id}_classes.tif                 uint8 class map, one band per head (description = the head's
+//                                    label), nodata 255, the input's CRS and geotransform
+//   {id}_{label}_probabilities.tif   with probabilities: one uint8 band per class, p * 254
+//                                    (metadata PROBABILITY_SCALE = 1/254), nodata 255
+//   {id}_quicklook.png               SAR false colour beside each head's coloured map, with legends
+//   {id}_submission.nc               for AI4Arctic netCDF input whose heads include SIC, SOD and
+//                                    FLOE: the AutoICE submission (uint8 variables
+//                                    `{first 19 characters of the scene id}_{SIC|SOD|FLOE}`, zlib)
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sarseg/eval/inference.h"
+#include "sarseg/io/scene.h"
+
+namespace sarseg::infer {
+
+struct PredictOutputOptions {
+  bool probabilities = false;
+  bool quicklook = true;
+  int quicklook_max_side = 1024;  // longest side of each map panel in the PNG
+  bool autoice = true;            // write the submission netCDF when the scene and heads allow it
+};
+
+// Output files of `scene` in `out_dir`, in the order write_prediction writes them.
+std::vector<std::filesystem::path> prediction_paths(const io::Scene& scene,
+                                                    const eval::ScenePrediction& prediction,
+                                                    const std::filesystem::path& out_dir,
+                                                    const PredictOutputOptions& options);
+
+// Writes the outputs (each file atomically: temporary, fsync, rename). Returns the files written.
+// UserError naming the directory when it cannot be created or written.
+std::vector<std::filesystem::path> write_prediction(const io::Scene& scene,
+                                                    const eval::ScenePrediction& prediction,
+                                                    const std::filesystem::path& out_dir,
+                                                    const PredictOutputOptions& options);
+
+// True when `scene` came from an AI4Arctic netCDF file and `prediction` has SIC, SOD and FLOE.
+bool autoice_submission_possible(const io::Scene& scene, const eval::ScenePrediction& prediction);
+
+// The AutoICE submission netCDF: one uint8 variable `{scene_name}_{chart}` per entry of `charts`
+// (chart name -> class map), dims (sar_lines, sar_samples), zlib level 1, fill 255. Atomic.
+// UserError when this build has no netCDF.
+void write_autoice_submission(const std::filesystem::path& path, const std::string& scene_name,
+                              const std::map<std::string, io::LabelRaster>& charts);
+
+}  // namespace sarseg::infer

@@ -1,0 +1,201 @@
+// `sarseg eval` and `sarseg predict` end to end on a tiny checkpoint and GeoTIFF scenes written
+// here, and their bad-input cases (exit 2, one line saying what and where, nothing written).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "sarseg/build_config.h"
+#include "sarseg/io/scene_io.h"
+#include "sarseg/train/checkpoint.h"
+#include "sarseg/util/atomic_file.h"
+#include "support/test_support.h"
+
+#if SARSEG_HAVE_GDAL
+#include <ogr_spatialref.h>
+#endif
+
+namespace sarseg {
+namespace {
+
+namespace fs = std::filesystem;
+
+models::ModelSpec tiny_spec(const std::string& encoder = "mobilenet_v2") {
+  models::ModelSpec spec;
+  spec.encoder = encoder;
+  spec.decoder = "unet";
+  spec.in_channels = 3;
+  spec.heads = {models::HeadSpec{"SOD", 6, false}};
+  spec.decoder_channels = {16, 16, 8, 8, 8};
+  return spec;
+}
+
+fs::path write_checkpoint(const fs::path& dir, const models::ModelSpec& meta_spec,
+                          const models::ModelSpec& weights_spec) {
+  train::CheckpointMeta meta;
+  meta.spec = meta_spec;
+  meta.normalization.bands = {"hh_db", "hv_db", "incidence_deg"};
+  meta.normalization.mean = {-15.0, -25.0, 35.0};
+  meta.normalization.std = {5.0, 5.0, 8.0};
+  meta.normalization.source = "test";
+  meta.tasks = {data::TaskSpec{"SOD", 6, false, 1.0}};
+  meta.epoch = 3;
+  auto model = models::build_model(weights_spec);
+  const fs::path path = dir / "model.ckpt";
+  train::save_checkpoint(path, meta, *model, nullptr);
+  return path;
+}
+
+// A 3-band GeoTIFF scene with SOD labels in 0..5 (255 on the first row); `bad_label` puts one
+// value beyond the classes.
+fs::path write_scene(const fs::path& dir, const std::string& name, const std::string& season,
+                     int bands = 3, int bad_label = -1) {
+  io::Scene scene;
+  scene.id = name;
+  scene.height = 70;
+  scene.width = 53;
+  scene.season = io::parse_season(season);
+  const char* names[] = {"hh_db", "hv_db", "incidence_deg"};
+  for (int b = 0; b < bands; ++b) {
+    io::Band band{names[b], b < 2 ? "dB" : "deg", io::FloatRaster(70, 53)};
+    for (int64_t i = 0; i < 70 * 53; ++i)
+      band.pixels.data[static_cast<size_t>(i)] =
+          (b == 2 ? 30.0f : -20.0f) + static_cast<float>((i * (b + 3)) % 11);
+    scene.bands.push_back(band);
+  }
+  io::LabelRaster sod(70, 53, 0);
+  for (int64_t r = 0; r < 70; ++r)
+    for (int64_t c = 0; c < 53; ++c)
+      sod.at(r, c) = r == 0 ? io::kLabelFill : static_cast<uint8_t>((r / 12 + c / 9) % 6);
+  if (bad_label >= 0) sod.at(40, 7) = static_cast<uint8_t>(bad_label);
+  scene.labels["SOD"] = sod;
+  io::GeoReference geo;
+  geo.transform = {100000.0, 80.0, 0.0, -200000.0, 0.0, -80.0};
+#if SARSEG_HAVE_GDAL
+  OGRSpatialReference srs;
+  srs.importFromEPSG(3413);
+  char* wkt = nullptr;
+  srs.exportToWkt(&wkt);
+  geo.crs_wkt = wkt;
+  CPLFree(wkt);
+#endif
+  scene.geo = geo;
+  const fs::path path = dir / (name + ".tif");
+  io::write_scene(scene, path);
+  return path;
+}
+
+std::string q(const fs::path& p) {
+  return "'" + p.string() + "'";
+}
+
+size_t entries(const fs::path& dir) {
+  if (!fs::exists(dir)) return 0;
+  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+class EvalPredictCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!SARSEG_HAVE_GDAL) GTEST_SKIP() << "built without GDAL";
+    checkpoint_ = write_checkpoint(dir_.path(), tiny_spec(), tiny_spec());
+    winter_ = write_scene(dir_.path(), "winter_scene", "winter");
+    melt_ = write_scene(dir_.path(), "melt_scene", "melt");
+  }
+  testing::TempDir dir_;
+  fs::path checkpoint_, winter_, melt_;
+};
+
+TEST_F(EvalPredictCli, EvalWritesJsonAndMarkdownPerSceneSeasonAndPooled) {
+  const fs::path out = dir_.path() / "eval";
+  const auto r =
+      testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(winter_) + " " +
+                          q(melt_) + " --out " + q(out) + " --tile 32 --overlap 16");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("| pooled | all |"), std::string::npos) << r.output;
+  const auto report = nlohmann::json::parse(read_file(out / "eval.json"));
+  EXPECT_EQ(report["scenes"].size(), 2u);
+  EXPECT_EQ(report["seasons"].size(), 2u);
+  EXPECT_EQ(report["seasons"][0]["name"], "winter");
+  // Every labelled pixel is counted: 69 rows x 53 columns per scene.
+  EXPECT_EQ(report["pooled"]["heads"]["SOD"]["pixels"], 2 * 69 * 53);
+  EXPECT_EQ(report["settings"]["tile"], 32);
+  EXPECT_TRUE(fs::exists(out / "eval.md"));
+}
+
+TEST_F(EvalPredictCli, PredictWritesClassMapProbabilitiesAndQuicklook) {
+  const fs::path out = dir_.path() / "maps";
+  const auto r = testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " --out " + q(out) + " --probabilities --fold-bn");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out / "winter_scene_classes.tif")) << r.output;
+  EXPECT_TRUE(fs::exists(out / "winter_scene_SOD_probabilities.tif"));
+  EXPECT_TRUE(fs::exists(out / "winter_scene_quicklook.png"));
+}
+
+TEST_F(EvalPredictCli, SceneWithoutTheCheckpointsBandsExits2NamingBandAndFile) {
+  const auto two_bands = write_scene(dir_.path(), "two_bands", "winter", 2);
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(two_bands));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("incidence_deg"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("two_bands"), std::string::npos) << r.output;
+  const auto p = testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(two_bands) +
+                                     " --out " + q(dir_.path() / "p"));
+  EXPECT_EQ(p.exit_code, 2) << p.output;
+  EXPECT_EQ(entries(dir_.path() / "p"), 0u) << "nothing written";
+}
+
+TEST_F(EvalPredictCli, LabelBeyondTheClassesExits2WithRowAndColumn) {
+  const auto bad = write_scene(dir_.path(), "bad_labels", "melt", 3, 9);
+  const fs::path out = dir_.path() / "bad_eval";
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " " + q(bad) + " --out " + q(out));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("value 9 at row 40, column 7"), std::string::npos) << r.output;
+  EXPECT_EQ(entries(out), 0u) << "no half-written report";
+}
+
+TEST_F(EvalPredictCli, EmptySceneListExits2) {
+  const fs::path list = dir_.path() / "empty.txt";
+  { std::ofstream(list) << "# nothing here\n"; }
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(list));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("names no scene"), std::string::npos) << r.output;
+  EXPECT_EQ(testing::run_sarseg("eval --checkpoint " + q(checkpoint_)).exit_code, 2);
+}
+
+TEST_F(EvalPredictCli, CheckpointOfAnotherArchitectureExits2) {
+  testing::TempDir other;
+  // Metadata says mobilenet_v2, the tensors are resnet18's.
+  const auto mixed =
+      write_checkpoint(other.path(), tiny_spec("mobilenet_v2"), tiny_spec("resnet18"));
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(mixed) + " " + q(winter_));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sarseg: error:"), std::string::npos) << r.output;
+  // Not a checkpoint at all.
+  const auto r2 = testing::run_sarseg("eval --checkpoint " + q(winter_) + " " + q(winter_));
+  EXPECT_EQ(r2.exit_code, 2) << r2.output;
+}
+
+TEST_F(EvalPredictCli, UnwritableOutputFolderExits2BeforeAnyWork) {
+  const fs::path blocker = dir_.path() / "blocker";
+  { std::ofstream(blocker) << "x"; }
+  const auto r = testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " --out " + q(blocker / "out"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const auto e = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " --out " + q(blocker / "out"));
+  EXPECT_EQ(e.exit_code, 2) << e.output;
+}
+
+TEST_F(EvalPredictCli, BadInferenceOptionExits2NamingIt) {
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " --tile 64 --overlap 40");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--overlap"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace sarseg
