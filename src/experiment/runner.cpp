@@ -123,15 +123,17 @@ void check_or_record_config(const ExperimentConfig& config, const fs::path& out_
   const auto& schema = experiment_config_schema();
   const fs::path recorded = out_dir / "experiment.yaml";
   if (fs::exists(recorded)) {
-    ExperimentConfig previous;
-    schema.load_yaml_text(previous, read_file(recorded), recorded.string());
-    for (const auto& key : schema.keys()) {
-      if (may_change_on_restart(key.name)) continue;
-      const std::string before = key.get(previous);
-      const std::string now = key.get(config);
-      require(before == now, out_dir.string() + " holds an experiment with other settings (" +
-                                 key.name + " = " + before + " there, " + now +
-                                 " now); use another --out, or delete that folder to start over");
+    // Compared as text, key by key (the recorded file is the resolved YAML of every key).
+    for (const auto& setting : config::flatten_yaml(read_file(recorded), recorded.string())) {
+      if (may_change_on_restart(setting.key)) continue;
+      const auto* key = schema.find(setting.key);
+      require(key != nullptr, recorded.string() + " names unknown key " + setting.key +
+                                  "; use another --out, or delete that folder to start over");
+      const std::string now = key->get(config);
+      require(setting.value == now,
+              out_dir.string() + " holds an experiment with other settings (" + setting.key +
+                  " = " + setting.value + " there, " + now +
+                  " now); use another --out, or delete that folder to start over");
     }
   }
   write_file_atomically(recorded, schema.to_yaml(config,
