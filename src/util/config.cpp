@@ -106,10 +106,10 @@ Int parse_integer(const std::string& text, const std::string& where) {
           where + ": '" + text + "' is not an integer");
   if (std::is_unsigned<Int>::value)
     require(value >= 0, where + ": '" + text + "' must not be negative");
-  const bool in_range =
-      value < 0 ? value >= static_cast<long long>(std::numeric_limits<Int>::min())
-                : static_cast<unsigned long long>(value) <=
-                      static_cast<unsigned long long>(std::numeric_limits<Int>::max());
+  const bool in_range = value < 0
+                            ? value >= static_cast<long long>(std::numeric_limits<Int>::min())
+                            : static_cast<unsigned long long>(value) <=
+                                  static_cast<unsigned long long>(std::numeric_limits<Int>::max());
   require(in_range, where + ": '" + text + "' is out of range");
   return static_cast<Int>(value);
 }
