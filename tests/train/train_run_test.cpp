@@ -12,6 +12,7 @@
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/strings.h"
 #include "support/test_support.h"
+#include "tiny_config.h"
 
 namespace fs = std::filesystem;
 using namespace sarseg;
@@ -19,28 +20,7 @@ using namespace sarseg;
 namespace {
 
 std::vector<std::string> tiny_overrides(const fs::path& run_dir, int epochs) {
-  return {"data.source=synthetic",
-          "synth.seasons=winter,melt",
-          "synth.train_per_season=1",
-          "synth.val_per_season=1",
-          "synth.test_per_season=0",
-          "synth.size=96",
-          "synth.label_mode=pixel",
-          "data.patch_size=32",
-          "data.patches_per_scene=4",
-          "data.val_patches_per_scene=2",
-          "data.min_valid_fraction=0.2",
-          "data.flips=true",
-          "data.rot90=true",
-          "data.loader_threads=2",
-          "model.aspp_channels=16",
-          "train.batch_size=4",
-          "train.min_epochs=1",
-          "train.max_epochs=" + std::to_string(epochs),
-          "train.seed=3",
-          "optim.lr=1e-3",
-          "output.progress=off",
-          "output.dir=" + run_dir.string()};
+  return sarseg::testing::tiny_train_overrides(run_dir, epochs, 3);
 }
 
 std::vector<std::string> lines_of(const fs::path& path) {

@@ -1,0 +1,42 @@
+// The tiny synthetic training configuration shared by the training-loop tests.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sarseg::testing {
+
+// --set overrides for a seconds-long run: two 96-px synthetic scenes, 32-px crops, a narrow
+// deeplabv3 head; `extra` is appended (later keys win).
+inline std::vector<std::string> tiny_train_overrides(const std::filesystem::path& run_dir,
+                                                     int epochs, int64_t seed,
+                                                     const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> overrides = {"data.source=synthetic",
+                                        "synth.seasons=winter,melt",
+                                        "synth.train_per_season=1",
+                                        "synth.val_per_season=1",
+                                        "synth.test_per_season=0",
+                                        "synth.size=96",
+                                        "synth.label_mode=pixel",
+                                        "data.patch_size=32",
+                                        "data.patches_per_scene=4",
+                                        "data.val_patches_per_scene=2",
+                                        "data.min_valid_fraction=0.2",
+                                        "data.flips=true",
+                                        "data.rot90=true",
+                                        "data.loader_threads=2",
+                                        "model.aspp_channels=16",
+                                        "train.batch_size=4",
+                                        "train.min_epochs=1",
+                                        "train.max_epochs=" + std::to_string(epochs),
+                                        "train.seed=" + std::to_string(seed),
+                                        "optim.lr=1e-3",
+                                        "output.progress=off",
+                                        "output.dir=" + run_dir.string()};
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  return overrides;
+}
+
+}  // namespace sarseg::testing
