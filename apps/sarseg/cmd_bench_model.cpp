@@ -28,6 +28,7 @@ struct BenchModelOptions {
   int64_t batch = 8;
   int iterations = 5;
   int warmup = 1;
+  std::string device = "cpu";
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -66,9 +67,13 @@ void run_bench_model(const BenchModelOptions& options) {
   for (const auto& p : model->parameters())
     parameters += p.numel();
 
-  const auto input = torch::randn({options.batch, options.bands, height, width});
+  const torch::Device device(resolve_device_name(options.device));
+  model->to(device);
+  const auto input = torch::randn({options.batch, options.bands, height, width}).to(device);
   const auto target =
-      torch::randint(0, options.classes, {options.batch, height, width}, torch::kLong);
+      torch::randint(0, options.classes, {options.batch, height, width}, torch::kLong).to(device);
+  // Reading one value back waits for the device's queued work (a no-op wait on the CPU).
+  const auto wait_for_device = [](const torch::Tensor& t) { t.reshape({-1})[0].item<float>(); };
 
   model->eval();
   models::FlopCount flops;
@@ -80,17 +85,18 @@ void run_bench_model(const BenchModelOptions& options) {
 
   const auto [forward_median, forward_best] = time_runs(options.warmup, options.iterations, [&] {
     torch::NoGradGuard no_grad;
-    model->forward(input);
+    wait_for_device(model->forward(input));
   });
   model->train();
   const auto [train_median, train_best] = time_runs(options.warmup, options.iterations, [&] {
     model->zero_grad();
     torch::nn::functional::cross_entropy(model->forward(input), target).backward();
+    wait_for_device(model->parameters().front().grad());
   });
 
   const double batch = static_cast<double>(options.batch);
-  std::printf("machine: %s; torch threads %d; LibTorch %s\n", cpu_description().c_str(),
-              torch_threads(), torch_version().c_str());
+  std::printf("machine: %s; torch threads %d; LibTorch %s; device %s\n", cpu_description().c_str(),
+              torch_threads(), torch_version().c_str(), device.str().c_str());
   std::printf(
       "model: %s (encoder_depth %lld), %lld bands, %lld classes, %.2fM parameters, "
       "input %lldx%lldx%dx%d\n",
@@ -133,6 +139,7 @@ void add_bench_model_command(CLI::App& root) {
   command->add_option("--batch", options->batch, "images per batch");
   command->add_option("--iterations", options->iterations, "timed iterations of each pass");
   command->add_option("--warmup", options->warmup, "untimed iterations before timing");
+  command->add_option("--device", options->device, "cpu, cuda, cuda:N or auto");
   command->callback([options] { run_bench_model(*options); });
 }
 

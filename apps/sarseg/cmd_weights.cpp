@@ -167,11 +167,11 @@ std::vector<std::string> class_names(const CheckOptions& options, const fs::path
       lines.push_back(trim(line));
     if (static_cast<int64_t>(lines.size()) == num_classes + 1) lines.erase(lines.begin());
     if (static_cast<int64_t>(lines.size()) == num_classes) return lines;
-    spdlog::warn("{} has {} lines, which does not fit {} classes; printing class numbers only",
-                 candidate.string(), lines.size(), num_classes);
+    sarseg::log::warn("{} has {} lines, which does not fit {} classes; printing class numbers only",
+                      candidate.string(), lines.size(), num_classes);
     return {};
   }
-  spdlog::warn(
+  sarseg::log::warn(
       "no imagenet_labels_1001.txt beside the weights or in {}; printing class numbers "
       "only (use --labels)",
       weights::weights_dir().string());

@@ -15,6 +15,7 @@
 #include "sarseg/util/log.h"
 #include "sarseg/util/strings.h"
 #include "sarseg/util/torch_compat.h"
+#include "sarseg/util/torch_runtime.h"
 
 namespace sarseg::eval {
 
@@ -136,6 +137,9 @@ void validate(const InferenceOptions& options) {
           "--batch " + std::to_string(options.batch) + " must be at least 1 tile per pass");
   require(options.precision == "fp32" || options.precision == "bf16" || options.precision == "auto",
           "--precision '" + options.precision + "' is not known; use fp32, bf16 or auto");
+  const std::string device = resolve_device_name(options.device);
+  require(device == "cpu" || resolved_precision(options) == "fp32",
+          "--precision bf16 runs through CPU autocast only; use fp32 with --device " + device);
 }
 
 nlohmann::json to_json(const InferenceOptions& o) {
@@ -147,6 +151,7 @@ nlohmann::json to_json(const InferenceOptions& o) {
           {"fold_batchnorm", o.fold_batchnorm},
           {"channels_last", o.channels_last},
           {"precision", o.precision},
+          {"device", o.device},
           {"resolved_precision", resolved_precision(o)}};
 }
 
@@ -331,6 +336,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
   } else {
     no_grad_guard.emplace();
   }
+  const torch::Device device(resolve_device_name(options.device));
   const bool bf16 = resolved_precision(options) == "bf16";
   compat::CpuAutocastGuard autocast(bf16);
 
@@ -378,7 +384,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
         }
       }
       if (options.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
-      auto outputs = model.forward(input);
+      auto outputs = model.forward(device.is_cpu() ? input : input.to(device));
       if (outputs.size() != model.heads.size())
         throw std::logic_error("model returned " + std::to_string(outputs.size()) +
                                " heads, expected " + std::to_string(model.heads.size()));
@@ -388,6 +394,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
         values.push_back(model.heads[h].regression ? v : torch::softmax(v, 1));
       }
       auto stacked = values.size() == 1 ? values[0] : torch::cat(values, 1);  // [B, C, th, tw]
+      if (!device.is_cpu()) stacked = stacked.to(torch::kCPU);
       for (size_t b = 0; b < count; ++b) {
         const int64_t x = cols[c0 + b];
         auto w = torch::outer(row_weights[r], col_weights[c0 + b]);
@@ -472,12 +479,15 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
     throw std::invalid_argument("ScenePredictor: " + std::to_string(head_labels_.size()) +
                                 " head labels for " + std::to_string(model_->spec().heads.size()) +
                                 " heads");
-  if (options_.fold_batchnorm || options_.channels_last) {
+  const torch::Device device(resolve_device_name(options_.device));
+  const bool move = model_->parameters().front().device() != device;
+  if (options_.fold_batchnorm || options_.channels_last || move) {
     model_ = copy_model(model_);
+    model_->to(device);
     model_->eval();
     if (options_.fold_batchnorm) {
       folded_ = fold_batchnorm(*model_);
-      spdlog::debug("inference: folded {} BatchNorm layers into convolutions", folded_);
+      sarseg::log::debug("inference: folded {} BatchNorm layers into convolutions", folded_);
     }
     if (options_.channels_last) {
       torch::NoGradGuard no_grad;

@@ -1,7 +1,7 @@
 #include "sarseg/experiment/runner.h"
 
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include "sarseg/util/log.h"
 
 #include <algorithm>
 #include <cctype>
@@ -215,6 +215,7 @@ Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const s
   options.tile = ctx.config.experiment.tile;
   options.overlap = ctx.config.experiment.overlap;
   if (options.tile > 0) options.overlap = std::min(options.overlap, options.tile / 2);
+  options.device = ctx.config.train.train.device;  // test on the device the runs trained on
   eval::ScenePredictor predictor(bundle.model, bundle.normalization, bundle.head_labels, options);
   eval::EvaluationAccumulator accumulator(bundle.head_labels);
   const int ignore = static_cast<int>(ctx.config.train.data.ignore_label);
@@ -294,7 +295,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
 
   // ---- every input check before anything is written or trained ----
   check_arm_weights(config, arms);
-  spdlog::info("experiment: reading or generating the scenes");
+  sarseg::log::info("experiment: reading or generating the scenes");
   const train::SceneSplits scenes = train::load_scene_splits(config.train);
   check_test_scenes(config, scenes);
   const fs::path out_dir = options.out_dir;
@@ -399,8 +400,8 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
                                 std::to_string(seed) + ")";
       if (fs::exists(result_file)) {
         RunResult run = nlohmann::json::parse(read_file(result_file)).get<RunResult>();
-        spdlog::info("experiment: {} finished earlier, results kept from {}", label,
-                     result_file.string());
+        sarseg::log::info("experiment: {} finished earlier, results kept from {}", label,
+                          result_file.string());
         summary.runs.push_back(std::move(run));
         ++outcome.runs_reused;
         continue;
@@ -409,12 +410,12 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       const train::TrainConfig run_cfg = run_config(config, arm, seed, run_dir);
       train::TrainResult trained;
       if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
-        spdlog::info("experiment: {} resuming from {}", label,
-                     (run_dir / "checkpoints" / "last.pt").string());
+        sarseg::log::info("experiment: {} resuming from {}", label,
+                          (run_dir / "checkpoints" / "last.pt").string());
         trained = train::resume_training(run_dir, {}, &scenes);
         ++outcome.runs_resumed;
       } else {
-        spdlog::info("experiment: {} training ({})", label, arm.description);
+        sarseg::log::info("experiment: {} training ({})", label, arm.description);
         train::TrainConfig fresh = run_cfg;
         fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
         trained = train::run_training(fresh, {}, &scenes);
@@ -445,7 +446,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       if (const Evaluation* last = run.find("last"))
         for (const auto& m : last->seasons)
           scores += " " + m.season + " wF1 " + fixed_text(m.weighted_f1);
-      spdlog::info(
+      sarseg::log::info(
           "experiment: {} done: {} epochs ({}), best val loss at epoch {}, test (last){}; "
           "evaluation {:.1f} s; elapsed {}, about {} left",
           label, run.curve.size(), run.stop_reason, run.best_epoch, scores, eval_seconds,

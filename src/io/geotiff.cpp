@@ -599,7 +599,7 @@ void write_geotiff_scene(const Scene& scene, const std::filesystem::path& path) 
   if (!scene.labels.empty()) {
     write_label_geotiff(labels_path, ordered_labels(scene), scene.geo, metadata);
   } else if (std::filesystem::exists(labels_path)) {
-    spdlog::info("removing stale label raster {}", labels_path.string());
+    sarseg::log::info("removing stale label raster {}", labels_path.string());
     std::filesystem::remove(labels_path);
   }
   try {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "backbones.h"
+#include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
 
 namespace sarseg::models::detail {
@@ -20,7 +21,8 @@ nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t padding = 0, in
 // SMP Conv2dReLU: conv (no bias) + BN + ReLU, names .0 and .1.
 nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kernel, int64_t padding = 0,
                             int64_t dilation = 1) {
-  return nn::Sequential(conv(in, out, kernel, padding, dilation), nn::BatchNorm2d(out), nn::ReLU());
+  return nn::Sequential(conv(in, out, kernel, padding, dilation), nn::BatchNorm2d(out),
+                        nn::ReLU(nn::ReLUOptions(/*inplace=*/true)));
 }
 
 // ---- U-Net ------------------------------------------------------------------------------------
@@ -116,26 +118,28 @@ class UnetDecoderImpl : public DecoderImpl {
 // pool), conv1x1+BN+ReLU at the pooled resolution, bilinear upsampling back to the feature size.
 class AsppImpl : public nn::Module {
  public:
-  AsppImpl(int64_t in, int64_t out, const std::vector<int64_t>& rates, int64_t pool,
-           double dropout) {
+  AsppImpl(int64_t in, int64_t out, const std::vector<int64_t>& rates, int64_t pool, double dropout)
+      : rates_(rates) {
     convs_->push_back(conv_bn_relu(in, out, 1));
     for (int64_t rate : rates)
       convs_->push_back(conv_bn_relu(in, out, 3, rate, rate));
     nn::Sequential pooling(nn::AvgPool2d(nn::AvgPool2dOptions(pool).stride(pool)), conv(in, out, 1),
-                           nn::BatchNorm2d(out), nn::ReLU());
+                           nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(true)));
     convs_->push_back(pooling);
     register_module("convs", convs_);
     const int64_t branches = static_cast<int64_t>(rates.size()) + 2;
     project_ = register_module(
-        "project", nn::Sequential(conv(branches * out, out, 1), nn::BatchNorm2d(out), nn::ReLU(),
-                                  nn::Dropout(dropout)));
+        "project", nn::Sequential(conv(branches * out, out, 1), nn::BatchNorm2d(out),
+                                  nn::ReLU(nn::ReLUOptions(true)), nn::Dropout(dropout)));
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
     std::vector<torch::Tensor> branches;
     const auto size = std::vector<int64_t>{x.size(-2), x.size(-1)};
     for (size_t i = 0; i < convs_->size(); ++i) {
-      auto y = convs_[i]->as<nn::Sequential>()->forward(x);
+      auto& branch = *convs_[i]->as<nn::Sequential>();
+      const bool dilated = i >= 1 && i <= rates_.size();
+      auto y = dilated ? dilated_branch(branch, x, rates_[i - 1]) : branch.forward(x);
       if (i + 1 == convs_->size()) {
         y = F::interpolate(
             y, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
@@ -146,6 +150,21 @@ class AsppImpl : public nn::Module {
   }
 
  private:
+  // The paper's rates 24 and 36 exceed the 16x16 map of a 256x256 crop: their off-centre taps
+  // read only padding, and dilated_conv3x3 skips them.
+  static torch::Tensor dilated_branch(nn::SequentialImpl& branch, const torch::Tensor& x,
+                                      int64_t rate) {
+    const auto& conv = *branch.ptr<nn::Conv2dImpl>(0);
+    auto y = dilated_conv3x3(x, conv.weight, conv.bias, rate);
+    bool first = true;
+    for (auto& module : branch) {  // BatchNorm and ReLU after the convolution
+      if (!first) y = module.forward(y);
+      first = false;
+    }
+    return y;
+  }
+
+  std::vector<int64_t> rates_;
   nn::ModuleList convs_;
   nn::Sequential project_{nullptr};
 };

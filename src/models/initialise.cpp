@@ -1,6 +1,6 @@
 // initialise_encoder: loads pretrained encoder weights named by spec.init.
-#include <spdlog/spdlog.h>
 #include <torch/torch.h>
+#include "sarseg/util/log.h"
 
 #include <filesystem>
 #include <set>
@@ -65,7 +65,8 @@ InitReport initialise_encoder(SegmentationModel& model, const ModelSpec& spec) {
       report.not_loaded.push_back(item.key());
     report.first_conv_rule = "random initialisation for " + std::to_string(resolved.in_channels) +
                              " bands (torchvision init)";
-    spdlog::info("model {}: random initialisation (seed {})", model_label(resolved), resolved.seed);
+    sarseg::log::info("model {}: random initialisation (seed {})", model_label(resolved),
+                      resolved.seed);
     return report;
   }
   ModelSpec lookup = resolved;
@@ -128,7 +129,7 @@ InitReport initialise_encoder(SegmentationModel& model, const ModelSpec& spec) {
     if (!starts_with(item.key(), "encoder.") && !is_counter(item.key()))
       report.not_loaded.push_back(item.key());
 
-  spdlog::info(
+  sarseg::log::info(
       "model {}: encoder initialised from {} ({}): {} tensors loaded, {} left "
       "randomly initialised ({} of them in the decoder), {} file tensors not used",
       model_label(resolved), report.source, path.string(), report.loaded.size(),
@@ -136,7 +137,7 @@ InitReport initialise_encoder(SegmentationModel& model, const ModelSpec& spec) {
       std::count_if(report.not_loaded.begin(), report.not_loaded.end(),
                     [](const std::string& n) { return !starts_with(n, "encoder."); }),
       dropped.size());
-  spdlog::info("model {}: {}", model_label(resolved), report.first_conv_rule);
+  sarseg::log::info("model {}: {}", model_label(resolved), report.first_conv_rule);
   return report;
 }
 

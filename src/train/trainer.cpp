@@ -170,8 +170,8 @@ class Progress {
       drawn_ = true;
     } else if (seconds_since(last_) >= interval_s_) {
       last_ = Clock::now();
-      spdlog::info("epoch {}/{} batch {}/{} loss {:.4f} {:.1f} samples/s ETA {:.0f}s", epoch_,
-                   max_epochs_, batch, batches_, mean_loss, rate, eta);
+      sarseg::log::info("epoch {}/{} batch {}/{} loss {:.4f} {:.1f} samples/s ETA {:.0f}s", epoch_,
+                        max_epochs_, batch, batches_, mean_loss, rate, eta);
     }
   }
   void finish() {
@@ -269,7 +269,7 @@ std::vector<data::PatchLocation> draw(const std::vector<data::PreparedScene>& sc
                                       const std::string& split) {
   auto result = data::draw_patches(scenes, options, seed, split);
   for (const auto& warning : result.warnings)
-    spdlog::warn("{}", warning);
+    sarseg::log::warn("{}", warning);
   return std::move(result.patches);
 }
 
@@ -489,7 +489,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
       result.history.push_back(record_from_json(r));
     start_epoch = meta.epoch;
     events.write("resume", {{"epoch", start_epoch}});
-    spdlog::info("resuming {} after epoch {}", run_dir.string(), start_epoch);
+    sarseg::log::info("resuming {} after epoch {}", run_dir.string(), start_epoch);
     if (!result.history.empty() && stopping.should_stop(start_epoch)) {
       result.epochs_completed = start_epoch;
       result.best_value = best_value;
@@ -617,7 +617,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     std::string metric_text;
     if (c.train.monitor != "val_loss")
       metric_text = " " + c.train.monitor + " " + csv_number(record.monitored);
-    spdlog::info(
+    sarseg::log::info(
         "epoch {}/{}: train_loss {:.4f} val_loss {:.4f}{} lr {:.3g} {:.1f}s {:.1f} samples/s{}",
         epoch, c.train.max_epochs, record.train_loss, record.val_loss, metric_text, record.lr,
         record.seconds, record.samples_per_second, record.best ? " (best)" : "");
@@ -634,8 +634,9 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                        {"best_value", number(best_value)},
                        {"monitor", c.train.monitor},
                        {"reason", result.stop_reason}});
-  spdlog::info("finished after {} epochs ({}); best {} {} at epoch {}", result.epochs_completed,
-               result.stop_reason, c.train.monitor, csv_number(best_value), result.best_epoch);
+  sarseg::log::info("finished after {} epochs ({}); best {} {} at epoch {}",
+                    result.epochs_completed, result.stop_reason, c.train.monitor,
+                    csv_number(best_value), result.best_epoch);
   return result;
 }
 

@@ -66,7 +66,7 @@ std::string fetch(const std::string& url, const fs::path& path) {
 void download_checked(const std::string& url, const fs::path& target, const WeightSet* set) {
 #if SARSEG_HAVE_CURL
   AtomicOutput output(target);
-  spdlog::info("downloading {} to {}", url, target.string());
+  sarseg::log::info("downloading {} to {}", url, target.string());
   const std::string problem = fetch(url, output.temp_path());
   require(problem.empty(), "download of " + url + " failed: " + problem);
   if (set) {

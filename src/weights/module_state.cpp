@@ -106,8 +106,8 @@ LoadResult load_state(torch::nn::Module& module, const StateDict& tensors, bool 
                 " tensor(s) the model does not: " + name_list(result.unexpected) +
                 "; use weights made for this architecture");
   }
-  spdlog::debug("loaded {} tensors from {} ({} missing, {} unexpected)", result.loaded.size(),
-                source_name, result.missing.size(), result.unexpected.size());
+  sarseg::log::debug("loaded {} tensors from {} ({} missing, {} unexpected)", result.loaded.size(),
+                     source_name, result.missing.size(), result.unexpected.size());
   return result;
 }
 

@@ -44,10 +44,8 @@ TEST(ExperimentCli, BadInputExitsWithTwo) {
   EXPECT_NE(list.output.find("autoice"), std::string::npos);
 }
 
-// Disabled: step 3 below expects the SIGKILL fault to stop the command, but it exits 0 on this
-// build (cause not found yet: see the session note). The resume path itself is covered by
-// TrainResume (bit-identical weights after SIGKILL) and ExperimentRunner tests.
-TEST(ExperimentCli, DISABLED_InterruptedExperimentResumes) {
+// An experiment killed (SIGKILL) inside a run keeps its finished runs and resumes the killed one.
+TEST(ExperimentCli, InterruptedExperimentResumes) {
   sarseg::testing::TempDir dir;
   const std::string out = (dir / "exp").string();
   // 1. seed 1 completes.
@@ -62,8 +60,7 @@ TEST(ExperimentCli, DISABLED_InterruptedExperimentResumes) {
   EXPECT_NE(second.output.find("2 trained, 0 resumed, 2 kept"), std::string::npos) << second.output;
   // 3. seeds 1 to 3; the first new run (imagenet, seed 3) is killed in its second epoch.
   const std::string env = "env SARSEG_TRAIN_FAULT=sigkill@2:1 ";
-  const std::string binary = std::getenv("SARSEG_BINARY") ? std::getenv("SARSEG_BINARY") : "";
-  ASSERT_FALSE(binary.empty());
+  const std::string binary = sarseg::testing::sarseg_binary();
   const int status =
       std::system((env + "'" + binary + "' experiment" + kTiny +
                    " --set 'experiment.seeds=[1, 2, 3]' --out " + out + " > /dev/null 2>&1")

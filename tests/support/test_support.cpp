@@ -31,10 +31,13 @@ fs::path shared_dir() {
   return SARSEG_TEST_SHARED_DIR;
 }
 
-CommandResult run_sarseg(const std::string& arguments) {
+std::string sarseg_binary() {
   const char* env = std::getenv("SARSEG_BINARY");
-  const std::string binary = env ? env : SARSEG_TEST_BINARY;
-  const std::string command = "'" + binary + "' " + arguments + " 2>&1";
+  return env ? env : SARSEG_TEST_BINARY;
+}
+
+CommandResult run_sarseg(const std::string& arguments) {
+  const std::string command = "'" + sarseg_binary() + "' " + arguments + " 2>&1";
   CommandResult result;
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return result;

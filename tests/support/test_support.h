@@ -26,6 +26,9 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
+// Path of the built `sarseg` binary (SARSEG_BINARY, else the one this build made).
+std::string sarseg_binary();
+
 // Runs the built `sarseg` binary with `arguments` (a shell-quoted string) and captures output.
 CommandResult run_sarseg(const std::string& arguments);
 

@@ -36,6 +36,9 @@ inline void add_inference_options(CLI::App& app, InferenceOptions& options) {
   app.add_flag("--inference-mode,!--no-inference-mode", options.inference_mode,
                "run under torch::InferenceMode (else only without gradients)")
       ->group(group);
+  app.add_option("--device", options.device,
+                 "cpu, cuda, cuda:N or auto: where the model runs (tiles are blended on the CPU)")
+      ->group(group);
 }
 
 }  // namespace sarseg::eval

@@ -1,0 +1,18 @@
+// Building blocks shared by the decoders that are worth testing on their own.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+
+namespace sarseg::models {
+
+// A 3x3 convolution with dilation and padding `rate` (stride 1, same-size output), computed
+// without the taps that only ever read zero padding: a tap `rate` pixels off centre lies wholly
+// outside a map at most `rate` pixels high (or wide), so those kernel rows (columns) are left out.
+// Output and gradients equal torch::conv2d(x, weight, bias, 1, rate, rate); the gradient of a
+// dropped tap is zero in both.
+torch::Tensor dilated_conv3x3(const torch::Tensor& x, const torch::Tensor& weight,
+                              const torch::Tensor& bias, int64_t rate);
+
+}  // namespace sarseg::models

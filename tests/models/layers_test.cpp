@@ -1,0 +1,60 @@
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "sarseg/models/layers.h"
+
+namespace sarseg::models {
+namespace {
+
+// dilated_conv3x3 against torch's full dilated convolution: output, input and weight gradients,
+// for maps smaller than the rate in neither, one or both directions.
+void expect_same_as_full_convolution(int64_t height, int64_t width, int64_t rate) {
+  torch::manual_seed(7);
+  auto x = torch::randn({2, 5, height, width}, torch::requires_grad());
+  auto weight = torch::randn({4, 5, 3, 3}, torch::requires_grad());
+  auto bias = torch::randn({4}, torch::requires_grad());
+  auto x_full = x.detach().clone().requires_grad_();
+  auto weight_full = weight.detach().clone().requires_grad_();
+  auto bias_full = bias.detach().clone().requires_grad_();
+  auto grad_output = torch::randn({2, 4, height, width});
+
+  auto fast = dilated_conv3x3(x, weight, bias, rate);
+  auto full = torch::conv2d(x_full, weight_full, bias_full, 1, rate, rate);
+  ASSERT_EQ(fast.sizes(), full.sizes());
+  EXPECT_LT((fast - full).abs().max().item<double>(), 1e-5);
+  fast.backward(grad_output);
+  full.backward(grad_output);
+  EXPECT_LT((x.grad() - x_full.grad()).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((weight.grad() - weight_full.grad()).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((bias.grad() - bias_full.grad()).abs().max().item<double>(), 1e-4);
+}
+
+TEST(DilatedConv3x3, EqualsFullConvolutionWhenNoTapIsDropped) {
+  expect_same_as_full_convolution(9, 11, 3);
+}
+
+TEST(DilatedConv3x3, EqualsFullConvolutionWithRowsDropped) {
+  expect_same_as_full_convolution(6, 11, 7);
+}
+
+TEST(DilatedConv3x3, EqualsFullConvolutionWithColumnsDropped) {
+  expect_same_as_full_convolution(13, 5, 5);
+}
+
+TEST(DilatedConv3x3, EqualsFullConvolutionWithBothDropped) {
+  expect_same_as_full_convolution(6, 8, 12);
+}
+
+TEST(DilatedConv3x3, DroppedTapsGetZeroGradient) {
+  auto x = torch::randn({1, 2, 4, 4});
+  auto weight = torch::randn({3, 2, 3, 3}, torch::requires_grad());
+  dilated_conv3x3(x, weight, torch::Tensor(), 4).sum().backward();
+  auto off_centre = weight.grad().clone();
+  const auto all = torch::indexing::Slice();
+  EXPECT_GT(off_centre.index({all, all, 1, 1}).abs().sum().item<double>(), 0.0);
+  off_centre.index_put_({all, all, 1, 1}, 0.0);
+  EXPECT_EQ(off_centre.abs().sum().item<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace sarseg::models
