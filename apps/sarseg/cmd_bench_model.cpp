@@ -14,6 +14,7 @@
 #include "sarseg/util/error.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/strings.h"
+#include "sarseg/util/torch_compat.h"
 #include "sarseg/util/torch_runtime.h"
 
 namespace sarseg::cli {
@@ -29,6 +30,8 @@ struct BenchModelOptions {
   int iterations = 5;
   int warmup = 1;
   std::string device = "cpu";
+  std::string precision = "fp32";
+  bool channels_last = false;
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -69,7 +72,14 @@ void run_bench_model(const BenchModelOptions& options) {
 
   const torch::Device device(resolve_device_name(options.device));
   model->to(device);
-  const auto input = torch::randn({options.batch, options.bands, height, width}).to(device);
+  auto input = torch::randn({options.batch, options.bands, height, width}).to(device);
+  if (options.channels_last) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters())
+      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  const bool bf16 = options.precision == "bf16";
   const auto target =
       torch::randint(0, options.classes, {options.batch, height, width}, torch::kLong).to(device);
   // Reading one value back waits for the device's queued work (a no-op wait on the CPU).
@@ -85,12 +95,18 @@ void run_bench_model(const BenchModelOptions& options) {
 
   const auto [forward_median, forward_best] = time_runs(options.warmup, options.iterations, [&] {
     torch::NoGradGuard no_grad;
+    compat::AutocastGuard autocast(bf16, device.type());
     wait_for_device(model->forward(input));
   });
   model->train();
   const auto [train_median, train_best] = time_runs(options.warmup, options.iterations, [&] {
     model->zero_grad();
-    torch::nn::functional::cross_entropy(model->forward(input), target).backward();
+    torch::Tensor logits;
+    {
+      compat::AutocastGuard autocast(bf16, device.type());
+      logits = model->forward(input);
+    }
+    torch::nn::functional::cross_entropy(logits.to(torch::kFloat), target).backward();
     wait_for_device(model->parameters().front().grad());
   });
 
@@ -115,6 +131,8 @@ void run_bench_model(const BenchModelOptions& options) {
         "counted: the FLOP figures are a lower bound\n",
         static_cast<long long>(flops.uncounted_calls));
   }
+  std::printf("precision %s%s\n", options.precision.c_str(),
+              options.channels_last ? ", channels-last" : "");
   std::printf("timing: %d warm-up + %d timed iterations each; median (best)\n", options.warmup,
               options.iterations);
   std::printf("forward (eval, no grad):   %8.1f ms/batch (%.1f)  %8.2f images/s  %8.2f GFLOP/s\n",
@@ -140,6 +158,10 @@ void add_bench_model_command(CLI::App& root) {
   command->add_option("--iterations", options->iterations, "timed iterations of each pass");
   command->add_option("--warmup", options->warmup, "untimed iterations before timing");
   command->add_option("--device", options->device, "cpu, cuda, cuda:N or auto");
+  command->add_option("--precision", options->precision, "fp32, or bf16 autocast on the device")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  command->add_flag("--channels-last", options->channels_last,
+                    "NHWC memory layout for weights and activations");
   command->callback([options] { run_bench_model(*options); });
 }
 

@@ -20,16 +20,23 @@ struct BenchTrainArgs {
   std::vector<std::string> overrides;
   int64_t steps = 20;
   int64_t warmup = 2;
+  std::string precision;  // shorthands for --set train.precision / train.channels_last, so that
+  bool channels_last = false;  // bench model, train and predict share one spelling
 };
 
 void run_bench_train(const BenchTrainArgs& args) {
   std::optional<std::filesystem::path> file;
   if (!args.config_file.empty()) file = args.config_file;
-  auto config = train::load_train_config(file, args.overrides);
+  auto overrides = args.overrides;
+  if (!args.precision.empty()) overrides.push_back("train.precision=" + args.precision);
+  if (args.channels_last) overrides.push_back("train.channels_last=true");
+  auto config = train::load_train_config(file, overrides);
   const auto bench = train::benchmark_training(config, args.steps, args.warmup);
   std::printf("machine        %s\n", cpu_description().c_str());
   std::printf("torch          %s, %d intra-op threads, device %s\n", torch_version().c_str(),
               bench.torch_threads, bench.device.c_str());
+  std::printf("precision      %s%s\n", config.train.precision.c_str(),
+              config.train.channels_last ? ", channels-last" : "");
   std::printf("loader         %d worker threads, %lld batches prefetched\n", bench.loader_threads,
               static_cast<long long>(config.data.prefetch_batches));
   std::printf("model          %s, batch %lld, patch %lldx%lld, %zu input bands\n",
@@ -53,6 +60,9 @@ void add_bench_train_command(CLI::App& root) {
       ->allow_extra_args(false);
   cmd->add_option("--steps", args->steps, "measured training steps");
   cmd->add_option("--warmup", args->warmup, "unmeasured steps first");
+  cmd->add_option("--precision", args->precision, "same as --set train.precision=...")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_flag("--channels-last", args->channels_last, "same as --set train.channels_last=true");
   cmd->callback([args] { run_bench_train(*args); });
 }
 

@@ -137,9 +137,7 @@ void validate(const InferenceOptions& options) {
           "--batch " + std::to_string(options.batch) + " must be at least 1 tile per pass");
   require(options.precision == "fp32" || options.precision == "bf16" || options.precision == "auto",
           "--precision '" + options.precision + "' is not known; use fp32, bf16 or auto");
-  const std::string device = resolve_device_name(options.device);
-  require(device == "cpu" || resolved_precision(options) == "fp32",
-          "--precision bf16 runs through CPU autocast only; use fp32 with --device " + device);
+  resolve_device_name(options.device);
 }
 
 nlohmann::json to_json(const InferenceOptions& o) {
@@ -338,7 +336,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
   }
   const torch::Device device(resolve_device_name(options.device));
   const bool bf16 = resolved_precision(options) == "bf16";
-  compat::CpuAutocastGuard autocast(bf16);
+  compat::AutocastGuard autocast(bf16, device.type());
 
   const int64_t in_channels = model.in_channels;
   const int64_t batch = std::max<int64_t>(1, options.batch);

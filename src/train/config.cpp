@@ -220,6 +220,14 @@ void add_train_keys(Schema& s) {
   s.add(
       "train.device", [](TrainConfig & c) -> auto& { return c.train.device; },
       "cpu, cuda, cuda:N or auto");
+  s.add("train.precision", [](TrainConfig & c) -> auto& { return c.train.precision; },
+        "arithmetic of forward and backward: fp32, or bf16 autocast on the training device "
+        "(weights, optimiser and loss stay fp32)",
+        {"fp32", "bf16"});
+  s.add(
+      "train.channels_last", [](TrainConfig & c) -> auto& { return c.train.channels_last; },
+      "NHWC memory layout for weights and activations (fast on GPUs; slower on this LibTorch's CPU "
+      "path)");
   s.add(
       "output.dir", [](TrainConfig & c) -> auto& { return c.output.dir; }, "run directory");
   s.add(

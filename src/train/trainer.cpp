@@ -29,6 +29,7 @@
 #include "sarseg/util/log.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/strings.h"
+#include "sarseg/util/torch_compat.h"
 #include "sarseg/util/torch_runtime.h"
 
 namespace fs = std::filesystem;
@@ -346,6 +347,30 @@ std::vector<torch::Tensor> to_device(const std::vector<torch::Tensor>& tensors,
   return out;
 }
 
+// Puts the model on the training device, in channels-last layout when configured.
+void place_model(Setup& s) {
+  s.model->to(s.device);
+  if (!s.config.train.channels_last) return;
+  torch::NoGradGuard no_grad;
+  for (auto& p : s.model->parameters())
+    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
+// Forward pass of one batch on the training device, under bf16 autocast and in channels-last
+// layout when configured; the outputs come back in fp32 so that losses and metrics are fp32.
+std::vector<torch::Tensor> forward_batch(Setup& s, const torch::Tensor& batch_input) {
+  auto input = batch_input.to(s.device);
+  if (s.config.train.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  std::vector<torch::Tensor> outputs;
+  {
+    compat::AutocastGuard autocast(s.config.train.precision == "bf16", s.device.type());
+    outputs = s.model->forward_heads(input);
+  }
+  for (auto& output : outputs)
+    output = output.to(torch::kFloat);
+  return outputs;
+}
+
 struct Validation {
   double loss = 0;
   std::map<std::string, double> metrics;
@@ -361,9 +386,8 @@ Validation validate_epoch(Setup& s) {
   double loss_sum = 0;
   int64_t samples = 0;
   while (auto batch = loader.next()) {
-    const auto input = batch->input.to(s.device);
     const auto targets = to_device(batch->targets, s.device);
-    const auto outputs = s.model->forward_heads(input);
+    const auto outputs = forward_batch(s, batch->input);
     const auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
     const int64_t n = batch->input.size(0);
     loss_sum += terms.total.item<double>() * static_cast<double>(n);
@@ -461,7 +485,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   const bool maximise = monitor_maximises(c.train.monitor);
 
   s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
-  s.model->to(s.device);
+  place_model(s);
   auto optimizer = make_optimizer(c.optim, s.model->parameters());
   PlateauSchedule plateau(c.optim.lr, maximise, c.schedule.plateau_factor,
                           c.schedule.plateau_patience, c.schedule.plateau_threshold,
@@ -498,7 +522,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     }
   } else {
     const auto report = models::initialise_encoder(s.model, s.spec);
-    s.model->to(s.device);
+    place_model(s);
     events.write("start", {{"model", models::model_label(s.spec)},
                            {"init", s.spec.init},
                            {"init_source", report.source},
@@ -537,9 +561,8 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                cosine.lr_at(static_cast<double>(epoch - 1) +
                             static_cast<double>(batch_number - 1) / static_cast<double>(batches)));
       }
-      const auto input = batch->input.to(s.device);
       const auto targets = to_device(batch->targets, s.device);
-      const auto outputs = s.model->forward_heads(input);
+      const auto outputs = forward_batch(s, batch->input);
       auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
       torch::Tensor loss = terms.total;
       if (fault.kind == "nan" && fault.epoch == epoch && fault.batch == batch_number)
@@ -732,7 +755,7 @@ TrainBenchmark benchmark_training(const TrainConfig& config, int64_t steps, int6
   const SceneSplits scenes = load_scene_splits(config);
   Setup s = make_setup(config, scenes, nullptr);
   s.model->set_encoder_bn_frozen(config.model.freeze_encoder_bn);
-  s.model->to(s.device);
+  place_model(s);
   s.model->train();
   auto optimizer = make_optimizer(config.optim, s.model->parameters());
   auto parameters = s.model->parameters();
@@ -756,7 +779,7 @@ TrainBenchmark benchmark_training(const TrainConfig& config, int64_t steps, int6
       const double wait_before = loader.wait_seconds();
       auto batch = loader.next();
       if (!batch) break;
-      const auto outputs = s.model->forward_heads(batch->input.to(s.device));
+      const auto outputs = forward_batch(s, batch->input);
       auto terms =
           multitask_loss(outputs, to_device(batch->targets, s.device), s.tasks, s.class_weights);
       optimizer->zero_grad();

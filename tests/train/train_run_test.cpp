@@ -172,3 +172,36 @@ TEST(TrainRun, BadInputIsAUserErrorAndWritesNothing) {
   expect_refused({"output.dir=/proc/sarseg_cannot_write_here"}, "/proc/sarseg_cannot_write_here");
   EXPECT_THROW(train::resume_training(dir / "none"), UserError);
 }
+
+// Channels-last is a layout change only: the same run, the same losses (up to rounding).
+// bf16 autocast trains too, with losses near the fp32 ones, and the checkpoint stays fp32.
+TEST(TrainRun, ChannelsLastAndBf16AutocastTrainLikeFp32) {
+  sarseg::testing::TempDir dir;
+  const auto run_with = [&](const std::string& name, const std::vector<std::string>& extra) {
+    auto overrides = sarseg::testing::tiny_train_overrides(dir / name, 2, 3, extra);
+    overrides.push_back("data.loader_threads=0");
+    return train::run_training(train::load_train_config(std::nullopt, overrides), {});
+  };
+  const auto fp32 = run_with("fp32", {});
+  const auto nhwc = run_with("nhwc", {"train.channels_last=true"});
+  const auto bf16 = run_with("bf16", {"train.precision=bf16"});
+  ASSERT_EQ(fp32.history.size(), 2u);
+  ASSERT_EQ(nhwc.history.size(), 2u);
+  ASSERT_EQ(bf16.history.size(), 2u);
+  for (size_t e = 0; e < 2; ++e) {
+    // Rounding differences of the other summation order grow a little over the steps.
+    EXPECT_NEAR(nhwc.history[e].train_loss, fp32.history[e].train_loss,
+                0.01 * fp32.history[e].train_loss);
+    EXPECT_NEAR(nhwc.history[e].val_loss, fp32.history[e].val_loss,
+                0.01 * fp32.history[e].val_loss);
+    EXPECT_TRUE(std::isfinite(bf16.history[e].val_loss));
+    // bf16 keeps 8 bits of mantissa: the first epoch's loss moves by a few percent at most.
+    EXPECT_NEAR(bf16.history[e].train_loss, fp32.history[e].train_loss,
+                0.1 * fp32.history[e].train_loss);
+  }
+  EXPECT_NE(bf16.history[0].train_loss, fp32.history[0].train_loss);  // autocast really ran
+  for (const auto& [name, tensor] : checkpoint_tensors(bf16.run_dir / "checkpoints" / "last.pt"))
+    if (tensor.is_floating_point()) {
+      EXPECT_EQ(tensor.scalar_type(), torch::kFloat) << name;
+    }
+}

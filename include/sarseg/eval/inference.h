@@ -43,9 +43,9 @@ struct InferenceOptions {
   bool inference_mode = true;      // torch::InferenceMode (else only NoGradGuard)
   bool fold_batchnorm = false;     // fold BatchNorm into the preceding convolution (on a copy)
   bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
-  std::string precision = "fp32";  // fp32, bf16 (CPU autocast), or auto (bf16 where the CPU has
-                                   // native bf16 instructions: avx512_bf16 or amx_bf16)
-  std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
+  std::string precision = "fp32";  // fp32, bf16 (autocast on the device), or auto (bf16 where the
+                                   // CPU has native bf16 instructions: avx512_bf16 or amx_bf16)
+  std::string device = "cpu";  // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
 };
 
 // UserError naming the option (as `--tile` etc.) when a value is out of range.

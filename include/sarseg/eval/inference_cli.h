@@ -22,9 +22,10 @@ inline void add_inference_options(CLI::App& app, InferenceOptions& options) {
       ->check(CLI::IsMember({"cosine", "linear", "crop"}))
       ->group(group);
   app.add_option("--batch", options.batch, "tiles per forward pass")->group(group);
-  app.add_option("--precision", options.precision,
-                 "fp32, bf16 (CPU autocast), or auto = bf16 where the CPU has native bf16 "
-                 "(avx512_bf16/amx_bf16), else fp32")
+  app.add_option(
+         "--precision", options.precision,
+         "fp32, bf16 (autocast on the device), or auto = bf16 where the CPU has native bf16 "
+         "(avx512_bf16/amx_bf16), else fp32")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
       ->group(group);
   app.add_flag("--fold-bn,!--no-fold-bn", options.fold_batchnorm,

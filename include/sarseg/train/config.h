@@ -107,7 +107,9 @@ struct TrainSection {
   std::string monitor = "val_loss";  // val_loss or a validation metric (see --help)
   int64_t patience = 20;             // early stopping; 0 = off
   double min_delta = 1e-4;
-  std::string device = "cpu";  // cpu | cuda | cuda:N | auto
+  std::string device = "cpu";      // cpu | cuda | cuda:N | auto
+  std::string precision = "fp32";  // fp32 | bf16 (autocast on the training device)
+  bool channels_last = false;      // NHWC weights and activations
 };
 
 struct OutputSection {

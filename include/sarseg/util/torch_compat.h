@@ -17,44 +17,70 @@ inline bool cuda_available() {
   return torch::cuda::is_available();
 }
 
-// CPU autocast to `dtype` (bf16) while the guard lives, restoring the previous state after.
-// LibTorch 2.4 renamed the per-device calls (is_cpu_enabled -> is_autocast_enabled(kCPU), ...).
-class CpuAutocastGuard {
+// Autocast to `dtype` (bf16) on `device`'s type (CPU or CUDA) while the guard lives, restoring
+// the previous state after. LibTorch 2.4 renamed the per-device calls (is_cpu_enabled ->
+// is_autocast_enabled(kCPU), set_enabled -> set_autocast_enabled(kCUDA), ...).
+class AutocastGuard {
  public:
-  explicit CpuAutocastGuard(bool enable, at::ScalarType dtype = at::kBFloat16) : active_(enable) {
+  AutocastGuard(bool enable, at::DeviceType device, at::ScalarType dtype = at::kBFloat16)
+      : active_(enable), device_(device) {
     if (!active_) return;
-#if SARSEG_TORCH_AT_LEAST(2, 4)
-    previous_enabled_ = at::autocast::is_autocast_enabled(at::kCPU);
-    previous_dtype_ = at::autocast::get_autocast_dtype(at::kCPU);
-    at::autocast::set_autocast_enabled(at::kCPU, true);
-    at::autocast::set_autocast_dtype(at::kCPU, dtype);
-#else
-    previous_enabled_ = at::autocast::is_cpu_enabled();
-    previous_dtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(dtype);
-#endif
+    previous_enabled_ = is_enabled(device_);
+    previous_dtype_ = get_dtype(device_);
+    set(device_, true, dtype);
     at::autocast::increment_nesting();
   }
-  ~CpuAutocastGuard() {
+  ~AutocastGuard() {
     if (!active_) return;
     // Leaving the outermost autocast region drops the cached low-precision weight copies.
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-#if SARSEG_TORCH_AT_LEAST(2, 4)
-    at::autocast::set_autocast_enabled(at::kCPU, previous_enabled_);
-    at::autocast::set_autocast_dtype(at::kCPU, previous_dtype_);
-#else
-    at::autocast::set_cpu_enabled(previous_enabled_);
-    at::autocast::set_autocast_cpu_dtype(previous_dtype_);
-#endif
+    set(device_, previous_enabled_, previous_dtype_);
   }
-  CpuAutocastGuard(const CpuAutocastGuard&) = delete;
-  CpuAutocastGuard& operator=(const CpuAutocastGuard&) = delete;
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
 
  private:
+  static bool is_enabled(at::DeviceType device) {
+#if SARSEG_TORCH_AT_LEAST(2, 4)
+    return at::autocast::is_autocast_enabled(device);
+#else
+    return device == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+  }
+  static at::ScalarType get_dtype(at::DeviceType device) {
+#if SARSEG_TORCH_AT_LEAST(2, 4)
+    return at::autocast::get_autocast_dtype(device);
+#else
+    return device == at::kCUDA ? at::autocast::get_autocast_gpu_dtype()
+                               : at::autocast::get_autocast_cpu_dtype();
+#endif
+  }
+  static void set(at::DeviceType device, bool enabled, at::ScalarType dtype) {
+#if SARSEG_TORCH_AT_LEAST(2, 4)
+    at::autocast::set_autocast_enabled(device, enabled);
+    at::autocast::set_autocast_dtype(device, dtype);
+#else
+    if (device == at::kCUDA) {
+      at::autocast::set_enabled(enabled);
+      at::autocast::set_autocast_gpu_dtype(dtype);
+    } else {
+      at::autocast::set_cpu_enabled(enabled);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+#endif
+  }
+
   bool active_ = false;
+  at::DeviceType device_ = at::kCPU;
   bool previous_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
+};
+
+// CPU autocast (inference's --precision bf16).
+class CpuAutocastGuard : public AutocastGuard {
+ public:
+  explicit CpuAutocastGuard(bool enable, at::ScalarType dtype = at::kBFloat16)
+      : AutocastGuard(enable, at::kCPU, dtype) {}
 };
 
 }  // namespace sarseg::compat
