@@ -44,20 +44,6 @@ int in_child(const std::function<int()>& body) {
   return status;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors(const fs::path& path) {
-  const auto meta = train::read_checkpoint_meta(path);
-  auto spec = meta.spec;
-  spec.init = "random";
-  auto model = models::build_model(spec);
-  train::load_checkpoint_state(path, *model, nullptr, false);
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& item : model->named_parameters())
-    out.emplace_back(item.key(), item.value().detach().clone());
-  for (const auto& item : model->named_buffers())
-    out.emplace_back(item.key(), item.value().detach().clone());
-  return out;
-}
-
 std::vector<std::string> lines_of(const fs::path& path) {
   std::vector<std::string> lines;
   for (const auto& line : split(read_file(path), '\n'))
@@ -90,8 +76,8 @@ TEST(Resume, SigkillMidEpochThenResumeEndsWithTheSameWeights) {
   ASSERT_TRUE(WIFEXITED(c) && WEXITSTATUS(c) == 0) << c;
 
   EXPECT_EQ(train::read_checkpoint_meta(killed / "checkpoints" / "last.pt").epoch, 3);
-  const auto expected = checkpoint_tensors(straight / "checkpoints" / "last.pt");
-  const auto actual = checkpoint_tensors(killed / "checkpoints" / "last.pt");
+  const auto expected = sarseg::testing::checkpoint_tensors(straight / "checkpoints" / "last.pt");
+  const auto actual = sarseg::testing::checkpoint_tensors(killed / "checkpoints" / "last.pt");
   ASSERT_EQ(expected.size(), actual.size());
   for (size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(expected[i].first, actual[i].first);

@@ -1,10 +1,17 @@
-// The tiny synthetic training configuration shared by the training-loop tests.
+// The tiny synthetic training configuration and checkpoint reading shared by the training-loop
+// tests.
 #pragma once
+
+#include <torch/torch.h>
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "sarseg/models/model.h"
+#include "sarseg/train/checkpoint.h"
 
 namespace sarseg::testing {
 
@@ -37,6 +44,22 @@ inline std::vector<std::string> tiny_train_overrides(const std::filesystem::path
                                         "output.dir=" + run_dir.string()};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return overrides;
+}
+
+// Every parameter and buffer of a checkpoint, by name.
+inline std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors(
+    const std::filesystem::path& path) {
+  const auto meta = train::read_checkpoint_meta(path);
+  auto spec = meta.spec;
+  spec.init = "random";
+  auto model = models::build_model(spec);
+  train::load_checkpoint_state(path, *model, nullptr, false);
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& item : model->named_parameters())
+    out.emplace_back(item.key(), item.value().detach().clone());
+  for (const auto& item : model->named_buffers())
+    out.emplace_back(item.key(), item.value().detach().clone());
+  return out;
 }
 
 }  // namespace sarseg::testing

@@ -30,21 +30,6 @@ std::vector<std::string> lines_of(const fs::path& path) {
   return lines;
 }
 
-// Every parameter and buffer of the checkpoint, by name.
-std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors(const fs::path& path) {
-  const auto meta = train::read_checkpoint_meta(path);
-  auto spec = meta.spec;
-  spec.init = "random";
-  auto model = models::build_model(spec);
-  train::load_checkpoint_state(path, *model, nullptr, false);
-  std::vector<std::pair<std::string, torch::Tensor>> out;
-  for (const auto& item : model->named_parameters())
-    out.emplace_back(item.key(), item.value().detach().clone());
-  for (const auto& item : model->named_buffers())
-    out.emplace_back(item.key(), item.value().detach().clone());
-  return out;
-}
-
 class ScopedEnv {
  public:
   ScopedEnv(const char* name, const std::string& value) : name_(name) {
@@ -134,7 +119,8 @@ TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
   }
   const auto meta = train::read_checkpoint_meta(run / "checkpoints" / "last.pt");
   EXPECT_EQ(meta.epoch, 1);
-  for (const auto& [name, tensor] : checkpoint_tensors(run / "checkpoints" / "last.pt"))
+  for (const auto& [name, tensor] :
+       sarseg::testing::checkpoint_tensors(run / "checkpoints" / "last.pt"))
     EXPECT_TRUE(torch::isfinite(tensor.to(torch::kFloat64)).all().item<bool>()) << name;
   EXPECT_NE(read_file(run / "events.jsonl").find("\"diverged\""), std::string::npos);
   EXPECT_EQ(lines_of(run / "metrics.csv").size(), 2u);
@@ -200,7 +186,8 @@ TEST(TrainRun, ChannelsLastAndBf16AutocastTrainLikeFp32) {
                 0.1 * fp32.history[e].train_loss);
   }
   EXPECT_NE(bf16.history[0].train_loss, fp32.history[0].train_loss);  // autocast really ran
-  for (const auto& [name, tensor] : checkpoint_tensors(bf16.run_dir / "checkpoints" / "last.pt"))
+  for (const auto& [name, tensor] :
+       sarseg::testing::checkpoint_tensors(bf16.run_dir / "checkpoints" / "last.pt"))
     if (tensor.is_floating_point()) {
       EXPECT_EQ(tensor.scalar_type(), torch::kFloat) << name;
     }
