@@ -45,7 +45,7 @@ struct InferenceOptions {
   bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
   std::string precision = "fp32";  // fp32, bf16 (autocast on the device), or auto (bf16 where the
                                    // CPU has native bf16 instructions: avx512_bf16 or amx_bf16)
-  std::string device = "cpu";  // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
+  std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
 };
 
 // UserError naming the option (as `--tile` etc.) when a value is out of range.
