@@ -118,14 +118,20 @@ void run_bench_predict(const BenchPredictOptions& options) {
   if (predictor.folded_batchnorms() > 0)
     std::printf("folded %d BatchNorm layers\n", predictor.folded_batchnorms());
 
-  {  // warm-up: oneDNN primitive creation, allocator
-    const int64_t side =
-        options.inference.tile > 0 ? std::min<int64_t>(options.inference.tile, 512) : 256;
-    predictor.predict(synthetic_scene(side, side, normalization.bands));
-  }
   std::printf("\n| size | Mpx | tiles | seconds | Mpx/s | peak RSS | scene data |\n");
   std::printf("|---|---:|---:|---:|---:|---:|---:|\n");
+  const int64_t multiple = std::max<int64_t>(1, model->size_multiple());
+  const auto planned_tile = [&](int64_t length) {
+    const int64_t padded = (length + multiple - 1) / multiple * multiple;
+    if (options.inference.tile <= 0) return padded;
+    return eval::plan_axis(padded, options.inference.tile, options.inference.overlap, multiple)
+        .tile;
+  };
   for (const auto& [height, width] : sizes) {
+    // Warm-up, untimed: one tile of the shape this size runs (oneDNN creates its primitives per
+    // input shape on first use), as the reference does.
+    predictor.predict(
+        synthetic_scene(planned_tile(height), planned_tile(width), normalization.bands));
     const bool reset = reset_peak_rss();
     double best = 1e300;
     int64_t tiles = 0;
