@@ -42,4 +42,28 @@ TEST(BenchPeakCli, UnknownDtypeIsAUsageError) {
   EXPECT_NE(result.output.find("--dtype"), std::string::npos) << result.output;
 }
 
+// `bench model` and `bench predict` on tiny inputs: the figures bench/compare reads are printed
+// and positive; an unknown device is a usage error.
+TEST(BenchModelCli, PrintsForwardAndTrainingThroughput) {
+  const auto result = testing::run_sarseg(
+      "--threads 1 bench model --encoder resnet18 --decoder deeplabv3 --size 64 --batch 1 "
+      "--iterations 1 --warmup 0");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("forward (eval, no grad):"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("forward+backward (train):"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("FLOPs per image"), std::string::npos);
+  const auto unknown = testing::run_sarseg("bench model --size 64 --batch 1 --device tpu");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("cpu, cuda"), std::string::npos) << unknown.output;
+}
+
+TEST(BenchPredictCli, PrintsARowPerSizeWithPeakMemory) {
+  const auto result = testing::run_sarseg(
+      "--threads 1 bench predict --size 70x90,100 --tile 64 --overlap 8 --classes 3");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("| 70x90 | "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("| 100x100 | "), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("MiB"), std::string::npos) << result.output;
+}
+
 }  // namespace sarseg
