@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "sarseg/models/flop_counter.h"
+#include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/process.h"
@@ -74,9 +75,7 @@ void run_bench_model(const BenchModelOptions& options) {
   model->to(device);
   auto input = torch::randn({options.batch, options.bands, height, width}).to(device);
   if (options.channels_last) {
-    torch::NoGradGuard no_grad;
-    for (auto& p : model->parameters())
-      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+    models::convert_to_channels_last(*model);
     input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   }
   const bool bf16 = options.precision == "bf16";

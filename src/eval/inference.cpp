@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/log.h"
 #include "sarseg/util/strings.h"
@@ -487,11 +488,7 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
       folded_ = fold_batchnorm(*model_);
       sarseg::log::debug("inference: folded {} BatchNorm layers into convolutions", folded_);
     }
-    if (options_.channels_last) {
-      torch::NoGradGuard no_grad;
-      for (auto& p : model_->parameters())
-        if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-    }
+    if (options_.channels_last) models::convert_to_channels_last(*model_);
   }
 }
 

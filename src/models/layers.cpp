@@ -14,4 +14,11 @@ torch::Tensor dilated_conv3x3(const torch::Tensor& x, const torch::Tensor& weigh
                        /*dilation=*/{drop_rows ? 1 : rate, drop_columns ? 1 : rate});
 }
 
+void convert_to_channels_last(torch::nn::Module& module) {
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : module.parameters())
+    if (parameter.dim() == 4)
+      parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
+}
+
 }  // namespace sarseg::models

@@ -19,6 +19,7 @@
 #include "sarseg/data/random.h"
 #include "sarseg/data/sampler.h"
 #include "sarseg/eval/metrics.h"
+#include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
 #include "sarseg/synth/synth.h"
 #include "sarseg/train/checkpoint.h"
@@ -350,10 +351,7 @@ std::vector<torch::Tensor> to_device(const std::vector<torch::Tensor>& tensors,
 // Puts the model on the training device, in channels-last layout when configured.
 void place_model(Setup& s) {
   s.model->to(s.device);
-  if (!s.config.train.channels_last) return;
-  torch::NoGradGuard no_grad;
-  for (auto& p : s.model->parameters())
-    if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  if (s.config.train.channels_last) models::convert_to_channels_last(*s.model);
 }
 
 // Forward pass of one batch on the training device, under bf16 autocast and in channels-last

@@ -15,4 +15,8 @@ namespace sarseg::models {
 torch::Tensor dilated_conv3x3(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias, int64_t rate);
 
+// Puts every 4-D parameter (convolution weights) of `module` into channels-last (NHWC) layout, in
+// place: optimisers and other holders of the parameters keep seeing the same tensors.
+void convert_to_channels_last(torch::nn::Module& module);
+
 }  // namespace sarseg::models
