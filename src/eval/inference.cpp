@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "sarseg/models/int8.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/log.h"
@@ -88,25 +89,14 @@ class EvalModeScope {
 void fold_pair(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn) {
   torch::NoGradGuard no_grad;
   const auto eps = bn.options.eps();
-  auto mean = bn.running_mean.to(torch::kDouble);
-  auto var = bn.running_var.to(torch::kDouble);
-  const int64_t channels = mean.size(0);
-  auto gamma =
-      bn.options.affine() ? bn.weight.to(torch::kDouble) : torch::ones({channels}, torch::kDouble);
-  auto beta =
-      bn.options.affine() ? bn.bias.to(torch::kDouble) : torch::zeros({channels}, torch::kDouble);
-  auto scale = gamma / torch::sqrt(var + eps);
-  auto old_bias =
-      conv.bias.defined() ? conv.bias.to(torch::kDouble) : torch::zeros({channels}, torch::kDouble);
-  auto weight = conv.weight.to(torch::kDouble) * scale.view({-1, 1, 1, 1});
-  auto bias = (old_bias - mean) * scale + beta;
-  conv.weight.copy_(weight.to(conv.weight.scalar_type()));
+  const auto folded = models::fold_batchnorm_parameters(conv, bn);
+  conv.weight.copy_(folded.weight);
   if (conv.bias.defined()) {
-    conv.bias.copy_(bias.to(conv.bias.scalar_type()));
+    conv.bias.copy_(folded.bias);
   } else {
     // A bias-free conv registers an undefined "bias" that cannot be re-registered; its forward
     // reads the member, which is all inference needs.
-    conv.bias = bias.to(conv.weight.scalar_type());
+    conv.bias = folded.bias;
   }
   // The BatchNorm stays in the forward pass (torch's C++ modules cannot be unlinked from their
   // parents' forward) but becomes an identity: (x - 0) / sqrt((1 - eps) + eps) * 1 + 0.
@@ -116,6 +106,91 @@ void fold_pair(torch::nn::Conv2dImpl& conv, torch::nn::BatchNorm2dImpl& bn) {
     bn.weight.fill_(1.0);
     bn.bias.zero_();
   }
+}
+
+struct Window {
+  int64_t y = 0, x = 0, size = 0;
+};
+
+// Where int8 activation ranges are measured: square crops of 256 px (the padded scene's short side
+// if smaller, a multiple of the size multiple) on a 3 x 3 grid over the scene, the most valid
+// first, as many as fit in 1/16 of the scene's pixels (at least one, at most nine). Crops that
+// are less than half valid are used only when no other is left.
+std::vector<Window> calibration_windows(const io::Raster<uint8_t>& valid, int64_t padded_h,
+                                        int64_t padded_w, int64_t multiple) {
+  const int64_t size = std::max(
+      multiple, std::min<int64_t>(256, std::min(padded_h, padded_w)) / multiple * multiple);
+  struct Candidate {
+    Window window;
+    double valid_share;
+  };
+  std::vector<Candidate> candidates;
+  for (int gy = 0; gy < 3; ++gy)
+    for (int gx = 0; gx < 3; ++gx) {
+      Window w;
+      w.size = size;
+      w.y = std::clamp<int64_t>((2 * gy + 1) * padded_h / 6 - size / 2, 0, padded_h - size);
+      w.x = std::clamp<int64_t>((2 * gx + 1) * padded_w / 6 - size / 2, 0, padded_w - size);
+      int64_t count = 0;
+      for (int64_t y = w.y; y < std::min(w.y + size, valid.height); ++y)
+        for (int64_t x = w.x; x < std::min(w.x + size, valid.width); ++x)
+          count += valid.at(y, x);
+      const bool duplicate =
+          std::any_of(candidates.begin(), candidates.end(),
+                      [&](const Candidate& c) { return c.window.y == w.y && c.window.x == w.x; });
+      if (!duplicate) candidates.push_back({w, static_cast<double>(count) / (size * size)});
+    }
+  std::stable_sort(
+      candidates.begin(), candidates.end(),
+      [](const Candidate& a, const Candidate& b) { return a.valid_share > b.valid_share; });
+  const int64_t budget = std::clamp<int64_t>(padded_h * padded_w / (16 * size * size), 1, 9);
+  std::vector<Window> windows;
+  for (const auto& c : candidates) {
+    if (static_cast<int64_t>(windows.size()) >= budget) break;
+    if (c.valid_share < 0.5 && !windows.empty()) break;
+    windows.push_back(c.window);
+  }
+  return windows;
+}
+
+// values.argmax(0) as uint8 for a float [C, H, W] view (C <= 255), first maximum on ties. LibTorch
+// 1.13's argmax over the outermost dimension of a strided view takes about a second per tile row
+// of a 5000-pixel-wide scene; this loop takes milliseconds.
+torch::Tensor argmax_over_channels(const torch::Tensor& values) {
+  const int64_t channels = values.size(0), height = values.size(1), width = values.size(2);
+  auto result = torch::empty({height, width}, torch::kUInt8);
+  const auto in = values.accessor<float, 3>();
+  auto* out = result.data_ptr<uint8_t>();
+  at::parallel_for(0, height, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      uint8_t* row = out + y * width;
+      for (int64_t x = 0; x < width; ++x) {
+        float best = in[0][y][x];
+        uint8_t index = 0;
+        for (int64_t c = 1; c < channels; ++c) {
+          const float v = in[c][y][x];
+          if (v > best) {
+            best = v;
+            index = static_cast<uint8_t>(c);
+          }
+        }
+        row[x] = index;
+      }
+    }
+  });
+  return result;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Copies device outputs to the CPU as fp32 (synchronising with the device).
+std::vector<torch::Tensor> to_cpu_float(const std::vector<torch::Tensor>& outputs) {
+  std::vector<torch::Tensor> copies;
+  for (const auto& t : outputs)
+    copies.push_back(t.to(torch::kCPU, torch::kFloat));
+  return copies;
 }
 
 bool all_digits(const std::string& text) {
@@ -136,9 +211,13 @@ void validate(const InferenceOptions& options) {
   parse_blend(options.blend);
   require(options.batch >= 1,
           "--batch " + std::to_string(options.batch) + " must be at least 1 tile per pass");
-  require(options.precision == "fp32" || options.precision == "bf16" || options.precision == "auto",
-          "--precision '" + options.precision + "' is not known; use fp32, bf16 or auto");
-  resolve_device_name(options.device);
+  require(options.precision == "fp32" || options.precision == "bf16" ||
+              options.precision == "int8" || options.precision == "auto",
+          "--precision '" + options.precision + "' is not known; use fp32, bf16, int8 or auto");
+  const auto device = resolve_device_name(options.device);
+  require(options.precision != "int8" || torch::Device(device).is_cpu(),
+          "--precision int8 runs on the CPU only, not on --device " + options.device +
+              "; use --device cpu, or --precision bf16 on the GPU");
 }
 
 nlohmann::json to_json(const InferenceOptions& o) {
@@ -321,10 +400,34 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
         store((values[0] / weights).round().clamp(0, top).to(torch::kUInt8), out.classes);
         continue;
       }
-      store(values.argmax(0).to(torch::kUInt8), out.classes);  // weights > 0: argmax unchanged
+      store(argmax_over_channels(values), out.classes);  // weights > 0: argmax unchanged
       for (int64_t c = 0; c < static_cast<int64_t>(out.probabilities.size()); ++c)
         store((values[c] / weights * 254.0f).round().clamp(0, 254).to(torch::kUInt8),
               out.probabilities[static_cast<size_t>(c)]);
+    }
+  };
+
+  const int64_t in_channels = model.in_channels;
+  // Normalised input of the padded-scene window at (y, x), h x w, channel-major, into `dst`:
+  // invalid and out-of-scene pixels are 0 (the normalised mean).
+  auto load_window = [&](float* dst, int64_t y, int64_t x, int64_t h, int64_t w) {
+    const int64_t span = std::max<int64_t>(0, std::min(w, width - x));
+    for (int64_t c = 0; c < in_channels; ++c) {
+      const float mean = band_mean[static_cast<size_t>(c)];
+      const float inv = band_inv_std[static_cast<size_t>(c)];
+      for (int64_t i = 0; i < h; ++i) {
+        float* row = dst + (c * h + i) * w;
+        const int64_t gy = y + i;
+        int64_t j = 0;
+        if (gy < height) {
+          const float* src = band_data[static_cast<size_t>(c)] + gy * width + x;
+          const uint8_t* v = result.valid.data.data() + gy * width + x;
+          for (; j < span; ++j)
+            row[j] = v[j] ? (src[j] - mean) * inv : 0.0f;
+        }
+        for (; j < w; ++j)
+          row[j] = 0.0f;
+      }
     }
   };
 
@@ -339,7 +442,18 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
   const bool bf16 = resolved_precision(options) == "bf16";
   compat::AutocastGuard autocast(bf16, device.type());
 
-  const int64_t in_channels = model.in_channels;
+  if (model.calibrate) {
+    std::vector<torch::Tensor> crops;
+    for (const auto& window : calibration_windows(result.valid, padded_h, padded_w, m)) {
+      auto crop = torch::empty({1, in_channels, window.size, window.size}, torch::kFloat);
+      load_window(crop.data_ptr<float>(), window.y, window.x, window.size, window.size);
+      crops.push_back(crop);
+    }
+    const auto calibration_start = std::chrono::steady_clock::now();
+    model.calibrate(crops);
+    result.model_seconds += seconds_since(calibration_start);
+  }
+
   const int64_t batch = std::max<int64_t>(1, options.batch);
   for (size_t r = 0; r < rows.size(); ++r) {
     const int64_t y = rows[r];
@@ -360,40 +474,25 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
       const size_t count = std::min(cols.size() - c0, static_cast<size_t>(batch));
       auto input =
           torch::empty({static_cast<int64_t>(count), in_channels, tile_h, tile_w}, torch::kFloat);
-      float* dst = input.data_ptr<float>();
       for (size_t b = 0; b < count; ++b) {
-        const int64_t x = cols[c0 + b];
-        const int64_t span = std::max<int64_t>(0, std::min(tile_w, width - x));
-        for (int64_t c = 0; c < in_channels; ++c) {
-          const float mean = band_mean[static_cast<size_t>(c)];
-          const float inv = band_inv_std[static_cast<size_t>(c)];
-          for (int64_t i = 0; i < tile_h; ++i) {
-            float* row = dst + ((static_cast<int64_t>(b) * in_channels + c) * tile_h + i) * tile_w;
-            const int64_t gy = y + i;
-            int64_t j = 0;
-            if (gy < height) {
-              const float* src = band_data[static_cast<size_t>(c)] + gy * width + x;
-              const uint8_t* v = result.valid.data.data() + gy * width + x;
-              for (; j < span; ++j)
-                row[j] = v[j] ? (src[j] - mean) * inv : 0.0f;
-            }
-            for (; j < tile_w; ++j)
-              row[j] = 0.0f;
-          }
-        }
+        load_window(
+            input.data_ptr<float>() + static_cast<int64_t>(b) * in_channels * tile_h * tile_w, y,
+            cols[c0 + b], tile_h, tile_w);
       }
       if (options.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+      const auto forward_start = std::chrono::steady_clock::now();
       auto outputs = model.forward(device.is_cpu() ? input : input.to(device));
+      if (!device.is_cpu()) outputs = to_cpu_float(outputs);  // waits for the device
+      result.model_seconds += seconds_since(forward_start);
       if (outputs.size() != model.heads.size())
         throw std::logic_error("model returned " + std::to_string(outputs.size()) +
                                " heads, expected " + std::to_string(model.heads.size()));
       std::vector<torch::Tensor> values;
       for (size_t h = 0; h < outputs.size(); ++h) {
-        auto v = outputs[h].to(torch::kFloat);
+        auto v = outputs[h].to(torch::kFloat);  // bf16 autocast gives bf16
         values.push_back(model.heads[h].regression ? v : torch::softmax(v, 1));
       }
       auto stacked = values.size() == 1 ? values[0] : torch::cat(values, 1);  // [B, C, th, tw]
-      if (!device.is_cpu()) stacked = stacked.to(torch::kCPU);
       for (size_t b = 0; b < count; ++b) {
         const int64_t x = cols[c0 + b];
         auto w = torch::outer(row_weights[r], col_weights[c0 + b]);
@@ -404,7 +503,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
     }
   }
   finalise(tile_h);
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  result.seconds = seconds_since(start);
   return result;
 }
 
@@ -478,6 +577,12 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
     throw std::invalid_argument("ScenePredictor: " + std::to_string(head_labels_.size()) +
                                 " head labels for " + std::to_string(model_->spec().heads.size()) +
                                 " heads");
+  if (resolved_precision(options_) == "int8") {
+    int8_ = std::make_shared<models::Int8Model>(model_);
+    sarseg::log::debug("inference: int8, {} quantized convolutions",
+                       int8_->quantized_convolutions());
+    return;
+  }
   const torch::Device device(resolve_device_name(options_.device));
   const bool move = model_->parameters().front().device() != device;
   if (options_.fold_batchnorm || options_.channels_last || move) {
@@ -506,7 +611,16 @@ void ScenePredictor::check_scene(const io::Scene& scene) const {
 ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabilities) const {
   EvalModeScope eval_mode(*model_.ptr());
   TiledModel tiled;
-  tiled.forward = [impl = model_.ptr()](const torch::Tensor& x) { return impl->forward_heads(x); };
+  if (int8_) {
+    tiled.forward = [int8 = int8_](const torch::Tensor& x) { return int8->forward_heads(x); };
+    tiled.calibrate = [int8 = int8_](const std::vector<torch::Tensor>& crops) {
+      int8->calibrate(crops);
+    };
+  } else {
+    tiled.forward = [impl = model_.ptr()](const torch::Tensor& x) {
+      return impl->forward_heads(x);
+    };
+  }
   tiled.in_channels = model_->spec().in_channels;
   tiled.size_multiple = model_->size_multiple();
   tiled.heads = model_->spec().heads;

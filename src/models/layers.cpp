@@ -14,6 +14,25 @@ torch::Tensor dilated_conv3x3(const torch::Tensor& x, const torch::Tensor& weigh
                        /*dilation=*/{drop_rows ? 1 : rate, drop_columns ? 1 : rate});
 }
 
+FoldedConv fold_batchnorm_parameters(const torch::nn::Conv2dImpl& conv,
+                                     const torch::nn::BatchNorm2dImpl& bn) {
+  torch::NoGradGuard no_grad;
+  const auto eps = bn.options.eps();
+  auto mean = bn.running_mean.to(torch::kDouble);
+  auto var = bn.running_var.to(torch::kDouble);
+  const int64_t channels = mean.size(0);
+  auto gamma =
+      bn.options.affine() ? bn.weight.to(torch::kDouble) : torch::ones({channels}, torch::kDouble);
+  auto beta =
+      bn.options.affine() ? bn.bias.to(torch::kDouble) : torch::zeros({channels}, torch::kDouble);
+  auto scale = gamma / torch::sqrt(var + eps);
+  auto old_bias =
+      conv.bias.defined() ? conv.bias.to(torch::kDouble) : torch::zeros({channels}, torch::kDouble);
+  const auto dtype = conv.weight.scalar_type();
+  return {(conv.weight.to(torch::kDouble) * scale.view({-1, 1, 1, 1})).to(dtype),
+          ((old_bias - mean) * scale + beta).to(dtype)};
+}
+
 void convert_to_channels_last(torch::nn::Module& module) {
   torch::NoGradGuard no_grad;
   for (auto& parameter : module.parameters())

@@ -66,4 +66,18 @@ TEST(BenchPredictCli, PrintsARowPerSizeWithPeakMemory) {
   EXPECT_NE(result.output.find("MiB"), std::string::npos) << result.output;
 }
 
+TEST(BenchPredictCli, Int8OnThePaperModelOnly) {
+  const auto result = testing::run_sarseg(
+      "--threads 1 bench predict --size 100 --tile 64 --overlap 8 --classes 3 --precision int8");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("\"resolved_precision\":\"int8\""), std::string::npos)
+      << result.output;
+  EXPECT_NE(result.output.find("| 100x100 | "), std::string::npos) << result.output;
+  const auto unet = testing::run_sarseg(
+      "--threads 1 bench predict --size 100 --encoder mobilenet_v2 --decoder unet --precision "
+      "int8");
+  EXPECT_EQ(unet.exit_code, 2) << unet.output;
+  EXPECT_NE(unet.output.find("mobilenet_v2+unet"), std::string::npos) << unet.output;
+}
+
 }  // namespace sarseg

@@ -25,12 +25,17 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "sarseg/data/normalization.h"
 #include "sarseg/io/scene.h"
 #include "sarseg/models/model.h"
+
+namespace sarseg::models {
+class Int8Model;
+}
 
 namespace sarseg::eval {
 
@@ -43,8 +48,10 @@ struct InferenceOptions {
   bool inference_mode = true;      // torch::InferenceMode (else only NoGradGuard)
   bool fold_batchnorm = false;     // fold BatchNorm into the preceding convolution (on a copy)
   bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
-  std::string precision = "fp32";  // fp32, bf16 (autocast on the device), or auto (bf16 where the
-                                   // CPU has native bf16 instructions: avx512_bf16 or amx_bf16)
+  std::string precision = "fp32";  // fp32, bf16 (autocast on the device), int8 (CPU; ResNet +
+                                   // deeplabv3; activation ranges measured on each scene), or
+                                   // auto (bf16 where the CPU has native bf16 instructions:
+                                   // avx512_bf16 or amx_bf16)
   std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
 };
 
@@ -68,6 +75,9 @@ struct TiledModel {
   int64_t in_channels = 3;
   int64_t size_multiple = 32;
   std::vector<models::HeadSpec> heads;
+  // Set for int8 models: called once per scene, before its tiles, with normalised crops of the
+  // scene (see calibration in inference.cpp) to measure activation ranges.
+  std::function<void(const std::vector<torch::Tensor>&)> calibrate;
 };
 
 struct HeadPrediction {
@@ -87,6 +97,7 @@ struct ScenePrediction {
   int64_t tiles = 0;
   int64_t tile_height = 0, tile_width = 0;
   double seconds = 0;
+  double model_seconds = 0;  // of `seconds`, inside the model's forward (and int8 calibration)
 };
 
 // Tile side and stride along one axis of padded length `length`: the fewest tiles of at most
@@ -119,7 +130,7 @@ models::SegmentationModel copy_model(const models::SegmentationModel& model);
 int fold_batchnorm(torch::nn::Module& module);
 
 // A segmentation model made ready for inference with `options` (a prepared copy when folding or
-// changing the memory layout), driving predict_tiled.
+// changing the memory layout; an models::Int8Model for precision int8), driving predict_tiled.
 class ScenePredictor {
  public:
   ScenePredictor(models::SegmentationModel model, data::Normalization normalization,
@@ -140,6 +151,7 @@ class ScenePredictor {
   std::vector<std::string> head_labels_;
   InferenceOptions options_;
   int folded_ = 0;
+  std::shared_ptr<models::Int8Model> int8_;
 };
 
 }  // namespace sarseg::eval

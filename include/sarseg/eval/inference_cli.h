@@ -24,9 +24,10 @@ inline void add_inference_options(CLI::App& app, InferenceOptions& options) {
   app.add_option("--batch", options.batch, "tiles per forward pass")->group(group);
   app.add_option(
          "--precision", options.precision,
-         "fp32, bf16 (autocast on the device), or auto = bf16 where the CPU has native bf16 "
-         "(avx512_bf16/amx_bf16), else fp32")
-      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
+         "fp32, bf16 (autocast on the device), int8 (CPU, ResNet + deeplabv3: quantized "
+         "weights and activations, ranges measured on each scene), or auto = bf16 where the CPU "
+         "has native bf16 (avx512_bf16/amx_bf16), else fp32")
+      ->check(CLI::IsMember({"fp32", "bf16", "int8", "auto"}))
       ->group(group);
   app.add_flag("--fold-bn,!--no-fold-bn", options.fold_batchnorm,
                "fold BatchNorm into the preceding convolutions (on a copy of the model)")

@@ -1,0 +1,127 @@
+// Int8 inference (models::Int8Model through ScenePredictor): the folded fp32 graph equals the
+// model, int8 logits stay close to it, and on a trained model the test-set weighted F1 changes by
+// less than 0.005 against fp32 (the bound the performance issue sets for reduced precision).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include "blob_scenes.h"
+#include "sarseg/models/int8.h"
+#include "sarseg/util/error.h"
+
+namespace sarseg::eval {
+namespace {
+
+models::ModelSpec small_paper_model() {
+  models::ModelSpec spec;  // resnet18 to layer3 + deeplabv3, as the paper
+  spec.aspp_channels = 32;
+  return spec;
+}
+
+// A model whose BatchNorm statistics are not the identity: a few training-mode passes move them.
+models::SegmentationModel model_with_batchnorm_statistics(const models::ModelSpec& spec) {
+  torch::manual_seed(3);
+  auto model = models::build_model(spec);
+  model->train();
+  {
+    torch::NoGradGuard no_grad;
+    for (int i = 0; i < 5; ++i)
+      model->forward(torch::randn({2, spec.in_channels, 64, 64}) * 2 + 0.5);
+  }
+  model->eval();
+  return model;
+}
+
+TEST(Int8Model, FoldedFp32GraphEqualsTheModel) {
+  if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
+  auto spec = small_paper_model();
+  spec.heads = {models::HeadSpec{"a", 4, false}, models::HeadSpec{"b", 1, true}};
+  auto model = model_with_batchnorm_statistics(spec);
+  const models::Int8Model int8(model);
+  EXPECT_EQ(int8.quantized_convolutions(), 1 + 2 * 6 + 2 + 5 + 2);  // stem, blocks, downsamples,
+                                                                    // ASPP, project, block
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({1, 3, 96, 128});
+  const auto expected = model->forward_heads(x);
+  const auto got = int8.forward_heads_fp32(x);
+  ASSERT_EQ(got.size(), 2u);
+  for (size_t h = 0; h < 2; ++h) {
+    ASSERT_EQ(got[h].sizes(), expected[h].sizes());
+    EXPECT_LT((got[h] - expected[h]).abs().max().item<double>(),
+              1e-4 * std::max(1.0, expected[h].abs().max().item<double>()));
+  }
+}
+
+TEST(Int8Model, LogitsStayCloseToFp32) {
+  if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
+  auto model = model_with_batchnorm_statistics(small_paper_model());
+  models::Int8Model int8(model);
+  torch::NoGradGuard no_grad;
+  const auto calibration = torch::randn({1, 3, 128, 128});
+  EXPECT_THROW(int8.forward_heads(calibration), std::logic_error);
+  int8.calibrate({calibration});
+  ASSERT_TRUE(int8.calibrated());
+  const auto x = torch::randn({1, 3, 128, 128});
+  const auto fp32 = model->forward(x);
+  const auto q = int8.forward_heads(x).front();
+  ASSERT_EQ(q.sizes(), fp32.sizes());
+  ASSERT_EQ(q.scalar_type(), torch::kFloat);
+  const double relative = ((q - fp32).norm() / fp32.norm()).item<double>();
+  std::printf("int8 vs fp32 logits: relative L2 error %.4f\n", relative);
+  EXPECT_LT(relative, 0.1);
+  EXPECT_GT(relative, 0.0) << "int8 gave fp32's numbers exactly: it did not run in int8";
+  // Same input and calibration, same output.
+  EXPECT_TRUE(torch::equal(q, int8.forward_heads(x).front()));
+}
+
+TEST(Int8Model, RefusesArchitecturesItDoesNotCover) {
+  models::ModelSpec spec;
+  spec.encoder = "mobilenet_v2";
+  spec.decoder = "unet";
+  EXPECT_NE(models::int8_unsupported_reason(spec).find("mobilenet_v2+unet"), std::string::npos);
+  EXPECT_EQ(models::int8_unsupported_reason(small_paper_model()), "");
+  const auto model = models::build_model(spec);
+  InferenceOptions options;
+  options.precision = "int8";
+  data::Normalization norm;
+  norm.bands = {"hh_db", "hv_db", "incidence_deg"};
+  try {
+    ScenePredictor predictor(model, norm, {"classes"}, options);
+    FAIL() << "int8 accepted mobilenet_v2+unet";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("--precision fp32"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ReducedPrecision, Int8ChangesWeightedF1ByLessThanHalfAPercentPoint) {
+  if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
+  auto spec = small_paper_model();
+  spec.dropout = 0.1;
+  const auto model = testing::train_on_blobs(spec, 60, 2e-3);
+  auto weighted_f1 = [&](const std::string& precision) {
+    InferenceOptions options;
+    options.tile = 0;
+    options.precision = precision;
+    return testing::blob_test_weighted_f1(model, options);
+  };
+  const double fp32 = weighted_f1("fp32");
+  const double int8 = weighted_f1("int8");
+  RecordProperty("weighted_f1_fp32", std::to_string(fp32));
+  RecordProperty("weighted_f1_int8", std::to_string(int8));
+  std::printf("weighted F1: fp32 %.5f, int8 %.5f, difference %.5f\n", fp32, int8, int8 - fp32);
+  EXPECT_GT(fp32, 0.8) << "the model did not learn the scenes; the comparison would mean nothing";
+  EXPECT_LT(std::abs(int8 - fp32), 0.005);
+}
+
+TEST(ReducedPrecision, Int8OnlyOnTheCpu) {
+  InferenceOptions options;
+  options.precision = "int8";
+  EXPECT_NO_THROW(validate(options));
+  options.device = "cuda";
+  EXPECT_THROW(validate(options), UserError);  // no CUDA here, or int8 refused on it
+}
+
+}  // namespace
+}  // namespace sarseg::eval
