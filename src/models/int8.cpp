@@ -17,9 +17,9 @@ namespace {
 
 namespace nn = torch::nn;
 
-// 7-bit activations (see the header): quint8 values 0..127.
-constexpr int64_t kActivationMax = 127;
-constexpr double kWeightMax = 127.0;
+// 8-bit activations (quint8 0..255) and 7-bit weights (qint8 -63..63), see the header.
+constexpr int64_t kActivationMax = 255;
+constexpr double kWeightMax = 63.0;
 
 // LibTorch's quantized operators are reached through the dispatcher, boxed: their packed-weight
 // type lives in headers that differ between LibTorch versions, the boxed calls do not.

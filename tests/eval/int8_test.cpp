@@ -76,6 +76,38 @@ TEST(Int8Model, LogitsStayCloseToFp32) {
   EXPECT_TRUE(torch::equal(q, int8.forward_heads(x).front()));
 }
 
+// Every weight equal (the top of its channel's int8 range) and an input of ones (activations at
+// the top of theirs): where the engine adds pairs of u8 x s8 products in 16 bits (oneDNN on AVX2
+// without VNNI), 8-bit weights saturate there (2 x 255 x 127 > 32767) and the logits come out
+// about halved; the 7-bit weights (2 x 255 x 63 < 32767) do not.
+TEST(Int8Model, NoSaturationAtTheTopOfTheRanges) {
+  if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
+  auto model = models::build_model(small_paper_model());
+  model->eval();
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : model->named_parameters()) {
+      auto& p = item.value();
+      if (p.dim() == 4) p.fill_(1.0 / static_cast<double>(p[0].numel()));  // averages
+      if (p.dim() == 1) p.fill_(item.key().find("weight") != std::string::npos ? 1.0 : 0.0);
+    }
+    for (auto& item : model->named_buffers()) {
+      if (item.key().find("running_mean") != std::string::npos) item.value().zero_();
+      if (item.key().find("running_var") != std::string::npos) item.value().fill_(1.0);
+    }
+  }
+  models::Int8Model int8(model);
+  torch::NoGradGuard no_grad;
+  const auto x = torch::ones({1, 3, 128, 128});
+  int8.calibrate({x});
+  const auto fp32 = model->forward(x);
+  const auto q = int8.forward_heads(x).front();
+  const double relative = ((q - fp32).norm() / fp32.norm()).item<double>();
+  std::printf("equal weights, input of ones: int8 vs fp32 logits relative L2 error %.4f\n",
+              relative);
+  EXPECT_LT(relative, 0.05);
+}
+
 TEST(Int8Model, RefusesArchitecturesItDoesNotCover) {
   models::ModelSpec spec;
   spec.encoder = "mobilenet_v2";
