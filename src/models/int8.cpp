@@ -143,8 +143,21 @@ struct Int8Model::Impl {
 
 namespace {
 
+// Pooling and upsampling: the same ATen calls take fp32 and quantized tensors.
+struct ResamplingOps {
+  torch::Tensor max_pool(const torch::Tensor& x) {
+    return torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1}, {1, 1});
+  }
+  torch::Tensor avg_pool(const torch::Tensor& x, int64_t pool) {
+    return torch::avg_pool2d(x, {pool, pool}, {pool, pool});
+  }
+  torch::Tensor upsample(const torch::Tensor& x, std::vector<int64_t> size) {
+    return torch::upsample_bilinear2d(x, size, false);
+  }
+};
+
 // fp32 execution of the folded graph, optionally recording every activation range.
-struct Fp32Ops {
+struct Fp32Ops : ResamplingOps {
   bool observe = false;
   torch::Tensor enter(const torch::Tensor& x, Range& range) {
     if (observe) range.observe(x);
@@ -154,15 +167,6 @@ struct Fp32Ops {
     auto y = unit.run_fp32(x);
     if (observe) unit.output.observe(y);
     return y;
-  }
-  torch::Tensor max_pool(const torch::Tensor& x) {
-    return torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1}, {1, 1});
-  }
-  torch::Tensor avg_pool(const torch::Tensor& x, int64_t pool) {
-    return torch::avg_pool2d(x, {pool, pool}, {pool, pool});
-  }
-  torch::Tensor upsample(const torch::Tensor& x, std::vector<int64_t> size) {
-    return torch::upsample_bilinear2d(x, size, false);
   }
   torch::Tensor add_relu(torch::Tensor a, const torch::Tensor& b, Range& range) {
     auto y = a.add_(b).relu_();
@@ -178,7 +182,7 @@ struct Fp32Ops {
 };
 
 // int8 execution: quint8 activations in channels-last layout (what oneDNN's int8 kernels take).
-struct Int8Ops {
+struct Int8Ops : ResamplingOps {
   torch::Tensor enter(const torch::Tensor& x, Range& range) {
     return torch::quantize_per_tensor(x.contiguous(torch::MemoryFormat::ChannelsLast),
                                       range.scale(), range.zero_point(), torch::kQUInt8);
@@ -187,15 +191,6 @@ struct Int8Ops {
     return call_operator("quantized::conv2d" + std::string(unit.relu ? "_relu" : ""), "new",
                          {x, unit.packed, unit.output.scale(), unit.output.zero_point()})
         .toTensor();
-  }
-  torch::Tensor max_pool(const torch::Tensor& x) {
-    return torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1}, {1, 1});
-  }
-  torch::Tensor avg_pool(const torch::Tensor& x, int64_t pool) {
-    return torch::avg_pool2d(x, {pool, pool}, {pool, pool});
-  }
-  torch::Tensor upsample(const torch::Tensor& x, std::vector<int64_t> size) {
-    return torch::upsample_bilinear2d(x, size, false);
   }
   torch::Tensor add_relu(const torch::Tensor& a, const torch::Tensor& b, Range& range) {
     return call_operator("quantized::add_relu", "", {a, b, range.scale(), range.zero_point()})

@@ -3,9 +3,11 @@
 // probabilities would flip under any rounding, so the comparison needs a model that has learnt.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -111,6 +113,27 @@ inline double blob_test_weighted_f1(const models::SegmentationModel& model,
            out.valid.data.data(), out.valid.data.size());
   }
   return compute_metrics(cm).weighted_f1;
+}
+
+// Expects `precision` to change the blob test-set weighted F1 of `model` by less than 0.005 against
+// fp32 (one pass per scene), with fp32 above 0.8 so that the comparison means something.
+inline void expect_weighted_f1_kept(const models::SegmentationModel& model,
+                                    const std::string& precision) {
+  auto weighted_f1 = [&](const std::string& p) {
+    InferenceOptions options;
+    options.tile = 0;  // one pass per scene: few, large oneDNN calls (bf16 is emulated without
+                       // avx512_bf16 and slow in many small ones)
+    options.precision = p;
+    return blob_test_weighted_f1(model, options);
+  };
+  const double fp32 = weighted_f1("fp32");
+  const double reduced = weighted_f1(precision);
+  ::testing::Test::RecordProperty("weighted_f1_fp32", std::to_string(fp32));
+  ::testing::Test::RecordProperty("weighted_f1_" + precision, std::to_string(reduced));
+  std::printf("weighted F1: fp32 %.5f, %s %.5f, difference %.5f\n", fp32, precision.c_str(),
+              reduced, reduced - fp32);
+  EXPECT_GT(fp32, 0.8) << "the model did not learn the scenes; the comparison would mean nothing";
+  EXPECT_LT(std::abs(reduced - fp32), 0.005);
 }
 
 }  // namespace sarseg::eval::testing
