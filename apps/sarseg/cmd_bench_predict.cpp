@@ -61,7 +61,8 @@ io::Scene synthetic_scene(int64_t height, int64_t width, const std::vector<std::
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (const auto& name : bands) {
-    io::Band band{name, "zscore", io::FloatRaster(height, width)};
+    // Units left unset: the values only time the model, whatever units a checkpoint was trained on.
+    io::Band band{name, "", io::FloatRaster(height, width)};
     for (auto& v : band.pixels.data)
       v = normal(rng);
     scene.bands.push_back(std::move(band));

@@ -63,6 +63,8 @@ void run_eval(const EvalCommandOptions& options) {
                                  options.inference);
   io::SceneReadOptions read_options;
   read_options.labels_path = options.labels;
+  // netCDF values in the units the model was trained on (z-scores or dB / degrees).
+  read_options.physical_units = data::wants_physical_units(bundle.normalization);
   std::fprintf(stderr, "evaluating %s (%s, epoch %lld) on %zu scene(s)\n",
                bundle.path.string().c_str(), models::model_label(bundle.spec).c_str(),
                static_cast<long long>(bundle.epoch), files.size());

@@ -50,6 +50,8 @@ void run_predict(const PredictCommandOptions& options) {
                                  options.inference);
   io::SceneReadOptions read_options;
   read_options.labels_path = options.labels;
+  // netCDF values in the units the model was trained on (z-scores or dB / degrees).
+  read_options.physical_units = data::wants_physical_units(bundle.normalization);
   for (const auto& file : options.scenes) {
     const io::Scene scene = io::read_scene(file, read_options);
     predictor.check_scene(scene);

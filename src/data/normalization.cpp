@@ -117,9 +117,11 @@ Normalization ai4arctic_normalization(const std::vector<std::string>& bands) {
   return result;
 }
 
-Normalization make_normalization(NormalizationMethod method,
-                                 const std::vector<const io::Scene*>& scenes,
-                                 const std::vector<std::string>& bands) {
+namespace {
+
+Normalization statistics_for(NormalizationMethod method,
+                             const std::vector<const io::Scene*>& scenes,
+                             const std::vector<std::string>& bands) {
   switch (method) {
     case NormalizationMethod::kAi4Arctic:
       return ai4arctic_normalization(bands);
@@ -136,12 +138,35 @@ Normalization make_normalization(NormalizationMethod method,
   }
 }
 
+}  // namespace
+
+Normalization make_normalization(NormalizationMethod method,
+                                 const std::vector<const io::Scene*>& scenes,
+                                 const std::vector<std::string>& bands) {
+  auto result = statistics_for(method, scenes, bands);
+  if (!scenes.empty()) {
+    result.units.clear();
+    for (const auto& name : bands) {
+      const io::Band* band = scenes.front()->find_band(name);
+      result.units.push_back(band != nullptr ? band->units : "");
+    }
+  }
+  return result;
+}
+
+bool wants_physical_units(const Normalization& normalization) {
+  for (const auto& unit : normalization.units)
+    if (!unit.empty() && unit != "zscore") return true;
+  return false;
+}
+
 std::string normalization_to_json(const Normalization& normalization) {
   nlohmann::json j;
   j["bands"] = normalization.bands;
   j["mean"] = normalization.mean;
   j["std"] = normalization.std;
   j["source"] = normalization.source;
+  if (!normalization.units.empty()) j["units"] = normalization.units;
   return j.dump();
 }
 
@@ -153,11 +178,15 @@ Normalization normalization_from_json(const std::string& text, const std::string
     result.mean = j.at("mean").get<std::vector<double>>();
     result.std = j.at("std").get<std::vector<double>>();
     result.source = j.value("source", "");
+    if (j.contains("units")) result.units = j.at("units").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
     throw UserError(where + ": malformed normalisation record (" + e.what() + ")");
   }
   require(result.bands.size() == result.mean.size() && result.bands.size() == result.std.size(),
           where + ": normalisation record has mismatched band/mean/std counts");
+  require(result.units.empty() || result.units.size() == result.bands.size(),
+          where + ": normalisation record has " + std::to_string(result.units.size()) +
+              " units for " + std::to_string(result.bands.size()) + " bands");
   return result;
 }
 

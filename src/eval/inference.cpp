@@ -112,16 +112,17 @@ struct Window {
   int64_t y = 0, x = 0, size = 0;
 };
 
-// Where int8 activation ranges are measured: square crops of 512 px (the padded scene's short side
-// if smaller, a multiple of the size multiple) on a 3 x 3 grid over the scene, the most valid
-// first, as many as cover about 1/8 of the scene (at least two where the grid has them, at most
-// nine). Crops that are less than half valid are used only when no other is left. 512 rather than
-// 256: the ASPP's dilated branches see a 32 x 32 map instead of 16 x 16, closer to what they see
-// in a tile; with 256-px crops their ranges clipped up to 2.6 % of a tile's activations.
+// Where int8 activation ranges are measured: square crops of 512 px (the tile's or the padded
+// scene's short side if smaller, a multiple of the size multiple: crops should look like tiles) on
+// a 3 x 3 grid over the scene, the most valid first, as many as cover about 1/8 of the scene (at
+// least two where the grid has them, at most nine). Crops that are less than half valid are used
+// only when no other is left. 512 rather than 256: the ASPP's dilated branches see a 32 x 32 map
+// instead of 16 x 16, closer to what they see in a tile; with 256-px crops their ranges clipped up
+// to 2.6 % of a tile's activations.
 std::vector<Window> calibration_windows(const io::Raster<uint8_t>& valid, int64_t padded_h,
-                                        int64_t padded_w, int64_t multiple) {
-  const int64_t size = std::max(
-      multiple, std::min<int64_t>(512, std::min(padded_h, padded_w)) / multiple * multiple);
+                                        int64_t padded_w, int64_t tile, int64_t multiple) {
+  const int64_t size =
+      std::max(multiple, std::min({int64_t{512}, tile, padded_h, padded_w}) / multiple * multiple);
   struct Candidate {
     Window window;
     double valid_share;
@@ -316,6 +317,12 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
                 join(scene.band_names(), ", ") + "; give scenes with the checkpoint's bands");
     require(band->pixels.height == height && band->pixels.width == width,
             "scene '" + scene.id + "' band '" + bands[c] + "' is not the scene's size");
+    const std::string wanted = c < normalization.units.size() ? normalization.units[c] : "";
+    require(wanted.empty() || band->units.empty() || band->units == wanted,
+            "scene '" + scene.id + "' (" + scene.source_path + ") gives band '" + bands[c] +
+                "' in " + band->units + " but the model was trained on " + wanted +
+                " values; read the scene in the training units (sarseg eval and predict do so "
+                "from the checkpoint; in code: SceneReadOptions::physical_units)");
     band_data.push_back(band->pixels.data.data());
     band_mean.push_back(
         static_cast<float>(c < normalization.mean.size() ? normalization.mean[c] : 0.0));
@@ -448,7 +455,8 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
 
   if (model.calibrate) {
     std::vector<torch::Tensor> crops;
-    for (const auto& window : calibration_windows(result.valid, padded_h, padded_w, m)) {
+    for (const auto& window :
+         calibration_windows(result.valid, padded_h, padded_w, std::min(tile_h, tile_w), m)) {
       auto crop = torch::empty({1, in_channels, window.size, window.size}, torch::kFloat);
       load_window(crop.data_ptr<float>(), window.y, window.x, window.size, window.size);
       crops.push_back(crop);

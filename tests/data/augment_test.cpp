@@ -10,7 +10,7 @@ namespace {
 
 data::PreparedScene prepared(int64_t h, int64_t w) {
   auto scene = sarseg::testing::make_ramp_scene(h, w, 7);
-  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t"};
+  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t", {}};
   return data::prepare_scene(scene, norm, {{"L", 7, false, 1.0}}, -1);
 }
 

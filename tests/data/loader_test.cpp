@@ -9,7 +9,7 @@ namespace {
 
 std::vector<data::PreparedScene> scenes() {
   std::vector<data::PreparedScene> out;
-  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t"};
+  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t", {}};
   for (int i = 0; i < 3; ++i)
     out.push_back(data::prepare_scene(sarseg::testing::make_ramp_scene(30 + i, 30, 5), norm,
                                       {{"L", 5, false, 1.0}}, -1));

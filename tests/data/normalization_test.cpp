@@ -85,12 +85,36 @@ TEST(Normalization, Ai4ArcticPublishedValuesAndJsonRoundTrip) {
   EXPECT_THROW(data::normalization_from_json("{\"bands\": 3}", "test"), UserError);
 }
 
+// The units of the training scenes' bands travel with the statistics (and through JSON, into the
+// checkpoint), so that inference can read scenes in the same units.
+TEST(Normalization, RecordsTheBandUnitsOfTheTrainingScenes) {
+  auto scene = constant_scene(0, 1, 2);
+  scene.bands[0].pixels.data[0] = 5.f;
+  scene.bands[1].pixels.data[0] = 3.f;
+  scene.bands[0].units = "dB";
+  scene.bands[1].units = "zscore";
+  for (auto method : {data::NormalizationMethod::kPooled, data::NormalizationMethod::kNone}) {
+    const auto norm = data::make_normalization(method, {&scene}, {"b", "a"});
+    EXPECT_EQ(norm.units, (std::vector<std::string>{"zscore", "dB"}));
+    EXPECT_TRUE(data::wants_physical_units(norm));
+    const auto back = data::normalization_from_json(data::normalization_to_json(norm), "test");
+    EXPECT_EQ(back.units, norm.units);
+  }
+  data::Normalization zscores{{"a"}, {0.0}, {1.0}, "t", {"zscore"}};
+  EXPECT_FALSE(data::wants_physical_units(zscores));
+  zscores.units.clear();
+  EXPECT_FALSE(data::wants_physical_units(zscores));
+  EXPECT_THROW(data::normalization_from_json(
+                   R"({"bands": ["a", "b"], "mean": [0, 0], "std": [1, 1], "units": ["dB"]})", "t"),
+               UserError);
+}
+
 TEST(SceneInput, NormalisesAndZeroesInvalidPixels) {
   auto scene = sarseg::testing::make_ramp_scene(2, 3);
   scene.valid = io::Raster<uint8_t>(2, 3, 1);
   scene.valid.at(0, 1) = 0;
   scene.bands[1].pixels.at(1, 2) = std::numeric_limits<float>::infinity();
-  data::Normalization norm{{"b", "a"}, {1.0, 100.0}, {2.0, 50.0}, "test"};
+  data::Normalization norm{{"b", "a"}, {1.0, 100.0}, {2.0, 50.0}, "test", {}};
   const auto in = data::scene_to_input(scene, norm);
   ASSERT_EQ(in.input.sizes(), (std::vector<int64_t>{2, 2, 3}));
   // Channel 0 is band b = -col: (-2 - 1) / 2 at (0, 2).
@@ -102,7 +126,7 @@ TEST(SceneInput, NormalisesAndZeroesInvalidPixels) {
   EXPECT_TRUE(in.valid[0][0].item<bool>());
   EXPECT_EQ(in.input[0][0][1].item<float>(), 0.f);
   EXPECT_EQ(in.input[1][1][2].item<float>(), 0.f);
-  data::Normalization missing{{"hh_db"}, {0.0}, {1.0}, "test"};
+  data::Normalization missing{{"hh_db"}, {0.0}, {1.0}, "test", {}};
   EXPECT_THROW(data::scene_to_input(scene, missing), UserError);
 }
 
@@ -110,7 +134,7 @@ TEST(PrepareScene, TargetsIgnoreInvalidInputAndIgnoreLabel) {
   auto scene = sarseg::testing::make_ramp_scene(2, 2, 3);  // labels (r+c)%3: 0 1 / 1 2
   scene.valid = io::Raster<uint8_t>(2, 2, 1);
   scene.valid.at(0, 0) = 0;
-  data::Normalization norm{{"a"}, {0.0}, {1.0}, "t"};
+  data::Normalization norm{{"a"}, {0.0}, {1.0}, "t", {}};
   data::TaskSpec task{"L", 3, false, 1.0};
   const auto prepared = data::prepare_scene(scene, norm, {task}, /*ignore_label=*/2);
   EXPECT_EQ(prepared.targets[0], (std::vector<uint8_t>{255, 1, 1, 255}));

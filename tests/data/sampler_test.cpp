@@ -16,7 +16,7 @@ data::PreparedScene half_labelled_scene() {
   for (int64_t r = 0; r < 40; ++r)
     for (int64_t c = 0; c < 20; ++c)
       scene.labels["L"].at(r, c) = 255;
-  data::Normalization norm{{"a"}, {0.0}, {1.0}, "t"};
+  data::Normalization norm{{"a"}, {0.0}, {1.0}, "t", {}};
   return data::prepare_scene(scene, norm, {{"L", 3, false, 1.0}}, -1);
 }
 

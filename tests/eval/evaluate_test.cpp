@@ -71,7 +71,7 @@ TEST(EvaluateSceneFiles, EmptyListAndMissingFilesAreUserErrors) {
   spec.decoder = "unet";
   spec.decoder_channels = {16, 16, 8, 8, 8};
   spec.heads = {models::HeadSpec{"SOD", 6, false}};
-  data::Normalization n{{"hh_db", "hv_db", "incidence_deg"}, {0, 0, 0}, {1, 1, 1}, "test"};
+  data::Normalization n{{"hh_db", "hv_db", "incidence_deg"}, {0, 0, 0}, {1, 1, 1}, "test", {}};
   ScenePredictor predictor(models::build_model(spec), n, {"SOD"});
   EXPECT_THROW(evaluate_scene_files(predictor, {}), UserError);
   EXPECT_THROW(evaluate_scene_files(predictor, {"/no/such/scene.nc"}), UserError);

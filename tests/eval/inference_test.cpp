@@ -177,6 +177,28 @@ TEST(TiledInference, MissingBandIsAUserErrorNamingTheScene) {
   }
 }
 
+// A model trained on dB values must not be handed z-scores (AI4Arctic netCDF values as stored):
+// the normalisation's recorded units are checked against the scene's.
+TEST(TiledInference, BandInOtherUnitsThanTheTrainingOnesIsAUserError) {
+  torch::nn::Sequential net{nullptr};
+  const auto model = small_receptive_field_model(net);
+  const auto scene = random_scene(40, 30, 2);  // bands in "zscore"
+  auto normalization = identity_normalization(3);
+  normalization.units = {"dB", "dB", "deg"};
+  try {
+    predict_tiled(model, scene, normalization, {"classes"}, {});
+    FAIL() << "z-scores accepted by a model trained on dB";
+  } catch (const UserError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("'hh_db' in zscore but the model was trained on dB"), std::string::npos)
+        << message;
+  }
+  normalization.units = {"zscore", "zscore", "zscore"};
+  EXPECT_NO_THROW(predict_tiled(model, scene, normalization, {"classes"}, {}));
+  normalization.units = {};  // not recorded (older checkpoints): not checked
+  EXPECT_NO_THROW(predict_tiled(model, scene, normalization, {"classes"}, {}));
+}
+
 models::ModelSpec small_spec(const std::string& encoder, const std::string& decoder) {
   models::ModelSpec spec;
   spec.encoder = encoder;

@@ -32,14 +32,17 @@ models::ModelSpec tiny_spec(const std::string& encoder = "mobilenet_v2") {
   return spec;
 }
 
+// `units`: the band units recorded with the normalisation ({} = none, as older checkpoints).
 fs::path write_checkpoint(const fs::path& dir, const models::ModelSpec& meta_spec,
-                          const models::ModelSpec& weights_spec) {
+                          const models::ModelSpec& weights_spec,
+                          const std::vector<std::string>& units = {}) {
   train::CheckpointMeta meta;
   meta.spec = meta_spec;
   meta.normalization.bands = {"hh_db", "hv_db", "incidence_deg"};
   meta.normalization.mean = {-15.0, -25.0, 35.0};
   meta.normalization.std = {5.0, 5.0, 8.0};
   meta.normalization.source = "test";
+  meta.normalization.units = units;
   meta.tasks = {data::TaskSpec{"SOD", 6, false, 1.0}};
   meta.epoch = 3;
   auto model = models::build_model(weights_spec);
@@ -48,10 +51,11 @@ fs::path write_checkpoint(const fs::path& dir, const models::ModelSpec& meta_spe
   return path;
 }
 
-// A 3-band GeoTIFF scene with SOD labels in 0..5 (255 on the first row); `bad_label` puts one
-// value beyond the classes.
+// A 3-band GeoTIFF scene (or, with `extension` ".nc", an AI4Arctic netCDF one, which stores
+// z-scores) with SOD labels in 0..5 (255 on the first row); `bad_label` puts one value beyond the
+// classes.
 fs::path write_scene(const fs::path& dir, const std::string& name, const std::string& season,
-                     int bands = 3, int bad_label = -1) {
+                     int bands = 3, int bad_label = -1, const std::string& extension = ".tif") {
   io::Scene scene;
   scene.id = name;
   scene.height = 70;
@@ -82,7 +86,7 @@ fs::path write_scene(const fs::path& dir, const std::string& name, const std::st
   CPLFree(wkt);
 #endif
   scene.geo = geo;
-  const fs::path path = dir / (name + ".tif");
+  const fs::path path = dir / (name + extension);
   io::write_scene(scene, path);
   return path;
 }
@@ -195,6 +199,26 @@ TEST_F(EvalPredictCli, BadInferenceOptionExits2NamingIt) {
                                      " --tile 64 --overlap 40");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--overlap"), std::string::npos) << r.output;
+}
+
+// A model trained on dB / degrees (synthetic scenes, or netCDF read in physical units, the training
+// default) must see dB / degrees when it predicts a netCDF scene, whose file stores z-scores: the
+// checkpoint's recorded units decide how the scene is read. Before, predict read the z-scores and
+// normalised them with dB statistics, silently.
+TEST_F(EvalPredictCli, NetcdfSceneIsReadInTheUnitsTheModelWasTrainedOn) {
+  if (!SARSEG_HAVE_NETCDF) GTEST_SKIP() << "built without netCDF";
+  const auto scene = write_scene(dir_.path(), "20190115T120000_nc", "winter", 3, -1, ".nc");
+  fs::create_directories(dir_.path() / "physical");
+  fs::create_directories(dir_.path() / "zscore");
+  const auto physical =
+      write_checkpoint(dir_.path() / "physical", tiny_spec(), tiny_spec(), {"dB", "dB", "deg"});
+  const auto r = testing::run_sarseg("predict --checkpoint " + q(physical) + " " + q(scene) +
+                                     " --out " + q(dir_.path() / "out_physical"));
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto zscore = write_checkpoint(dir_.path() / "zscore", tiny_spec(), tiny_spec(),
+                                       {"zscore", "zscore", "zscore"});
+  const auto z = testing::run_sarseg("eval --checkpoint " + q(zscore) + " " + q(scene));
+  EXPECT_EQ(z.exit_code, 0) << z.output;
 }
 
 }  // namespace

@@ -20,7 +20,15 @@ struct Normalization {
   std::vector<double> mean;
   std::vector<double> std;
   std::string source;  // "training statistics", "ai4arctic global", ...
+  // Units of each band in the training scenes ("dB", "deg", "zscore" for AI4Arctic netCDF values
+  // read as stored, ...); empty when not recorded (checkpoints before units were saved). Inference
+  // reads scenes in these units and refuses a scene whose bands come in others.
+  std::vector<std::string> units;
 };
+
+// True when the recorded units ask for netCDF values converted to physical units (dB, degrees):
+// some band has a unit recorded and it is not "zscore".
+bool wants_physical_units(const Normalization& normalization);
 
 enum class NormalizationMethod {
   kPooled,        // mean/std over every valid pixel of every training scene
@@ -43,7 +51,8 @@ Normalization compute_normalization(const std::vector<const io::Scene*>& scenes,
 // under their netCDF names). UserError naming a band without a published value.
 Normalization ai4arctic_normalization(const std::vector<std::string>& bands);
 
-// Any method: kPooled/kSceneAverage compute from `scenes`, the others ignore them.
+// Any method: kPooled/kSceneAverage compute from `scenes`, the others take only the band units
+// from them.
 Normalization make_normalization(NormalizationMethod method,
                                  const std::vector<const io::Scene*>& scenes,
                                  const std::vector<std::string>& bands);
