@@ -10,7 +10,6 @@
 
 #include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
-#include "sarseg/util/log.h"
 
 namespace sarseg::models {
 namespace {
@@ -37,7 +36,7 @@ std::optional<at::QEngine> pick_engine() {
   return std::nullopt;
 }
 
-// Running minimum and maximum of a tensor's values, and the quint8 (0..127) parameters that cover
+// Running minimum and maximum of a tensor's values, and the quint8 (0..255) parameters that cover
 // them (zero always representable: padding and ReLU produce it).
 struct Range {
   double low = std::numeric_limits<double>::infinity();
@@ -48,7 +47,6 @@ struct Range {
     low = std::min(low, std::get<0>(extrema).item<double>());
     high = std::max(high, std::get<1>(extrema).item<double>());
   }
-  bool seen() const { return low <= high; }
   double scale() const {
     const double span = std::max(high, 0.0) - std::min(low, 0.0);
     return std::max(span, 1e-6) / static_cast<double>(kActivationMax);

@@ -10,8 +10,9 @@
 // weights keep oneDNN's AVX2 int8 kernels exact on CPUs without VNNI: they add pairs of u8 x s8
 // products in 16 bits, and 2 x 255 x 63 fits where 2 x 255 x 127 saturates (measured: 8-bit
 // weights and activations turned a trained model's map into one class). Of the two, activations
-// keep the 8th bit: one scale per tensor covers a wider spread than one per output channel, and
-// on a trained sea-ice model it halved the pixels whose class changed (2.5 % against 6-8 %).
+// keep the 8th bit: one scale per tensor covers a wider spread than one per output channel, and it
+// halved the pixels whose class changed in a near-tie stress case (2.5 % against 6-8 %,
+// docs/inference.md).
 // Activation ranges are the minimum and maximum seen in an fp32 pass of the same folded graph
 // over the calibration crops. Convolution + ReLU, residual add + ReLU, max and average pooling, the
 // ASPP's bilinear upsampling and concatenation run on int8 tensors (LibTorch's quantized CPU
