@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "sarseg/eval/inference_cli.h"
-#include "sarseg/train/checkpoint.h"
+#include "inference_cli.h"
+#include "sarseg/infer/checkpoint_loader.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/strings.h"
@@ -31,7 +31,7 @@ struct BenchPredictOptions {
   int64_t classes = 6;
   std::vector<std::string> sizes = {"5000x5000"};
   int repeat = 1;
-  eval::InferenceOptions inference;
+  infer::InferenceOptions inference;
 };
 
 // Resets the kernel's resident-set high-water mark (VmHWM) so that each size gets its own peak;
@@ -71,7 +71,7 @@ io::Scene synthetic_scene(int64_t height, int64_t width, const std::vector<std::
 }
 
 void run_bench_predict(const BenchPredictOptions& options) {
-  eval::validate(options.inference);
+  infer::validate(options.inference);
   require(options.repeat >= 1, "--repeat must be at least 1");
   std::vector<std::pair<int64_t, int64_t>> sizes;
   for (const auto& text : options.sizes)
@@ -87,7 +87,7 @@ void run_bench_predict(const BenchPredictOptions& options) {
   std::vector<std::string> head_labels;
   std::string what;
   if (!options.checkpoint.empty()) {
-    auto bundle = train::load_inference_bundle(options.checkpoint);
+    auto bundle = infer::load_inference_bundle(options.checkpoint);
     model = bundle.model;
     normalization = bundle.normalization;
     head_labels = bundle.head_labels;
@@ -109,13 +109,13 @@ void run_bench_predict(const BenchPredictOptions& options) {
     head_labels = {"classes"};
     what = models::model_label(model->spec()) + " (random weights)";
   }
-  eval::ScenePredictor predictor(model, normalization, head_labels, options.inference);
+  infer::ScenePredictor predictor(model, normalization, head_labels, options.inference);
 
   std::printf("sarseg bench predict: %s, %lld bands\n", what.c_str(),
               static_cast<long long>(normalization.bands.size()));
   std::printf("machine: %s, %d torch threads, LibTorch %s\n", cpu_description().c_str(),
               torch_threads(), torch_version().c_str());
-  std::printf("options: %s\n", eval::to_json(options.inference).dump().c_str());
+  std::printf("options: %s\n", infer::to_json(options.inference).dump().c_str());
   if (predictor.folded_batchnorms() > 0)
     std::printf("folded %d BatchNorm layers\n", predictor.folded_batchnorms());
 
@@ -125,7 +125,7 @@ void run_bench_predict(const BenchPredictOptions& options) {
   const auto planned_tile = [&](int64_t length) {
     const int64_t padded = (length + multiple - 1) / multiple * multiple;
     if (options.inference.tile <= 0) return padded;
-    return eval::plan_axis(padded, options.inference.tile, options.inference.overlap, multiple)
+    return infer::plan_axis(padded, options.inference.tile, options.inference.overlap, multiple)
         .tile;
   };
   for (const auto& [height, width] : sizes) {
@@ -177,7 +177,7 @@ void add_bench_predict_command(CLI::App& root) {
                   "scene sizes HxW or N (square), comma-separated or repeated, e.g. 1000,2500,5000")
       ->delimiter(',');
   app->add_option("--repeat", options->repeat, "timed runs per size (the fastest is reported)");
-  eval::add_inference_options(*app, options->inference);
+  add_inference_options(*app, options->inference);
   app->callback([options] { run_bench_predict(*options); });
 }
 

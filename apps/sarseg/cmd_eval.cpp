@@ -7,9 +7,10 @@
 #include <vector>
 
 #include "commands.h"
-#include "sarseg/eval/evaluate.h"
-#include "sarseg/eval/inference_cli.h"
-#include "sarseg/train/checkpoint.h"
+#include "inference_cli.h"
+#include "sarseg/data/dataset.h"
+#include "sarseg/infer/checkpoint_loader.h"
+#include "sarseg/infer/evaluate.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -25,51 +26,27 @@ struct EvalCommandOptions {
   std::string out;
   bool json = false;
   std::string labels;
-  eval::InferenceOptions inference;
+  InferenceSettings inference_settings;
+  infer::InferenceOptions inference;  // resolved from inference_settings
 };
 
-// Scene files from the arguments; a .txt argument is a list file (one path per line, '#'
-// comments, relative paths from the list's folder).
-std::vector<fs::path> expand_scene_arguments(const std::vector<std::string>& arguments) {
-  std::vector<fs::path> files;
-  for (const auto& argument : arguments) {
-    if (!ends_with(to_lower(argument), ".txt")) {
-      files.emplace_back(argument);
-      continue;
-    }
-    const fs::path list(argument);
-    size_t added = 0;
-    for (const auto& raw : split(read_file(list), '\n')) {
-      const std::string line = trim(raw);
-      if (line.empty() || line[0] == '#') continue;
-      fs::path path(line);
-      files.push_back(path.is_absolute() ? path : list.parent_path() / path);
-      ++added;
-    }
-    require(added > 0, "scene list '" + argument + "' names no scene; put one scene path per line");
-  }
-  require(!files.empty(), "no scenes to evaluate; give one or more scene files (.nc, .tif)");
-  return files;
-}
-
 void run_eval(const EvalCommandOptions& options) {
-  eval::validate(options.inference);
-  const auto files = expand_scene_arguments(options.scenes);
+  infer::validate(options.inference);
+  // A .txt or .list argument is a list file (one path per line, '#' comments, relative paths
+  // from the list's folder).
+  const auto files = data::expand_scene_paths(options.scenes, "sarseg eval");
   const fs::path out_dir(options.out);
   if (!options.out.empty()) ensure_output_directory(out_dir);  // before any work
 
-  auto bundle = train::load_inference_bundle(options.checkpoint);
-  eval::ScenePredictor predictor(bundle.model, bundle.normalization, bundle.head_labels,
-                                 options.inference);
-  io::SceneReadOptions read_options;
+  auto bundle = infer::load_inference_bundle(options.checkpoint);
+  const infer::ScenePredictor predictor = infer::make_predictor(bundle, options.inference);
+  io::SceneReadOptions read_options = infer::scene_read_options(bundle);
   read_options.labels_path = options.labels;
-  // netCDF values in the units the model was trained on (z-scores or dB / degrees).
-  read_options.physical_units = data::wants_physical_units(bundle.normalization);
   std::fprintf(stderr, "evaluating %s (%s, epoch %lld) on %zu scene(s)\n",
                bundle.path.string().c_str(), models::model_label(bundle.spec).c_str(),
                static_cast<long long>(bundle.epoch), files.size());
-  auto report = eval::evaluate_scene_files(
-      predictor, files, read_options, [](const eval::EvaluationGroup& scene) {
+  auto report = infer::evaluate_scene_files(
+      predictor, bundle.scoring, files, read_options, [](const eval::EvaluationGroup& scene) {
         std::fprintf(stderr, "  %-32s %-9s %6.1f s", scene.name.c_str(), scene.season.c_str(),
                      scene.seconds);
         for (const auto& head : scene.heads)
@@ -97,14 +74,17 @@ void add_eval_command(CLI::App& root) {
   app->add_option("--checkpoint", options->checkpoint, "checkpoint file or training run directory")
       ->required();
   app->add_option("scenes", options->scenes,
-                  "scene files (.nc, .tif) or .txt lists of them (one path per line)")
+                  "scene files (.nc, .tif) or .txt / .list lists of them (one path per line)")
       ->required();
   app->add_option("--out", options->out, "folder for eval.json and eval.md (none: stdout only)");
   app->add_flag("--json", options->json, "print the JSON report instead of the Markdown table");
   app->add_option("--labels", options->labels,
                   "GeoTIFF scenes: label raster (default: a sibling <name>_labels.tif)");
-  eval::add_inference_options(*app, options->inference);
-  app->callback([options] { run_eval(*options); });
+  add_inference_settings(*app, options->inference_settings);
+  app->callback([options, app] {
+    options->inference = resolve_inference_options(*app, options->inference_settings);
+    run_eval(*options);
+  });
 }
 
 const CommandRegistration kRegistration{50, "eval", add_eval_command};

@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "commands.h"
-#include "sarseg/eval/inference_cli.h"
-#include "sarseg/infer/predict.h"
+#include "inference_cli.h"
+#include "sarseg/infer/checkpoint_loader.h"
 #include "sarseg/io/geotiff.h"
+#include "sarseg/io/prediction_output.h"
 #include "sarseg/io/scene_io.h"
-#include "sarseg/train/checkpoint.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -28,12 +28,13 @@ struct PredictCommandOptions {
   std::vector<std::string> scenes;
   std::string out;
   std::string labels;
-  infer::PredictOutputOptions outputs;
-  eval::InferenceOptions inference;
+  io::PredictOutputOptions outputs;
+  InferenceSettings inference_settings;
+  infer::InferenceOptions inference;  // resolved from inference_settings
 };
 
 void run_predict(const PredictCommandOptions& options) {
-  eval::validate(options.inference);
+  infer::validate(options.inference);
   require(io::geotiff_supported(),
           "this sarseg was built without GDAL (SARSEG_WITH_GDAL=OFF), so predict cannot write "
           "GeoTIFF class maps; rebuild with GDAL");
@@ -45,18 +46,15 @@ void run_predict(const PredictCommandOptions& options) {
   const fs::path out_dir(options.out);
   ensure_output_directory(out_dir);  // before any work: an unwritable folder fails at once
 
-  auto bundle = train::load_inference_bundle(options.checkpoint);
-  eval::ScenePredictor predictor(bundle.model, bundle.normalization, bundle.head_labels,
-                                 options.inference);
-  io::SceneReadOptions read_options;
+  auto bundle = infer::load_inference_bundle(options.checkpoint);
+  const infer::ScenePredictor predictor = infer::make_predictor(bundle, options.inference);
+  io::SceneReadOptions read_options = infer::scene_read_options(bundle);
   read_options.labels_path = options.labels;
-  // netCDF values in the units the model was trained on (z-scores or dB / degrees).
-  read_options.physical_units = data::wants_physical_units(bundle.normalization);
   for (const auto& file : options.scenes) {
     const io::Scene scene = io::read_scene(file, read_options);
     predictor.check_scene(scene);
     const auto prediction = predictor.predict(scene, options.outputs.probabilities);
-    const auto written = infer::write_prediction(scene, prediction, out_dir, options.outputs);
+    const auto written = io::write_prediction(scene, prediction.heads, out_dir, options.outputs);
     std::printf(
         "%s: %lld x %lld pixels, %lld tiles of %lld x %lld, %.1f s (%.2f Mpx/s)\n", file.c_str(),
         static_cast<long long>(scene.height), static_cast<long long>(scene.width),
@@ -88,8 +86,11 @@ void add_predict_command(CLI::App& root) {
                 "submission netCDF");
   app->add_option("--labels", options->labels,
                   "GeoTIFF scenes: label raster (default: a sibling <name>_labels.tif)");
-  eval::add_inference_options(*app, options->inference);
-  app->callback([options] { run_predict(*options); });
+  add_inference_settings(*app, options->inference_settings);
+  app->callback([options, app] {
+    options->inference = resolve_inference_options(*app, options->inference_settings);
+    run_predict(*options);
+  });
 }
 
 const CommandRegistration kRegistration{70, "predict", add_predict_command};

@@ -1,7 +1,6 @@
 #include "sarseg/data/dataset.h"
 
 #include <array>
-#include <cmath>
 
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
@@ -35,6 +34,7 @@ std::vector<fs::path> expand_scene_paths(const std::vector<std::string>& entries
       continue;
     }
     const auto lines = split(read_file(path), '\n');
+    const size_t before = paths.size();
     for (const auto& raw : lines) {
       const std::string line = trim(raw.substr(0, raw.find('#')));
       if (line.empty()) continue;
@@ -44,6 +44,8 @@ std::vector<fs::path> expand_scene_paths(const std::vector<std::string>& entries
                                       " does not exist (paths are relative to the list's folder)");
       paths.push_back(listed);
     }
+    require(paths.size() > before,
+            key + ": scene list '" + entry + "' names no scene; put one scene path per line");
   }
   return paths;
 }
@@ -125,28 +127,10 @@ PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normali
   out.width = scene.width;
   out.channels = static_cast<int64_t>(normalization.bands.size());
   const size_t pixels = static_cast<size_t>(scene.height * scene.width);
-  std::vector<uint8_t> valid(pixels, 1);
-  if (!scene.valid.empty())
-    for (size_t i = 0; i < pixels; ++i)
-      valid[i] = scene.valid.data[i] != 0;
+  const SceneNormalizer normalizer(scene, normalization);
   out.input.resize(pixels * static_cast<size_t>(out.channels));
-  for (int64_t c = 0; c < out.channels; ++c) {
-    const io::Band& band = scene.band(normalization.bands[static_cast<size_t>(c)]);
-    const float mean = static_cast<float>(normalization.mean[static_cast<size_t>(c)]);
-    const float inv_std = static_cast<float>(1.0 / normalization.std[static_cast<size_t>(c)]);
-    float* plane = out.input.data() + static_cast<size_t>(c) * pixels;
-    for (size_t i = 0; i < pixels; ++i) {
-      const float v = band.pixels.data[i];
-      if (!std::isfinite(v)) valid[i] = 0;
-      plane[i] = (v - mean) * inv_std;
-    }
-  }
-  // Invalid pixels get 0 (the training mean) in every channel.
-  for (int64_t c = 0; c < out.channels; ++c) {
-    float* plane = out.input.data() + static_cast<size_t>(c) * pixels;
-    for (size_t i = 0; i < pixels; ++i)
-      if (!valid[i]) plane[i] = 0.0f;
-  }
+  normalizer.window(out.input.data(), 0, 0, scene.height, scene.width);
+  const std::vector<uint8_t>& valid = normalizer.valid().data;
   for (const auto& task : tasks) {
     const auto& label = scene.labels.at(task.label).data;
     std::vector<uint8_t> target(pixels);

@@ -1,5 +1,6 @@
 #include "sarseg/data/normalization.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -188,6 +189,79 @@ Normalization normalization_from_json(const std::string& text, const std::string
           where + ": normalisation record has " + std::to_string(result.units.size()) +
               " units for " + std::to_string(result.bands.size()) + " bands");
   return result;
+}
+
+void check_input_bands(const io::Scene& scene, const Normalization& normalization) {
+  const auto& names = normalization.bands;
+  const std::string where = "scene '" + scene.id + "'" +
+                            (scene.source_path.empty() ? "" : " (" + scene.source_path + ")");
+  require(!names.empty(), "the normalisation names no input band; the checkpoint is inconsistent");
+  for (size_t c = 0; c < names.size(); ++c) {
+    const io::Band* band = scene.find_band(names[c]);
+    require(band != nullptr, where + " has no band '" + names[c] +
+                                 "' that the model takes as input " + std::to_string(c + 1) +
+                                 " of " + std::to_string(names.size()) + " (" + join(names, ", ") +
+                                 "); it has: " + join(scene.band_names(), ", ") +
+                                 "; give scenes with the checkpoint's bands");
+    require(band->pixels.height == scene.height && band->pixels.width == scene.width,
+            where + " band '" + names[c] + "' is not the scene's size");
+    const std::string wanted = c < normalization.units.size() ? normalization.units[c] : "";
+    require(wanted.empty() || band->units.empty() || band->units == wanted,
+            where + " gives band '" + names[c] + "' in " + band->units +
+                " but the model was trained on " + wanted +
+                " values; read the scene in the training units (sarseg eval and predict do so "
+                "from the checkpoint; in code: SceneReadOptions::physical_units)");
+  }
+}
+
+SceneNormalizer::SceneNormalizer(const io::Scene& scene, const Normalization& normalization) {
+  check_input_bands(scene, normalization);
+  const auto& names = normalization.bands;
+  require(normalization.mean.size() == names.size() && normalization.std.size() == names.size(),
+          "the normalisation lists " + std::to_string(names.size()) + " bands but " +
+              std::to_string(normalization.mean.size()) + " means and " +
+              std::to_string(normalization.std.size()) + " stds; the checkpoint is inconsistent");
+  valid_ = io::Raster<uint8_t>(scene.height, scene.width, 1);
+  const size_t pixels = valid_.data.size();
+  if (!scene.valid.empty())
+    for (size_t i = 0; i < pixels; ++i)
+      valid_.data[i] = scene.valid.data[i] != 0;
+  for (size_t c = 0; c < names.size(); ++c) {
+    const io::Band& band = scene.band(names[c]);
+    const double sd = normalization.std[c];
+    require(std::isfinite(sd) && sd > 0 && std::isfinite(normalization.mean[c]),
+            "the normalisation of band '" + names[c] + "' has mean " +
+                std::to_string(normalization.mean[c]) + " and std " + std::to_string(sd) +
+                "; a std must be positive (the checkpoint or statistics are damaged)");
+    bands_.push_back({band.pixels.data.data(), static_cast<float>(normalization.mean[c]),
+                      static_cast<float>(1.0 / sd)});
+    const float* values = band.pixels.data.data();
+    for (size_t i = 0; i < pixels; ++i)
+      if (!std::isfinite(values[i])) valid_.data[i] = 0;
+  }
+}
+
+void SceneNormalizer::window(float* dst, int64_t y, int64_t x, int64_t h, int64_t w) const {
+  const int64_t height = valid_.height, width = valid_.width;
+  const int64_t first = std::max<int64_t>(0, -x);
+  const int64_t last = std::max(first, std::min(w, width - x));  // columns [first, last) inside
+  for (size_t c = 0; c < bands_.size(); ++c) {
+    const InputBand& band = bands_[c];
+    for (int64_t i = 0; i < h; ++i) {
+      float* row = dst + (static_cast<int64_t>(c) * h + i) * w;
+      const int64_t gy = y + i;
+      if (gy < 0 || gy >= height) {
+        std::fill(row, row + w, 0.0f);
+        continue;
+      }
+      std::fill(row, row + first, 0.0f);
+      const float* src = band.pixels + gy * width + x;
+      const uint8_t* valid = valid_.data.data() + gy * width + x;
+      for (int64_t j = first; j < last; ++j)
+        row[j] = valid[j] ? (src[j] - band.mean) * band.inv_std : 0.0f;
+      std::fill(row + last, row + w, 0.0f);
+    }
+  }
 }
 
 }  // namespace sarseg::data

@@ -45,12 +45,6 @@ Schema make_schema() {
   s.add("experiment.evaluate", [](ExperimentConfig & c) -> auto& { return c.experiment.evaluate; },
         "weights evaluated on the test scenes", {"last", "best"});
   s.add(
-      "experiment.tile", [](ExperimentConfig & c) -> auto& { return c.experiment.tile; },
-      "whole-scene inference tile size (0 = one forward pass per scene)");
-  s.add(
-      "experiment.overlap", [](ExperimentConfig & c) -> auto& { return c.experiment.overlap; },
-      "whole-scene inference tile overlap in pixels");
-  s.add(
       "experiment.quicklooks_per_season",
       [](ExperimentConfig & c) -> auto& { return c.experiment.quicklooks_per_season; },
       "test scenes per season shown as quicklooks (truth and each arm's prediction)");
@@ -58,6 +52,9 @@ Schema make_schema() {
       "experiment.quicklook_size",
       [](ExperimentConfig & c) -> auto& { return c.experiment.quicklook_size; },
       "longest side of a quicklook image in pixels");
+  // How the test scenes are predicted (inference.device "cpu", the default, follows train.device).
+  s.include(
+      infer::inference_options_schema(), [](ExperimentConfig & c) -> auto& { return c.inference; });
   s.add_check([](const ExperimentConfig& c) { validate(c); });
   return s;
 }
@@ -176,8 +173,6 @@ void validate(const ExperimentConfig& c) {
             "experiment.test_seasons: '" + season + "' is not a season (freeze-up, winter, melt)");
   }
   require(!e.evaluate.empty(), "experiment.evaluate is empty: use [last, best]");
-  require(e.tile >= 0, "experiment.tile must not be negative");
-  require(e.overlap >= 0, "experiment.overlap must not be negative");
   require(e.quicklooks_per_season >= 0, "experiment.quicklooks_per_season must not be negative");
   require(e.quicklook_size >= 16, "experiment.quicklook_size must be at least 16");
   require(!e.name.empty() && e.name.find('/') == std::string::npos,

@@ -14,13 +14,13 @@
 
 #include "sarseg/build_config.h"
 #include "sarseg/data/task.h"
-#include "sarseg/eval/inference.h"
 #include "sarseg/eval/metrics.h"
 #include "sarseg/eval/report.h"
+#include "sarseg/infer/checkpoint_loader.h"
+#include "sarseg/infer/evaluate.h"
 #include "sarseg/io/image.h"
 #include "sarseg/io/quicklook.h"
 #include "sarseg/models/model.h"
-#include "sarseg/train/checkpoint.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
@@ -209,40 +209,24 @@ SeasonMetrics season_metrics_of(const eval::EvaluationGroup& group) {
 
 Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const std::string& which,
                             const ArmSpec& arm, int64_t seed, bool write_quicklooks) {
-  const fs::path checkpoint = train::resolve_checkpoint_path(run_dir, which);
-  train::InferenceBundle bundle = train::load_inference_bundle(checkpoint);
-  eval::InferenceOptions options;
-  options.tile = ctx.config.experiment.tile;
-  options.overlap = ctx.config.experiment.overlap;
-  if (options.tile > 0) options.overlap = std::min(options.overlap, options.tile / 2);
-  options.device = ctx.config.train.train.device;  // test on the device the runs trained on
-  eval::ScenePredictor predictor(bundle.model, bundle.normalization, bundle.head_labels, options);
+  const infer::InferenceBundle bundle = infer::load_inference_bundle(run_dir, which);
+  infer::InferenceOptions options = ctx.config.inference;
+  // Unless told otherwise, test on the device the runs trained on.
+  if (options.device == infer::InferenceOptions{}.device)
+    options.device = ctx.config.train.train.device;
+  const infer::ScenePredictor predictor = infer::make_predictor(bundle, options);
   eval::EvaluationAccumulator accumulator(bundle.head_labels);
-  const int ignore = static_cast<int>(ctx.config.train.data.ignore_label);
   for (size_t i = 0; i < ctx.scenes.test.size(); ++i) {
     const io::Scene& scene = ctx.scenes.test[i];
     const auto start = Clock::now();
-    const eval::ScenePrediction prediction = predictor.predict(scene);
-    std::vector<eval::ConfusionMatrix> confusions;
-    for (size_t h = 0; h < prediction.heads.size(); ++h) {
-      const auto& head = prediction.heads[h];
-      const data::TaskSpec& task = ctx.tasks.at(h);
-      io::LabelRaster truth = scene.labels.at(head.label);
-      if (ignore >= 0)
-        for (auto& v : truth.data)
-          if (v == ignore) v = io::kLabelFill;
-      eval::ConfusionMatrix confusion(static_cast<int>(task.classes));
-      confusion.add(truth.data.data(), head.classes.data.data(), prediction.valid.data.data(),
-                    truth.data.size(), scene.id + " label " + head.label);
-      confusions.push_back(std::move(confusion));
-    }
-    accumulator.add_scene(scene.id, scene.season, std::move(confusions), seconds_since(start),
-                          scene.source_path);
+    infer::SceneEvaluation scored = infer::evaluate_scene(predictor, bundle.scoring, scene);
+    accumulator.add_scene(scene.id, scene.season, std::move(scored.confusions),
+                          seconds_since(start), scene.source_path);
     if (write_quicklooks) {
       for (const auto& q : ctx.quicklooks) {
         if (q.scene_index != i) continue;
         io::write_png(ctx.out_dir / prediction_png(q, arm.name, seed),
-                      io::colour_class_map(prediction.heads.front().classes, ctx.palette,
+                      io::colour_class_map(scored.prediction.heads.front().classes, ctx.palette,
                                            static_cast<int>(ctx.config.experiment.quicklook_size)));
       }
     }

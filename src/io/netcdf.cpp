@@ -37,6 +37,13 @@ void write_ai4arctic_netcdf(const Scene&, const std::filesystem::path& path) {
                   "write GeoTIFF (.tif) instead");
 }
 
+void write_autoice_submission(const std::filesystem::path& path, const std::string&,
+                              const std::map<std::string, LabelRaster>&) {
+  throw UserError("cannot write the AutoICE submission '" + path.string() +
+                  "': this sarseg was built without netCDF support (SARSEG_WITH_NETCDF=OFF); "
+                  "rebuild with libnetcdf or leave out the submission");
+}
+
 #else
 
 bool netcdf_supported() {
@@ -627,6 +634,42 @@ void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& pat
     file.check(nc_put_var_double(ncid, lat_id, lat.data()), "writing the latitude grid");
     file.check(nc_put_var_double(ncid, lon_id, lon.data()), "writing the longitude grid");
   }
+  file.close();
+  output.commit();
+}
+
+void write_autoice_submission(const std::filesystem::path& path, const std::string& scene_name,
+                              const std::map<std::string, LabelRaster>& charts) {
+  require(!charts.empty(), "no charts for the AutoICE submission '" + path.string() + "'");
+  const LabelRaster& first = charts.begin()->second;
+  for (const auto& [chart, raster] : charts)
+    require(raster.height == first.height && raster.width == first.width,
+            "AutoICE submission '" + path.string() + "': chart " + chart + " differs in size");
+  AtomicOutput output(path);
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
+  int ncid = -1;
+  const int status = nc_create(output.temp_path().c_str(), NC_NETCDF4 | NC_CLOBBER, &ncid);
+  if (status != NC_NOERR)
+    throw UserError("cannot write the AutoICE submission '" + path.string() +
+                    "': " + nc_strerror(status));
+  NcFile file(ncid, path);
+  int dims[2];
+  file.check(nc_def_dim(ncid, kLinesDim, static_cast<size_t>(first.height), &dims[0]),
+             "defining dimensions");
+  file.check(nc_def_dim(ncid, kSamplesDim, static_cast<size_t>(first.width), &dims[1]),
+             "defining dimensions");
+  std::vector<int> variables;
+  for (const auto& [chart, raster] : charts) {
+    const std::string name = scene_name + "_" + chart;
+    const int varid = define_var(file, name, NC_UBYTE, dims, true);
+    const unsigned char fill = kLabelFill;
+    file.check(nc_def_var_fill(ncid, varid, 0, &fill), "fill value of '" + name + "'");
+    variables.push_back(varid);
+  }
+  file.check(nc_enddef(ncid), "finishing the header");
+  size_t i = 0;
+  for (const auto& [chart, raster] : charts)
+    file.check(nc_put_var_uchar(ncid, variables[i++], raster.data.data()), "writing " + chart);
   file.close();
   output.commit();
 }

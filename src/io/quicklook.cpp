@@ -278,8 +278,47 @@ RgbImage legend_image(const Palette& palette, const std::string& title,
   return image;
 }
 
+QuicklookPanel class_map_panel(const LabelRaster& labels, const std::string& label_name,
+                               const std::string& title, int max_side, int min_classes) {
+  const auto histogram = class_histogram(labels);
+  int class_count = min_classes;
+  for (int c = 0; c < 255; ++c)
+    if (histogram[static_cast<size_t>(c)] > 0) class_count = std::max(class_count, c + 1);
+  const Palette palette = palette_for_label(label_name, std::max(class_count, 1));
+  std::vector<bool> present(palette.colours.size(), false);
+  for (size_t c = 0; c < present.size() && c < 255; ++c)
+    present[c] = histogram[c] > 0;
+  return {title, colour_class_map(labels, palette, max_side),
+          legend_image(palette, label_name, present)};
+}
+
+QuicklookPanel sar_panel(const Scene& scene, int max_side) {
+  return {"HH/HV false colour", sar_false_colour(scene, max_side), RgbImage{}};
+}
+
+RgbImage compose_quicklook(const std::string& title, const std::vector<QuicklookPanel>& panels) {
+  const int margin = 8, title_height = 14;
+  int width = margin, height = 0;
+  for (const auto& panel : panels) {
+    width += std::max(panel.image.width, panel.legend.width) + margin;
+    height = std::max(height, panel.image.height + panel.legend.height);
+  }
+  RgbImage canvas = blank_image(height + 2 * title_height + 3 * margin,
+                                std::max(width, margin * 2 + text_width(title)));
+  draw_text(canvas, margin / 2, margin, title, {0, 0, 0});
+  const int top = margin + title_height;
+  int left = margin;
+  for (const auto& panel : panels) {
+    draw_text(canvas, top, left, panel.title, {0, 0, 0});
+    paste(canvas, panel.image, top + title_height, left);
+    if (panel.legend.width > 0)
+      paste(canvas, panel.legend, top + title_height + margin + panel.image.height, left);
+    left += std::max(panel.image.width, panel.legend.width) + margin;
+  }
+  return canvas;
+}
+
 RgbImage scene_quicklook(const Scene& scene, const std::string& label_name, int max_side) {
-  const RgbImage sar = sar_false_colour(scene, max_side);
   std::string chosen = label_name;
   if (chosen.empty()) {
     for (const char* candidate : {"SOD", "SIC", "FLOE", "classes"}) {
@@ -293,33 +332,10 @@ RgbImage scene_quicklook(const Scene& scene, const std::string& label_name, int 
     require(scene.labels.count(chosen) != 0,
             "scene '" + scene.id + "' has no label '" + chosen + "'");
   }
-  const int margin = 8, title_height = 14;
-  if (chosen.empty()) {
-    RgbImage canvas = blank_image(sar.height + title_height + 2 * margin, sar.width + 2 * margin);
-    draw_text(canvas, margin, margin, "HH/HV false colour: " + scene.id, {0, 0, 0});
-    paste(canvas, sar, margin + title_height, margin);
-    return canvas;
-  }
-  const LabelRaster& labels = scene.labels.at(chosen);
-  const auto histogram = class_histogram(labels);
-  int class_count = 0;
-  for (int c = 0; c < 255; ++c)
-    if (histogram[static_cast<size_t>(c)] > 0) class_count = c + 1;
-  const Palette palette = palette_for_label(chosen, class_count);
-  std::vector<bool> present(palette.colours.size(), false);
-  for (size_t c = 0; c < present.size(); ++c)
-    present[c] = histogram[c] > 0;
-  const RgbImage map = colour_class_map(labels, palette, max_side);
-  const RgbImage legend = legend_image(palette, chosen, present);
-  const int width = margin * 4 + sar.width + map.width + legend.width;
-  const int height = margin * 2 + title_height + std::max({sar.height, map.height, legend.height});
-  RgbImage canvas = blank_image(height, width);
-  draw_text(canvas, margin, margin, "HH/HV false colour", {0, 0, 0});
-  draw_text(canvas, margin, margin * 2 + sar.width, chosen + ": " + scene.id, {0, 0, 0});
-  paste(canvas, sar, margin + title_height, margin);
-  paste(canvas, map, margin + title_height, margin * 2 + sar.width);
-  paste(canvas, legend, margin + title_height, margin * 3 + sar.width + map.width);
-  return canvas;
+  std::vector<QuicklookPanel> panels{sar_panel(scene, max_side)};
+  if (!chosen.empty())
+    panels.push_back(class_map_panel(scene.labels.at(chosen), chosen, chosen, max_side));
+  return compose_quicklook(scene.id, panels);
 }
 
 }  // namespace sarseg::io

@@ -14,6 +14,7 @@
 #include <optional>
 #include <sstream>
 
+#include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/data/dataset.h"
 #include "sarseg/data/loader.h"
 #include "sarseg/data/random.h"
@@ -22,7 +23,6 @@
 #include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
 #include "sarseg/synth/synth.h"
-#include "sarseg/train/checkpoint.h"
 #include "sarseg/train/early_stopping.h"
 #include "sarseg/train/losses.h"
 #include "sarseg/train/scheduler.h"
@@ -434,11 +434,13 @@ Validation validate_epoch(Setup& s) {
   return v;
 }
 
-CheckpointMeta make_meta(const Setup& s, int64_t epoch, const nlohmann::json& state) {
-  CheckpointMeta meta;
+checkpoint::CheckpointMeta make_meta(const Setup& s, int64_t epoch, const nlohmann::json& state) {
+  checkpoint::CheckpointMeta meta;
   meta.spec = s.spec;
   meta.normalization = s.normalization;
   meta.tasks = s.tasks;
+  meta.scoring =
+      checkpoint::scoring_of_tasks(s.tasks, static_cast<int>(s.config.data.ignore_label));
   meta.epoch = epoch;
   meta.config_yaml = train_config_schema().to_yaml(s.config);
   meta.state_json = state.dump();
@@ -500,8 +502,8 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   EventLog events(run_dir / "events.jsonl");
 
   if (resume) {
-    const CheckpointMeta meta = read_checkpoint_meta(last_path);
-    load_checkpoint_state(last_path, *s.model, optimizer.get(), true, s.device);
+    const checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last_path);
+    checkpoint::load_checkpoint_state(last_path, *s.model, optimizer.get(), true, s.device);
     const auto state = nlohmann::json::parse(meta.state_json);
     plateau.load_state(state.at("plateau"));
     stopping.load_state(state.at("early_stopping"));
@@ -630,7 +632,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     state["history"] = nlohmann::json::array();
     for (const auto& r : result.history)
       state["history"].push_back(record_to_json(r));
-    save_checkpoint(last_path, make_meta(s, epoch, state), *s.model, optimizer.get());
+    checkpoint::save_checkpoint(last_path, make_meta(s, epoch, state), *s.model, optimizer.get());
     if (record.best) copy_atomically(last_path, best_path);
     write_file_atomically(run_dir / "metrics.csv", metrics_csv(result.history));
     events.write("epoch", record_to_json(record));
@@ -736,7 +738,7 @@ TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callb
   require(fs::is_regular_file(last),
           "--resume " + run_dir.string() +
               ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
-  const CheckpointMeta meta = read_checkpoint_meta(last);
+  const checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last);
   TrainConfig config;
   train_config_schema().load_yaml_text(config, meta.config_yaml, last.string());
   config.output.dir = run_dir.string();

@@ -3,9 +3,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
+#include "sarseg/io/scene_io.h"
 #include "sarseg/util/atomic_file.h"
+#include "sarseg/util/strings.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
@@ -20,8 +23,8 @@ const std::string kTiny =
     " --set synth.test_per_season=1 --set data.patch_size=32 --set data.patches_per_scene=4"
     " --set data.val_patches_per_scene=2 --set data.min_valid_fraction=0.2"
     " --set 'model.decoder_channels=[16, 8, 8, 8, 8]' --set train.batch_size=4"
-    " --set train.min_epochs=3 --set train.max_epochs=3 --set experiment.tile=64"
-    " --set experiment.overlap=0 --set experiment.quicklook_size=32 --set output.progress=off";
+    " --set train.min_epochs=3 --set train.max_epochs=3 --set inference.tile=64"
+    " --set inference.overlap=0 --set experiment.quicklook_size=32 --set output.progress=off";
 
 TEST(ExperimentCli, BadInputExitsWithTwo) {
   sarseg::testing::TempDir dir;
@@ -83,17 +86,18 @@ TEST(ExperimentCli, InterruptedExperimentResumes) {
     EXPECT_EQ(run.at("curve").size(), 3u);
 }
 
-TEST(ExperimentCli, PaperProfileOnTinyGeoTiffs) {
-  sarseg::testing::TempDir dir;
-  // Tiny GeoTIFF stacks: two training, one validation and one test scene per season.
+// Tiny GeoTIFF stacks in dir/{train,val,test} (two training, one validation and one test scene
+// per season) and list files dir/{split}.txt; returns the --set options naming the lists.
+std::string make_tiny_geotiff_splits(const fs::path& dir, int size) {
   for (const std::string season : {"freeze-up", "melt"}) {
     for (const std::string split : {"train", "val", "test"}) {
       const int count = split == "train" ? 2 : 1;
-      const auto made = run_sarseg("synth --format tif --quiet --size 96x96 --season " + season +
+      const auto made = run_sarseg("synth --format tif --quiet --size " + std::to_string(size) +
+                                   "x" + std::to_string(size) + " --season " + season +
                                    " --count " + std::to_string(count) + " --seed " +
                                    std::to_string(split.size() * 7 + season.size()) + " --out " +
                                    (dir / split).string() + " --prefix " + season + "_");
-      ASSERT_EQ(made.exit_code, 0) << made.output;
+      EXPECT_EQ(made.exit_code, 0) << made.output;
     }
   }
   std::string lists;
@@ -107,6 +111,69 @@ TEST(ExperimentCli, PaperProfileOnTinyGeoTiffs) {
     write_file_atomically(dir / (split + ".txt"), list);
     lists += " --set data." + split + "=" + (dir / (split + ".txt")).string();
   }
+  return lists;
+}
+
+// The largest SOD value (other than 255) in any scene of the lists.
+int largest_sod_value(const fs::path& dir) {
+  int largest = -1;
+  for (const std::string list : {"train", "val", "test"})
+    for (const auto& line : split(read_file(dir / (list + ".txt")), '\n')) {
+      if (line.empty()) continue;
+      const io::Scene scene = io::read_scene(line);
+      for (uint8_t v : scene.labels.at("SOD").data)
+        if (v != 255) largest = std::max(largest, static_cast<int>(v));
+    }
+  return largest;
+}
+
+// A model trained with an ignore label is scored the same by the experiment and by `sarseg eval`
+// (the checkpoint records the ignore label; before, eval refused the ignored value).
+TEST(ExperimentCli, ExperimentAndEvalGiveTheSameConfusionWithAnIgnoreLabel) {
+  sarseg::testing::TempDir dir;
+  const std::string lists = make_tiny_geotiff_splits(dir.path(), 64);
+  // The largest class present becomes the ignored value: beyond the task's classes, so an
+  // evaluation that does not know it refuses the scenes.
+  const int ignored = largest_sod_value(dir.path());
+  ASSERT_GE(ignored, 2) << "the tiny scenes need at least three SOD classes";
+  const auto experiment =
+      run_sarseg("experiment --profile quick" + lists + kTiny + " --set data.source=files" +
+                 " --set 'data.tasks=[SOD:" + std::to_string(ignored) +
+                 "]' --set data.ignore_label=" + std::to_string(ignored) +
+                 " --set 'experiment.arms=[random, frozen:random:all]'" +
+                 " --set experiment.reference_arm=random --set experiment.baseline_arm=frozen" +
+                 " --set 'experiment.seeds=[1]' --set 'experiment.evaluate=[last]' --out " +
+                 (dir / "exp").string());
+  ASSERT_EQ(experiment.exit_code, 0) << experiment.output;
+  const auto eval = run_sarseg(
+      "eval --checkpoint " +
+      (dir / "exp" / "random" / "seed1" / "checkpoints" / "last.pt").string() + " " +
+      (dir / "test.txt").string() + " --tile 64 --overlap 0 --out " + (dir / "eval").string());
+  ASSERT_EQ(eval.exit_code, 0) << eval.output;
+
+  const auto summary = nlohmann::json::parse(read_file(dir / "exp" / "summary.json"));
+  nlohmann::json experiment_confusion;
+  for (const auto& run : summary.at("runs"))
+    if (run.at("arm") == "random")
+      for (const auto& evaluation : run.at("evaluations"))
+        if (evaluation.at("weights") == "last")
+          for (const auto& season : evaluation.at("seasons"))
+            if (season.at("season") == "all") experiment_confusion = season.at("confusion");
+  const auto report = nlohmann::json::parse(read_file(dir / "eval" / "eval.json"));
+  const auto eval_confusion = report.at("pooled").at("heads").at("SOD").at("confusion");
+  ASSERT_FALSE(experiment_confusion.is_null()) << summary.dump(1).substr(0, 2000);
+  EXPECT_EQ(eval_confusion, experiment_confusion);
+  EXPECT_EQ(eval_confusion.size(), static_cast<size_t>(ignored)) << "classes 0.." << ignored - 1;
+  int64_t counted = 0;
+  for (const auto& row : eval_confusion)
+    for (const auto& count : row)
+      counted += count.get<int64_t>();
+  EXPECT_GT(counted, 0);
+}
+
+TEST(ExperimentCli, PaperProfileOnTinyGeoTiffs) {
+  sarseg::testing::TempDir dir;
+  const std::string lists = make_tiny_geotiff_splits(dir.path(), 96);
   // The paper's protocol, shrunk: ResNet18 + DeepLabV3, but 32-px crops and 2 epochs. There are
   // no ImageNet ResNet18 weights offline, so the reference arm is a frozen random encoder (the
   // plumbing of files, seasons, arms and report is what this checks).

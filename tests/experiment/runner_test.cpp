@@ -31,8 +31,8 @@ std::vector<std::string> tiny(std::vector<std::string> extra = {}) {
                                         "train.min_epochs=1",
                                         "train.max_epochs=2",
                                         "experiment.seeds=[1]",
-                                        "experiment.tile=64",
-                                        "experiment.overlap=0",
+                                        "inference.tile=64",
+                                        "inference.overlap=0",
                                         "experiment.quicklook_size=32",
                                         "output.progress=off"};
   overrides.insert(overrides.end(), extra.begin(), extra.end());

@@ -8,8 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "sarseg/build_config.h"
+#include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/io/scene_io.h"
-#include "sarseg/train/checkpoint.h"
 #include "sarseg/util/atomic_file.h"
 #include "support/test_support.h"
 
@@ -36,7 +36,7 @@ models::ModelSpec tiny_spec(const std::string& encoder = "mobilenet_v2") {
 fs::path write_checkpoint(const fs::path& dir, const models::ModelSpec& meta_spec,
                           const models::ModelSpec& weights_spec,
                           const std::vector<std::string>& units = {}) {
-  train::CheckpointMeta meta;
+  checkpoint::CheckpointMeta meta;
   meta.spec = meta_spec;
   meta.normalization.bands = {"hh_db", "hv_db", "incidence_deg"};
   meta.normalization.mean = {-15.0, -25.0, 35.0};
@@ -47,7 +47,7 @@ fs::path write_checkpoint(const fs::path& dir, const models::ModelSpec& meta_spe
   meta.epoch = 3;
   auto model = models::build_model(weights_spec);
   const fs::path path = dir / "model.ckpt";
-  train::save_checkpoint(path, meta, *model, nullptr);
+  checkpoint::save_checkpoint(path, meta, *model, nullptr);
   return path;
 }
 

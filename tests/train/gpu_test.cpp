@@ -5,9 +5,9 @@
 
 #include <cmath>
 
-#include "sarseg/eval/inference.h"
+#include "sarseg/infer/checkpoint_loader.h"
+#include "sarseg/infer/inference.h"
 #include "sarseg/synth/synth.h"
-#include "sarseg/train/checkpoint.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/torch_compat.h"
 #include "support/test_support.h"
@@ -61,22 +61,22 @@ TEST(Gpu, WholeScenePredictionOnCudaAgreesWithTheCpu) {
   SKIP_WITHOUT_CUDA();
   sarseg::testing::TempDir dir;
   tiny_run(dir / "run", {"train.device=cpu"});
-  const auto bundle = train::load_inference_bundle(dir / "run");
+  const auto bundle = infer::load_inference_bundle(dir / "run");
   synth::SynthSpec spec;
   spec.season = io::Season::kMelt;
   spec.height = 200;
   spec.width = 264;
   spec.seed = 11;
   const io::Scene scene = synth::generate_scene(spec);
-  eval::InferenceOptions options;
+  infer::InferenceOptions options;
   options.tile = 96;
   options.overlap = 16;
   const auto on_cpu =
-      eval::ScenePredictor(bundle.model, bundle.normalization, bundle.head_labels, options)
+      infer::ScenePredictor(bundle.model, bundle.normalization, bundle.head_labels, options)
           .predict(scene);
   options.device = "cuda";
   const auto on_cuda =
-      eval::ScenePredictor(bundle.model, bundle.normalization, bundle.head_labels, options)
+      infer::ScenePredictor(bundle.model, bundle.normalization, bundle.head_labels, options)
           .predict(scene);
   const auto& a = on_cpu.heads.at(0).classes.data;
   const auto& b = on_cuda.heads.at(0).classes.data;

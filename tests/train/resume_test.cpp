@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <functional>
 
-#include "sarseg/train/checkpoint.h"
+#include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/strings.h"
@@ -75,7 +75,7 @@ TEST(Resume, SigkillMidEpochThenResumeEndsWithTheSameWeights) {
   });
   ASSERT_TRUE(WIFEXITED(c) && WEXITSTATUS(c) == 0) << c;
 
-  EXPECT_EQ(train::read_checkpoint_meta(killed / "checkpoints" / "last.pt").epoch, 3);
+  EXPECT_EQ(checkpoint::read_checkpoint_meta(killed / "checkpoints" / "last.pt").epoch, 3);
   const auto expected = sarseg::testing::checkpoint_tensors(straight / "checkpoints" / "last.pt");
   const auto actual = sarseg::testing::checkpoint_tensors(killed / "checkpoints" / "last.pt");
   ASSERT_EQ(expected.size(), actual.size());

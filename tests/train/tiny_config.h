@@ -10,8 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/models/model.h"
-#include "sarseg/train/checkpoint.h"
 
 namespace sarseg::testing {
 
@@ -49,11 +49,11 @@ inline std::vector<std::string> tiny_train_overrides(const std::filesystem::path
 // Every parameter and buffer of a checkpoint, by name.
 inline std::vector<std::pair<std::string, torch::Tensor>> checkpoint_tensors(
     const std::filesystem::path& path) {
-  const auto meta = train::read_checkpoint_meta(path);
+  const auto meta = checkpoint::read_checkpoint_meta(path);
   auto spec = meta.spec;
   spec.init = "random";
   auto model = models::build_model(spec);
-  train::load_checkpoint_state(path, *model, nullptr, false);
+  checkpoint::load_checkpoint_state(path, *model, nullptr, false);
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (const auto& item : model->named_parameters())
     out.emplace_back(item.key(), item.value().detach().clone());

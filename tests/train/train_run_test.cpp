@@ -6,8 +6,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/data/scene_input.h"
-#include "sarseg/train/checkpoint.h"
+#include "sarseg/infer/checkpoint_loader.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/strings.h"
@@ -85,7 +86,7 @@ TEST(TrainRun, TinyRunWritesTheRunDirectory) {
             train::train_config_schema().to_yaml(config));
 
   // What evaluation and prediction load.
-  auto bundle = train::load_inference_bundle(run);
+  auto bundle = infer::load_inference_bundle(run);
   EXPECT_EQ(bundle.head_labels, std::vector<std::string>{"SOD"});
   EXPECT_EQ(bundle.normalization.bands, config.data.bands);
   EXPECT_EQ(bundle.spec.in_channels, 3);
@@ -117,7 +118,7 @@ TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
       EXPECT_NE(message.find("last.pt (epoch 1) is intact"), std::string::npos) << message;
     }
   }
-  const auto meta = train::read_checkpoint_meta(run / "checkpoints" / "last.pt");
+  const auto meta = checkpoint::read_checkpoint_meta(run / "checkpoints" / "last.pt");
   EXPECT_EQ(meta.epoch, 1);
   for (const auto& [name, tensor] :
        sarseg::testing::checkpoint_tensors(run / "checkpoints" / "last.pt"))

@@ -5,7 +5,8 @@
 //   float z = (value - norm.mean[b]) / norm.std[b];
 //
 // Fill and NaN pixels (scene.valid == 0, or a non-finite value) never enter the statistics; after
-// normalising they are set to 0 (the mean), see data/scene_input.h.
+// normalising they are set to 0 (the mean). SceneNormalizer is the one place that normalises:
+// training's prepared scenes, tiled inference and data::scene_to_input all read through it.
 #pragma once
 
 #include <string>
@@ -56,6 +57,37 @@ Normalization ai4arctic_normalization(const std::vector<std::string>& bands);
 Normalization make_normalization(NormalizationMethod method,
                                  const std::vector<const io::Scene*>& scenes,
                                  const std::vector<std::string>& bands);
+
+// UserError naming the scene when it lacks a band of normalization.bands, or a band has another
+// size than the scene or other units than the recorded ones.
+void check_input_bands(const io::Scene& scene, const Normalization& normalization);
+
+// Normalised windows of one scene: the input of a model, for training and inference alike.
+//
+//   data::SceneNormalizer input(scene, normalization);
+//   input.window(tile.data(), y, x, 512, 512);   // channels x 512 x 512, channel-major
+class SceneNormalizer {
+ public:
+  // Takes the bands named by normalization.bands (in that order) from `scene`. UserError as
+  // check_input_bands, or when the normalisation lacks a mean or a positive std for a band.
+  SceneNormalizer(const io::Scene& scene, const Normalization& normalization);
+
+  int64_t channels() const { return static_cast<int64_t>(bands_.size()); }
+  // 1 where the scene's mask is set and every input band is finite.
+  const io::Raster<uint8_t>& valid() const { return valid_; }
+  // (value - mean) / std of the h x w window at (y, x), channel-major into `dst` (channels * h * w
+  // floats). Invalid pixels and pixels beyond the scene (a window may overhang it) are 0.
+  void window(float* dst, int64_t y, int64_t x, int64_t h, int64_t w) const;
+
+ private:
+  struct InputBand {
+    const float* pixels = nullptr;
+    float mean = 0;
+    float inv_std = 1;
+  };
+  std::vector<InputBand> bands_;
+  io::Raster<uint8_t> valid_;
+};
 
 // JSON text {"bands": [...], "mean": [...], "std": [...], "source": "..."} and back (UserError
 // naming `where` when malformed).

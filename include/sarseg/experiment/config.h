@@ -1,5 +1,6 @@
-// The experiment configuration: the training configuration (every train key, same names) plus an
-// `experiment.*` section, loaded in layers:
+// The experiment configuration: the training configuration (every train key, same names), an
+// `experiment.*` section and the `inference.*` options of the test-scene predictions, loaded in
+// layers:
 //   train defaults (the paper's protocol) -> profile (embedded YAML: quick, paper, autoice; or
 //   "none") -> --config FILE -> --set KEY=VALUE overrides -> validation.
 //
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "sarseg/infer/options.h"
 #include "sarseg/train/config.h"
 #include "sarseg/util/config.h"
 
@@ -36,8 +38,6 @@ struct ExperimentSection {
   // Each of these seasons needs at least one test scene (checked before any training).
   std::vector<std::string> test_seasons = {"freeze-up", "melt"};
   std::vector<std::string> evaluate = {"last", "best"};  // weights evaluated on the test scenes
-  int64_t tile = 1024;                // whole-scene inference tile (0 = one pass, as the paper)
-  int64_t overlap = 128;              // tile overlap
   int64_t quicklooks_per_season = 1;  // test scenes shown in the report per season
   int64_t quicklook_size = 320;       // longest side of a quicklook in pixels
 };
@@ -45,6 +45,7 @@ struct ExperimentSection {
 struct ExperimentConfig {
   train::TrainConfig train;
   ExperimentSection experiment;
+  infer::InferenceOptions inference;  // how the test scenes are predicted
 };
 
 const config::ConfigSchema<ExperimentConfig>& experiment_config_schema();

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <string>
 
 #include "sarseg/io/scene.h"
 #include "sarseg/io/scene_io.h"
@@ -25,5 +27,11 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path,
 // (a valid pixel whose z-score is exactly 0 is nudged to 1e-6 so that it stays valid). Every label
 // is written as uint8 with chart_fill_value = 255. Atomic.
 void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& path);
+
+// The AutoICE submission: one uint8 variable `{scene_name}_{chart}` per entry of `charts` (chart
+// name -> class map), dims (sar_lines, sar_samples), zlib level 1, fill 255. Atomic. UserError
+// when this build has no netCDF.
+void write_autoice_submission(const std::filesystem::path& path, const std::string& scene_name,
+                              const std::map<std::string, LabelRaster>& charts);
 
 }  // namespace sarseg::io

@@ -37,6 +37,22 @@ RgbImage sar_false_colour(const Scene& scene, int max_side = 0);
 RgbImage legend_image(const Palette& palette, const std::string& title,
                       const std::vector<bool>& present = {});
 
+// One picture of a quicklook: an image with its title and (for class maps) a legend below it.
+struct QuicklookPanel {
+  std::string title;
+  RgbImage image;
+  RgbImage legend;  // empty (width 0) for none
+};
+
+// A class map coloured with the palette of `label_name`, with a legend of the classes present.
+// The palette covers the classes present, and at least `min_classes`.
+QuicklookPanel class_map_panel(const LabelRaster& labels, const std::string& label_name,
+                               const std::string& title, int max_side, int min_classes = 0);
+// The HH/HV false colour (sar_false_colour).
+QuicklookPanel sar_panel(const Scene& scene, int max_side);
+// Panels side by side under a title line: the one quicklook layout of sarseg.
+RgbImage compose_quicklook(const std::string& title, const std::vector<QuicklookPanel>& panels);
+
 // The SAR false colour beside `label_name` (default: SOD, SIC, FLOE, classes, first label) with
 // its legend below; only the SAR panel when the scene has no labels.
 RgbImage scene_quicklook(const Scene& scene, const std::string& label_name = "",

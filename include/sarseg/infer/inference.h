@@ -1,7 +1,7 @@
 // Whole-scene inference in bounded memory: overlapping tiles, blended back together.
 //
-//   eval::ScenePredictor predictor(model, normalization, {"SOD"}, eval::InferenceOptions{});
-//   eval::ScenePrediction out = predictor.predict(scene);   // out.heads[0].classes: uint8 map
+//   infer::ScenePredictor predictor(model, normalization, {"SOD"}, infer::InferenceOptions{});
+//   infer::ScenePrediction out = predictor.predict(scene);   // out.heads[0].classes: uint8 map
 //
 // How it works. The scene is padded (virtually, with 0 = the normalised mean, as invalid pixels
 // are) to a multiple of the model's size multiple. Tiles of `tile` x `tile` pixels start at
@@ -30,6 +30,8 @@
 #include <vector>
 
 #include "sarseg/data/normalization.h"
+#include "sarseg/infer/options.h"
+#include "sarseg/io/prediction_output.h"
 #include "sarseg/io/scene.h"
 #include "sarseg/models/model.h"
 
@@ -37,36 +39,10 @@ namespace sarseg::models {
 class Int8Model;
 }
 
-namespace sarseg::eval {
+namespace sarseg::infer {
 
-// The single source of inference defaults (eval, predict, bench predict, the experiment).
-struct InferenceOptions {
-  int64_t tile = 1024;    // tile side in pixels (snapped down to the size multiple); 0 = one pass
-  int64_t overlap = 128;  // pixels shared by neighbouring tiles, at most tile / 2
-  std::string blend = "cosine";    // cosine, linear or crop
-  int64_t batch = 1;               // tiles per forward pass
-  bool inference_mode = true;      // torch::InferenceMode (else only NoGradGuard)
-  bool fold_batchnorm = false;     // fold BatchNorm into the preceding convolution (on a copy)
-  bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
-  std::string precision = "fp32";  // fp32, bf16 (autocast on the device), int8 (CPU; ResNet +
-                                   // deeplabv3; activation ranges measured on each scene), or
-                                   // auto (bf16 where the CPU has native bf16 instructions:
-                                   // avx512_bf16 or amx_bf16)
-  std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
-};
-
-// UserError naming the option (as `--tile` etc.) when a value is out of range.
-void validate(const InferenceOptions& options);
-nlohmann::json to_json(const InferenceOptions& options);
-
-// True when the CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
-bool cpu_has_native_bf16();
-// "fp32" or "bf16": what `options.precision` resolves to on this machine.
-std::string resolved_precision(const InferenceOptions& options);
-
-// Classes of a head's class map: its outputs, or for a regression head 11 when it predicts SIC
-// (AutoICE class indices 0..10) and 255 otherwise; regression values are rounded and clamped to
-// 0..count-1.
+// Classes of a head's class map (eval::class_map_classes); regression values are rounded and
+// clamped to 0..count-1.
 int64_t head_class_count(const models::HeadSpec& head, const std::string& label);
 
 // What the tiler needs from a model: a forward pass giving one [N, C, H, W] tensor per head.
@@ -80,16 +56,8 @@ struct TiledModel {
   std::function<void(const std::vector<torch::Tensor>&)> calibrate;
 };
 
-struct HeadPrediction {
-  std::string label;  // scene label the head predicts
-  bool regression = false;
-  // Class map, 255 where the input is invalid (regression heads: the value rounded and clamped,
-  // see head_class_count).
-  io::LabelRaster classes;
-  // With probabilities requested (classification heads): one raster per class, p scaled to
-  // 0..254 (p = value / 254), 255 where the input is invalid.
-  std::vector<io::LabelRaster> probabilities;
-};
+// A head's class map (and probabilities when asked for); see io::LabelPrediction.
+using HeadPrediction = io::LabelPrediction;
 
 struct ScenePrediction {
   std::vector<HeadPrediction> heads;
@@ -154,4 +122,4 @@ class ScenePredictor {
   std::shared_ptr<models::Int8Model> int8_;
 };
 
-}  // namespace sarseg::eval
+}  // namespace sarseg::infer

@@ -1,4 +1,4 @@
-#include "sarseg/eval/inference.h"
+#include "sarseg/infer/inference.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -11,6 +11,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "sarseg/eval/scoring.h"
 #include "sarseg/models/int8.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
@@ -19,7 +20,7 @@
 #include "sarseg/util/torch_compat.h"
 #include "sarseg/util/torch_runtime.h"
 
-namespace sarseg::eval {
+namespace sarseg::infer {
 
 namespace {
 
@@ -205,62 +206,8 @@ bool all_digits(const std::string& text) {
 
 }  // namespace
 
-void validate(const InferenceOptions& options) {
-  require(options.tile >= 0, "--tile " + std::to_string(options.tile) +
-                                 " is negative; give a tile side in pixels, or 0 for one pass");
-  require(options.overlap >= 0,
-          "--overlap " + std::to_string(options.overlap) + " is negative; give pixels >= 0");
-  require(options.tile == 0 || options.overlap * 2 <= options.tile,
-          "--overlap " + std::to_string(options.overlap) + " is more than half of --tile " +
-              std::to_string(options.tile) + "; use at most " + std::to_string(options.tile / 2));
-  parse_blend(options.blend);
-  require(options.batch >= 1,
-          "--batch " + std::to_string(options.batch) + " must be at least 1 tile per pass");
-  require(options.precision == "fp32" || options.precision == "bf16" ||
-              options.precision == "int8" || options.precision == "auto",
-          "--precision '" + options.precision + "' is not known; use fp32, bf16, int8 or auto");
-  const auto device = resolve_device_name(options.device);
-  require(options.precision != "int8" || torch::Device(device).is_cpu(),
-          "--precision int8 runs on the CPU only, not on --device " + options.device +
-              "; use --device cpu, or --precision bf16 on the GPU");
-}
-
-nlohmann::json to_json(const InferenceOptions& o) {
-  return {{"tile", o.tile},
-          {"overlap", o.overlap},
-          {"blend", o.blend},
-          {"batch", o.batch},
-          {"inference_mode", o.inference_mode},
-          {"fold_batchnorm", o.fold_batchnorm},
-          {"channels_last", o.channels_last},
-          {"precision", o.precision},
-          {"device", o.device},
-          {"resolved_precision", resolved_precision(o)}};
-}
-
-bool cpu_has_native_bf16() {
-  static const bool has = [] {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line)) {
-      if (line.rfind("flags", 0) != 0) continue;
-      for (const auto& flag : split(line.substr(line.find(':') + 1), ' '))
-        if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
-      return false;
-    }
-    return false;
-  }();
-  return has;
-}
-
-std::string resolved_precision(const InferenceOptions& options) {
-  if (options.precision == "auto") return cpu_has_native_bf16() ? "bf16" : "fp32";
-  return options.precision;
-}
-
 int64_t head_class_count(const models::HeadSpec& head, const std::string& label) {
-  if (!head.regression) return head.outputs;
-  return to_lower(label) == "sic" ? 11 : 255;
+  return eval::class_map_classes(label, head.regression, head.outputs);
 }
 
 AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple) {
@@ -300,49 +247,13 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
                                 " head labels for " + std::to_string(model.heads.size()) +
                                 " heads");
 
-  // Input bands in channel order.
-  const auto& bands = normalization.bands;
-  require(static_cast<int64_t>(bands.size()) == model.in_channels,
+  require(static_cast<int64_t>(normalization.bands.size()) == model.in_channels,
           "the model takes " + std::to_string(model.in_channels) + " input bands but its " +
-              "normalisation lists " + std::to_string(bands.size()) + " (" + join(bands, ", ") +
-              "); the checkpoint is inconsistent");
-  std::vector<const float*> band_data;
-  std::vector<float> band_mean, band_inv_std;
-  for (size_t c = 0; c < bands.size(); ++c) {
-    const io::Band* band = scene.find_band(bands[c]);
-    require(band != nullptr,
-            "scene '" + scene.id + "' (" + scene.source_path + ") has no band '" + bands[c] +
-                "' that the model takes as input " + std::to_string(c + 1) + " of " +
-                std::to_string(bands.size()) + " (" + join(bands, ", ") + "); it has: " +
-                join(scene.band_names(), ", ") + "; give scenes with the checkpoint's bands");
-    require(band->pixels.height == height && band->pixels.width == width,
-            "scene '" + scene.id + "' band '" + bands[c] + "' is not the scene's size");
-    const std::string wanted = c < normalization.units.size() ? normalization.units[c] : "";
-    require(wanted.empty() || band->units.empty() || band->units == wanted,
-            "scene '" + scene.id + "' (" + scene.source_path + ") gives band '" + bands[c] +
-                "' in " + band->units + " but the model was trained on " + wanted +
-                " values; read the scene in the training units (sarseg eval and predict do so "
-                "from the checkpoint; in code: SceneReadOptions::physical_units)");
-    band_data.push_back(band->pixels.data.data());
-    band_mean.push_back(
-        static_cast<float>(c < normalization.mean.size() ? normalization.mean[c] : 0.0));
-    const double sd = c < normalization.std.size() ? normalization.std[c] : 1.0;
-    band_inv_std.push_back(static_cast<float>(sd > 0 ? 1.0 / sd : 1.0));
-  }
-
+              "normalisation lists " + std::to_string(normalization.bands.size()) + " (" +
+              join(normalization.bands, ", ") + "); the checkpoint is inconsistent");
+  const data::SceneNormalizer input(scene, normalization);
   ScenePrediction result;
-  // Valid input: the scene's mask and a finite value in every input band.
-  result.valid = io::Raster<uint8_t>(height, width, 1);
-  {
-    auto* v = result.valid.data.data();
-    const size_t n = static_cast<size_t>(height * width);
-    if (!scene.valid.empty()) std::memcpy(v, scene.valid.data.data(), n);
-    for (const float* b : band_data)
-      for (size_t i = 0; i < n; ++i)
-        if (!std::isfinite(b[i])) v[i] = 0;
-    for (size_t i = 0; i < n; ++i)
-      v[i] = v[i] != 0;
-  }
+  result.valid = input.valid();
 
   // Tiling geometry on the padded scene.
   const int64_t m = std::max<int64_t>(1, model.size_multiple);
@@ -419,27 +330,9 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
   };
 
   const int64_t in_channels = model.in_channels;
-  // Normalised input of the padded-scene window at (y, x), h x w, channel-major, into `dst`:
-  // invalid and out-of-scene pixels are 0 (the normalised mean).
+  // Normalised input of the padded-scene window at (y, x), h x w, channel-major, into `dst`.
   auto load_window = [&](float* dst, int64_t y, int64_t x, int64_t h, int64_t w) {
-    const int64_t span = std::max<int64_t>(0, std::min(w, width - x));
-    for (int64_t c = 0; c < in_channels; ++c) {
-      const float mean = band_mean[static_cast<size_t>(c)];
-      const float inv = band_inv_std[static_cast<size_t>(c)];
-      for (int64_t i = 0; i < h; ++i) {
-        float* row = dst + (c * h + i) * w;
-        const int64_t gy = y + i;
-        int64_t j = 0;
-        if (gy < height) {
-          const float* src = band_data[static_cast<size_t>(c)] + gy * width + x;
-          const uint8_t* v = result.valid.data.data() + gy * width + x;
-          for (; j < span; ++j)
-            row[j] = v[j] ? (src[j] - mean) * inv : 0.0f;
-        }
-        for (; j < w; ++j)
-          row[j] = 0.0f;
-      }
-    }
+    input.window(dst, y, x, h, w);
   };
 
   std::optional<torch::InferenceMode> inference_guard;
@@ -610,14 +503,7 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
 }
 
 void ScenePredictor::check_scene(const io::Scene& scene) const {
-  for (size_t c = 0; c < normalization_.bands.size(); ++c) {
-    require(scene.find_band(normalization_.bands[c]) != nullptr,
-            "scene '" + scene.id + "' (" + scene.source_path + ") has no band '" +
-                normalization_.bands[c] + "' that the model takes as input " +
-                std::to_string(c + 1) + " of " + std::to_string(normalization_.bands.size()) +
-                " (" + join(normalization_.bands, ", ") + "); it has: " +
-                join(scene.band_names(), ", ") + "; give scenes with the checkpoint's bands");
-  }
+  data::check_input_bands(scene, normalization_);
 }
 
 ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabilities) const {
@@ -639,4 +525,4 @@ ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabiliti
   return predict_tiled(tiled, scene, normalization_, head_labels_, options_, probabilities);
 }
 
-}  // namespace sarseg::eval
+}  // namespace sarseg::infer

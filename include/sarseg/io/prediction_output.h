@@ -1,4 +1,4 @@
-// Prediction outputs: what `sarseg predict` writes for one scene.
+// Prediction outputs: what `sarseg predict` writes for one scene (no model, no torch).
 //
 //   {id}_classes.tif                 uint8 class map, one band per head (description = the head's
 //                                    label), nodata 255, the input's CRS and geotransform
@@ -11,14 +11,23 @@
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <string>
 #include <vector>
 
-#include "sarseg/eval/inference.h"
 #include "sarseg/io/scene.h"
 
-namespace sarseg::infer {
+namespace sarseg::io {
+
+// A predicted map of one scene label.
+struct LabelPrediction {
+  std::string label;  // scene label the map predicts, e.g. "SOD"
+  bool regression = false;
+  // Class map, 255 where the input is invalid (regression: the value rounded and clamped).
+  LabelRaster classes;
+  // With probabilities requested (classification): one raster per class, p scaled to 0..254
+  // (p = value / 254), 255 where the input is invalid.
+  std::vector<LabelRaster> probabilities;
+};
 
 struct PredictOutputOptions {
   bool probabilities = false;
@@ -28,25 +37,19 @@ struct PredictOutputOptions {
 };
 
 // Output files of `scene` in `out_dir`, in the order write_prediction writes them.
-std::vector<std::filesystem::path> prediction_paths(const io::Scene& scene,
-                                                    const eval::ScenePrediction& prediction,
+std::vector<std::filesystem::path> prediction_paths(const Scene& scene,
+                                                    const std::vector<LabelPrediction>& heads,
                                                     const std::filesystem::path& out_dir,
                                                     const PredictOutputOptions& options);
 
 // Writes the outputs (each file atomically: temporary, fsync, rename). Returns the files written.
 // UserError naming the directory when it cannot be created or written.
-std::vector<std::filesystem::path> write_prediction(const io::Scene& scene,
-                                                    const eval::ScenePrediction& prediction,
+std::vector<std::filesystem::path> write_prediction(const Scene& scene,
+                                                    const std::vector<LabelPrediction>& heads,
                                                     const std::filesystem::path& out_dir,
                                                     const PredictOutputOptions& options);
 
-// True when `scene` came from an AI4Arctic netCDF file and `prediction` has SIC, SOD and FLOE.
-bool autoice_submission_possible(const io::Scene& scene, const eval::ScenePrediction& prediction);
+// True when `scene` came from an AI4Arctic netCDF file and `heads` include SIC, SOD and FLOE.
+bool autoice_submission_possible(const Scene& scene, const std::vector<LabelPrediction>& heads);
 
-// The AutoICE submission netCDF: one uint8 variable `{scene_name}_{chart}` per entry of `charts`
-// (chart name -> class map), dims (sar_lines, sar_samples), zlib level 1, fill 255. Atomic.
-// UserError when this build has no netCDF.
-void write_autoice_submission(const std::filesystem::path& path, const std::string& scene_name,
-                              const std::map<std::string, io::LabelRaster>& charts);
-
-}  // namespace sarseg::infer
+}  // namespace sarseg::io

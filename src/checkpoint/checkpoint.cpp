@@ -1,4 +1,4 @@
-#include "sarseg/train/checkpoint.h"
+#include "sarseg/checkpoint/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
@@ -11,7 +11,7 @@
 
 namespace fs = std::filesystem;
 
-namespace sarseg::train {
+namespace sarseg::checkpoint {
 namespace {
 
 const char* const kFormatKey = "sarseg_checkpoint";
@@ -50,6 +50,15 @@ torch::serialize::InputArchive open_archive(const fs::path& path, const torch::D
 }
 
 }  // namespace
+
+eval::ScoringSpec scoring_of_tasks(const std::vector<data::TaskSpec>& tasks, int ignore_label) {
+  eval::ScoringSpec scoring;
+  for (const auto& task : tasks)
+    scoring.heads.push_back(
+        {task.label, eval::class_map_classes(task.label, task.regression, task.classes)});
+  scoring.ignore_label = ignore_label;
+  return scoring;
+}
 
 std::string model_spec_to_json(const models::ModelSpec& spec) {
   nlohmann::json heads = nlohmann::json::array();
@@ -125,6 +134,10 @@ void save_checkpoint(const fs::path& path, const CheckpointMeta& meta, torch::nn
   j["tasks"] = nlohmann::json::array();
   for (const auto& task : meta.tasks)
     j["tasks"].push_back(task_to_json(task));
+  // A meta made without a scoring record (tools, tests) is scored by its tasks.
+  const eval::ScoringSpec scoring =
+      meta.scoring.heads.empty() ? scoring_of_tasks(meta.tasks, -1) : meta.scoring;
+  j["scoring"] = nlohmann::json::parse(eval::scoring_to_json(scoring));
   j["epoch"] = meta.epoch;
   j["config_yaml"] = meta.config_yaml;
   j["state"] =
@@ -164,6 +177,8 @@ CheckpointMeta read_checkpoint_meta(const fs::path& path) {
     meta.normalization = data::normalization_from_json(j.at("normalization").dump(), where);
     for (const auto& task : j.at("tasks"))
       meta.tasks.push_back(task_from_json(task));
+    meta.scoring = j.contains("scoring") ? eval::scoring_from_json(j.at("scoring").dump(), where)
+                                         : scoring_of_tasks(meta.tasks, -1);
     meta.epoch = j.at("epoch").get<int64_t>();
     meta.config_yaml = j.value("config_yaml", "");
     meta.state_json = j.contains("state") ? j.at("state").dump() : "{}";
@@ -200,23 +215,4 @@ void load_checkpoint_state(const fs::path& path, torch::nn::Module& model,
   }
 }
 
-InferenceBundle load_inference_bundle(const fs::path& checkpoint_or_run_dir) {
-  const fs::path path = resolve_checkpoint_path(checkpoint_or_run_dir, "best");
-  const CheckpointMeta meta = read_checkpoint_meta(path);
-  InferenceBundle bundle;
-  bundle.spec = meta.spec;
-  // Weights come from the checkpoint: no weight file is needed to rebuild the encoder.
-  bundle.spec.init = "random";
-  bundle.model = models::build_model(bundle.spec);
-  load_checkpoint_state(path, *bundle.model, nullptr, false, torch::kCPU);
-  bundle.model->eval();
-  bundle.spec = meta.spec;
-  bundle.normalization = meta.normalization;
-  for (const auto& task : meta.tasks)
-    bundle.head_labels.push_back(task.label);
-  bundle.epoch = meta.epoch;
-  bundle.path = path;
-  return bundle;
-}
-
-}  // namespace sarseg::train
+}  // namespace sarseg::checkpoint

@@ -1,4 +1,5 @@
-// Checkpoints: everything needed to resume training exactly, and everything inference needs.
+// Checkpoints: everything needed to resume training exactly, and everything inference and scoring
+// need. Written by training, read by training (resume) and inference; neither links the other.
 #pragma once
 
 #include <torch/torch.h>
@@ -9,28 +10,15 @@
 
 #include "sarseg/data/normalization.h"
 #include "sarseg/data/task.h"
+#include "sarseg/eval/scoring.h"
 #include "sarseg/models/model.h"
 
-namespace sarseg::train {
-
-// What eval/predict/experiment need from a checkpoint.
-struct InferenceBundle {
-  models::SegmentationModel model{nullptr};  // eval mode, CPU
-  models::ModelSpec spec;
-  data::Normalization normalization;     // bands in input-channel order
-  std::vector<std::string> head_labels;  // scene label each head predicts, e.g. "SOD"
-  int64_t epoch = 0;
-  std::filesystem::path path;
-};
-
-// Accepts a checkpoint file or a run directory (then checkpoints/best). UserError naming the
-// file when it is not a sarseg checkpoint.
-InferenceBundle load_inference_bundle(const std::filesystem::path& checkpoint_or_run_dir);
+namespace sarseg::checkpoint {
 
 // ---- the checkpoint file (a torch archive) ------------------------------------------------
 // Keys: "sarseg_checkpoint" (format version), "meta" (JSON text: model spec, normalisation, tasks,
-// epoch, the resolved config YAML and the trainer state), "model" (parameters and buffers),
-// "optimizer" (optional), "torch_rng" (the default CPU generator state).
+// scoring, epoch, the resolved config YAML and the trainer state), "model" (parameters and
+// buffers), "optimizer" (optional), "torch_rng" (the default CPU generator state).
 
 inline constexpr int kCheckpointVersion = 1;
 
@@ -38,10 +26,16 @@ struct CheckpointMeta {
   models::ModelSpec spec;
   data::Normalization normalization;
   std::vector<data::TaskSpec> tasks;
+  // How the model's class maps are scored: head labels, classes, the ignored label. Checkpoints
+  // written before it was recorded get it from their tasks, with no ignored label.
+  eval::ScoringSpec scoring;
   int64_t epoch = 0;        // completed epochs
   std::string config_yaml;  // the resolved training config
   std::string state_json;   // trainer state: schedules, early stopping, history ("{}" if none)
 };
+
+// The scoring of a model trained on `tasks` with `ignore_label` (-1 = none).
+eval::ScoringSpec scoring_of_tasks(const std::vector<data::TaskSpec>& tasks, int ignore_label);
 
 // The checkpoint path of a run directory ("best" or "last"), or `path` itself when it is a file.
 std::filesystem::path resolve_checkpoint_path(const std::filesystem::path& checkpoint_or_run_dir,
@@ -61,4 +55,4 @@ void load_checkpoint_state(const std::filesystem::path& path, torch::nn::Module&
 std::string model_spec_to_json(const models::ModelSpec& spec);
 models::ModelSpec model_spec_from_json(const std::string& text, const std::string& where);
 
-}  // namespace sarseg::train
+}  // namespace sarseg::checkpoint

@@ -11,7 +11,7 @@
 #include "sarseg/models/int8.h"
 #include "sarseg/util/error.h"
 
-namespace sarseg::eval {
+namespace sarseg::infer {
 namespace {
 
 models::ModelSpec small_paper_model() {
@@ -144,4 +144,4 @@ TEST(ReducedPrecision, Int8OnlyOnTheCpu) {
 }
 
 }  // namespace
-}  // namespace sarseg::eval
+}  // namespace sarseg::infer

@@ -6,8 +6,8 @@
 #include <fstream>
 
 #include "sarseg/build_config.h"
-#include "sarseg/infer/predict.h"
 #include "sarseg/io/image.h"
+#include "sarseg/io/prediction_output.h"
 #include "sarseg/util/error.h"
 #include "support/test_support.h"
 
@@ -19,7 +19,7 @@
 #include <netcdf.h>
 #endif
 
-namespace sarseg::infer {
+namespace sarseg::io {
 namespace {
 
 namespace fs = std::filesystem;
@@ -50,8 +50,8 @@ io::Scene geo_scene(const std::string& id, const std::string& source) {
   return scene;
 }
 
-eval::HeadPrediction head(const std::string& label, int classes, bool probabilities) {
-  eval::HeadPrediction h;
+LabelPrediction head(const std::string& label, int classes, bool probabilities) {
+  LabelPrediction h;
   h.label = label;
   h.classes = io::LabelRaster(50, 40, 0);
   for (int64_t r = 0; r < 50; ++r)
@@ -69,8 +69,8 @@ TEST(Predict, GeoTiffClassMapKeepsCrsTransformAndNodata) {
 #if SARSEG_HAVE_GDAL
   testing::TempDir dir;
   const auto scene = geo_scene("s1", "/data/s1.tif");
-  eval::ScenePrediction prediction;
-  prediction.heads = {head("SOD", 6, true)};
+  std::vector<LabelPrediction> prediction;
+  prediction = {head("SOD", 6, true)};
   PredictOutputOptions options;
   options.probabilities = true;
   const auto written = write_prediction(scene, prediction, dir.path() / "out", options);
@@ -99,7 +99,7 @@ TEST(Predict, GeoTiffClassMapKeepsCrsTransformAndNodata) {
   EXPECT_TRUE(ds->GetSpatialRef()->IsSame(&expected));
   std::vector<uint8_t> pixels(50 * 40);
   ASSERT_EQ(band->RasterIO(GF_Read, 0, 0, 40, 50, pixels.data(), 40, 50, GDT_Byte, 0, 0), CE_None);
-  EXPECT_EQ(pixels, prediction.heads[0].classes.data);
+  EXPECT_EQ(pixels, prediction[0].classes.data);
   GDALClose(ds);
 
   auto* probabilities = static_cast<GDALDataset*>(GDALOpen(written[1].c_str(), GA_ReadOnly));
@@ -118,8 +118,8 @@ TEST(Predict, AutoIceSubmissionForAi4ArcticInputWithThreeCharts) {
 #if SARSEG_HAVE_NETCDF
   testing::TempDir dir;
   const auto scene = geo_scene("20180124T194759_dmi_prep", "/data/20180124T194759_dmi_prep.nc");
-  eval::ScenePrediction prediction;
-  prediction.heads = {head("SIC", 11, false), head("SOD", 6, false), head("FLOE", 7, false)};
+  std::vector<LabelPrediction> prediction;
+  prediction = {head("SIC", 11, false), head("SOD", 6, false), head("FLOE", 7, false)};
   PredictOutputOptions options;
   options.quicklook = false;
   const auto written = write_prediction(scene, prediction, dir.path(), options);
@@ -132,7 +132,7 @@ TEST(Predict, AutoIceSubmissionForAi4ArcticInputWithThreeCharts) {
   nc_inq_nvars(ncid, &nvars);
   EXPECT_EQ(nvars, 3);
   for (size_t h = 0; h < 3; ++h) {
-    const std::string name = "20180124T194759_dmi_" + prediction.heads[h].label;
+    const std::string name = "20180124T194759_dmi_" + prediction[h].label;
     int varid = -1;
     ASSERT_EQ(nc_inq_varid(ncid, name.c_str(), &varid), NC_NOERR) << name;
     nc_type type;
@@ -143,13 +143,13 @@ TEST(Predict, AutoIceSubmissionForAi4ArcticInputWithThreeCharts) {
     EXPECT_TRUE(deflate);
     std::vector<uint8_t> values(50 * 40);
     ASSERT_EQ(nc_get_var_uchar(ncid, varid, values.data()), NC_NOERR);
-    EXPECT_EQ(values, prediction.heads[h].classes.data);
+    EXPECT_EQ(values, prediction[h].classes.data);
   }
   nc_close(ncid);
 
   // Not for GeoTIFF input, nor without all three charts.
   EXPECT_FALSE(autoice_submission_possible(geo_scene("x", "/data/x.tif"), prediction));
-  prediction.heads.pop_back();
+  prediction.pop_back();
   EXPECT_FALSE(autoice_submission_possible(scene, prediction));
 #endif
 }
@@ -158,12 +158,12 @@ TEST(Predict, UnwritableOutputFolderIsAUserErrorAndWritesNothing) {
   testing::TempDir dir;
   const fs::path blocker = dir.path() / "a_file";
   { std::ofstream(blocker) << "x"; }
-  eval::ScenePrediction prediction;
-  prediction.heads = {head("SOD", 6, false)};
+  std::vector<LabelPrediction> prediction;
+  prediction = {head("SOD", 6, false)};
   EXPECT_THROW(write_prediction(geo_scene("s", "s.tif"), prediction, blocker / "out", {}),
                UserError);
   EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
 }
 
 }  // namespace
-}  // namespace sarseg::infer
+}  // namespace sarseg::io

@@ -8,7 +8,7 @@
 
 #include "blob_scenes.h"
 
-namespace sarseg::eval {
+namespace sarseg::infer {
 namespace {
 
 TEST(ReducedPrecision, Bf16ChangesWeightedF1ByLessThanHalfAPercentPoint) {
@@ -29,4 +29,4 @@ TEST(ReducedPrecision, AutoMeansBf16OnlyWithNativeSupport) {
 }
 
 }  // namespace
-}  // namespace sarseg::eval
+}  // namespace sarseg::infer

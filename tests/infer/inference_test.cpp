@@ -6,11 +6,13 @@
 #include <cmath>
 #include <random>
 
-#include "sarseg/eval/inference.h"
+#include "sarseg/data/dataset.h"
+#include "sarseg/data/scene_input.h"
 #include "sarseg/eval/metrics.h"
+#include "sarseg/infer/inference.h"
 #include "sarseg/util/error.h"
 
-namespace sarseg::eval {
+namespace sarseg::infer {
 namespace {
 
 io::Scene random_scene(int64_t height, int64_t width, uint64_t seed, int bands = 3) {
@@ -281,5 +283,70 @@ TEST(BatchNormFolding, AndChannelsLastKeepThePredictorOutput) {
   EXPECT_LE(max_probability_difference(pa, pb), 1);
 }
 
+// Training (data::prepare_scene), inference (the tiler's model input) and data::scene_to_input
+// read a scene through one normalisation: the model sees the same numbers, invalid and NaN pixels
+// included, in one pass and tile by tile.
+TEST(Normalisation, TrainingAndInferenceGiveTheModelTheSameInput) {
+  io::Scene scene = random_scene(64, 48, 11);
+  for (size_t b = 0; b < scene.bands.size(); ++b)
+    for (auto& v : scene.bands[b].pixels.data)
+      v = v * 4.0f - 20.0f + static_cast<float>(b);  // dB-like values, unlike the statistics
+  const data::Normalization normalization{
+      {"hh_db", "hv_db", "incidence_deg"}, {-19.5, -18.25, -17.0}, {3.5, 4.25, 0.75}, "test", {}};
+  const data::PreparedScene prepared = data::prepare_scene(scene, normalization, {}, -1);
+  ASSERT_EQ(prepared.input.size(), static_cast<size_t>(3 * 64 * 48));
+
+  for (const int64_t tile : {int64_t{0}, int64_t{32}}) {
+    std::vector<std::pair<torch::Tensor, int64_t>> seen;  // input, tile index
+    TiledModel model;
+    model.in_channels = 3;
+    model.size_multiple = 16;
+    model.heads = {models::HeadSpec{"classes", 2, false}};
+    model.forward = [&](const torch::Tensor& x) {
+      seen.emplace_back(x.clone(), static_cast<int64_t>(seen.size()));
+      return std::vector<torch::Tensor>{torch::zeros({x.size(0), 2, x.size(2), x.size(3)})};
+    };
+    InferenceOptions options;
+    options.tile = tile;
+    options.overlap = 0;
+    predict_tiled(model, scene, normalization, {"SOD"}, options);
+    ASSERT_FALSE(seen.empty());
+    const auto expected =
+        torch::from_blob(const_cast<float*>(prepared.input.data()), {3, 64, 48}, torch::kFloat);
+    int64_t compared = 0;
+    const int64_t side = tile == 0 ? 64 : tile;
+    const int64_t columns = tile == 0 ? 1 : 48 / tile + (48 % tile ? 1 : 0);
+    for (const auto& [input, index] : seen) {
+      // Tile origins of a 64 x 48 scene in 32-px tiles: rows 0, 32; columns 0, 16 (48 - 32).
+      const int64_t y = tile == 0 ? 0 : (index / columns) * 32;
+      const int64_t x = tile == 0 ? 0 : (index % columns == 0 ? 0 : 16);
+      const int64_t width = tile == 0 ? 48 : tile;
+      const auto window = expected.narrow(1, y, side).narrow(2, x, width);
+      EXPECT_TRUE(torch::equal(input[0], window)) << "tile " << tile << " index " << index;
+      compared += window.numel();
+    }
+    EXPECT_GE(compared, 3 * 64 * 48);
+  }
+  const data::SceneInput whole = data::scene_to_input(scene, normalization);
+  EXPECT_TRUE(torch::equal(whole.input, torch::from_blob(const_cast<float*>(prepared.input.data()),
+                                                         {3, 64, 48}, torch::kFloat)));
+  // The invalid pixels and the NaN of random_scene are 0 in every channel.
+  EXPECT_EQ(prepared.input[static_cast<size_t>(3 * 48 + 3)], 0.0f);
+  EXPECT_EQ(prepared.input[static_cast<size_t>(2 * 64 * 48 + 63 * 48)], 0.0f);
+}
+
+TEST(Normalisation, NonPositiveStdIsAUserErrorEverywhere) {
+  const io::Scene scene = random_scene(32, 32, 12);
+  const data::Normalization broken{
+      {"hh_db", "hv_db", "incidence_deg"}, {0, 0, 0}, {1, 0, 1}, "test", {}};
+  EXPECT_THROW(data::prepare_scene(scene, broken, {}, -1), UserError);
+  TiledModel model;
+  model.forward = [](const torch::Tensor& x) {
+    return std::vector<torch::Tensor>{torch::zeros({x.size(0), 2, x.size(2), x.size(3)})};
+  };
+  model.heads = {models::HeadSpec{"classes", 2, false}};
+  EXPECT_THROW(predict_tiled(model, scene, broken, {"SOD"}, InferenceOptions{}), UserError);
+}
+
 }  // namespace
-}  // namespace sarseg::eval
+}  // namespace sarseg::infer

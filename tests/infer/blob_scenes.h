@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "sarseg/eval/inference.h"
 #include "sarseg/eval/metrics.h"
+#include "sarseg/infer/inference.h"
 #include "sarseg/models/model.h"
 
-namespace sarseg::eval::testing {
+namespace sarseg::infer::testing {
 
 inline io::Scene blob_scene(int64_t size, unsigned seed) {
   std::mt19937 rng(seed);
@@ -105,14 +105,14 @@ inline double blob_test_weighted_f1(const models::SegmentationModel& model,
   norm.mean = {0, 0, 0};
   norm.std = {1, 1, 1};
   ScenePredictor predictor(model, norm, {"classes"}, options);
-  ConfusionMatrix cm(3);
+  eval::ConfusionMatrix cm(3);
   for (unsigned s = 0; s < 3; ++s) {
     const auto scene = blob_scene(128, 200 + s);
     const auto out = predictor.predict(scene);
     cm.add(scene.labels.at("classes").data.data(), out.heads[0].classes.data.data(),
            out.valid.data.data(), out.valid.data.size());
   }
-  return compute_metrics(cm).weighted_f1;
+  return eval::compute_metrics(cm).weighted_f1;
 }
 
 // Expects `precision` to change the blob test-set weighted F1 of `model` by less than 0.005 against
@@ -136,4 +136,4 @@ inline void expect_weighted_f1_kept(const models::SegmentationModel& model,
   EXPECT_LT(std::abs(reduced - fp32), 0.005);
 }
 
-}  // namespace sarseg::eval::testing
+}  // namespace sarseg::infer::testing

@@ -1,0 +1,46 @@
+// Inference options: the single source of their defaults (eval, predict, bench predict, the
+// experiment), their config keys (`inference.*`) and their checks. No torch.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sarseg/util/config.h"
+
+namespace sarseg::infer {
+
+struct InferenceOptions {
+  int64_t tile = 1024;    // tile side in pixels (snapped down to the size multiple); 0 = one pass
+  int64_t overlap = 128;  // pixels shared by neighbouring tiles, at most tile / 2
+  std::string blend = "cosine";    // cosine, linear or crop
+  int64_t batch = 1;               // tiles per forward pass
+  bool inference_mode = true;      // torch::InferenceMode (else only NoGradGuard)
+  bool fold_batchnorm = false;     // fold BatchNorm into the preceding convolution (on a copy)
+  bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
+  std::string precision = "fp32";  // fp32, bf16 (autocast on the device), int8 (CPU; ResNet +
+                                   // deeplabv3; activation ranges measured on each scene), or
+                                   // auto (bf16 where the CPU has native bf16 instructions:
+                                   // avx512_bf16 or amx_bf16)
+  std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
+};
+
+std::vector<std::string> blend_names();      // cosine, linear, crop
+std::vector<std::string> precision_names();  // fp32, bf16, int8, auto
+
+// The options as config keys inference.tile, inference.overlap, ... (help texts and choices);
+// its check is validate(). Root configs include it (see util/config.h).
+const config::ConfigSchema<InferenceOptions>& inference_options_schema();
+
+// UserError naming the option (as `--tile` etc.) when a value is out of range.
+void validate(const InferenceOptions& options);
+nlohmann::json to_json(const InferenceOptions& options);
+
+// True when the CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
+bool cpu_has_native_bf16();
+// "fp32", "bf16" or "int8": what `options.precision` resolves to on this machine.
+std::string resolved_precision(const InferenceOptions& options);
+
+}  // namespace sarseg::infer
