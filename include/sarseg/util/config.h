@@ -209,6 +209,29 @@ class ConfigSchema {
     return emit_yaml(entries, header_comment);
   }
 
+  // A Markdown table of every key: name, type, default, help and choices (docs/config.md).
+  std::string markdown_table() const {
+    std::string text = "| key | type | default | meaning |\n|---|---|---|---|\n";
+    for (const auto& key : keys_) {
+      std::string help = key.help;
+      if (!key.choices.empty()) {
+        help += " (";
+        for (size_t i = 0; i < key.choices.size(); ++i)
+          help += (i ? ", " : "") + key.choices[i];
+        help += ")";
+      }
+      std::string shown = key.default_text.empty() ? "\"\"" : key.default_text;
+      for (std::string* cell : {&help, &shown}) {
+        std::string escaped;
+        for (char c : *cell)
+          escaped += c == '|' ? std::string("\\|") : std::string(1, c);
+        *cell = escaped;
+      }
+      text += "| `" + key.name + "` | " + key.type + " | `" + shown + "` | " + help + " |\n";
+    }
+    return text;
+  }
+
   // "  name = default   help" lines for --help.
   std::string help_text() const {
     size_t width = 0;
