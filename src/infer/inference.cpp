@@ -232,52 +232,42 @@ std::vector<int64_t> tile_origins(int64_t length, int64_t tile, int64_t stride) 
   return origins;
 }
 
-ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
-                              const data::Normalization& normalization,
-                              const std::vector<std::string>& head_labels,
-                              const InferenceOptions& options, bool probabilities) {
-  validate(options);
-  const auto start = std::chrono::steady_clock::now();
+namespace {
+
+// Tiles over the scene padded to the model's size multiple, and their blending weights.
+struct TilePlan {
+  int64_t padded_h = 0, padded_w = 0;
+  int64_t tile_h = 0, tile_w = 0;
+  std::vector<int64_t> rows, cols;  // tile origins
+  std::vector<torch::Tensor> row_weights, col_weights;
+};
+
+TilePlan plan_tiles(int64_t height, int64_t width, int64_t multiple,
+                    const InferenceOptions& options) {
+  TilePlan plan;
+  const int64_t m = std::max<int64_t>(1, multiple);
+  plan.padded_h = round_up(height, m);
+  plan.padded_w = round_up(width, m);
+  AxisPlan along_h{plan.padded_h, plan.padded_h}, along_w{plan.padded_w, plan.padded_w};
+  if (options.tile > 0) {  // else one pass
+    along_h = plan_axis(plan.padded_h, options.tile, options.overlap, m);
+    along_w = plan_axis(plan.padded_w, options.tile, options.overlap, m);
+  }
+  plan.tile_h = along_h.tile;
+  plan.tile_w = along_w.tile;
+  plan.rows = tile_origins(plan.padded_h, plan.tile_h, along_h.stride);
+  plan.cols = tile_origins(plan.padded_w, plan.tile_w, along_w.stride);
   const Blend blend = parse_blend(options.blend);
-  const int64_t height = scene.height, width = scene.width;
-  require(height > 0 && width > 0, "scene '" + scene.id + "' (" + scene.source_path +
-                                       ") is empty; give a scene with pixels");
-  if (head_labels.size() != model.heads.size())
-    throw std::invalid_argument("predict_tiled: " + std::to_string(head_labels.size()) +
-                                " head labels for " + std::to_string(model.heads.size()) +
-                                " heads");
+  plan.row_weights = axis_weights(plan.rows, plan.tile_h, blend);
+  plan.col_weights = axis_weights(plan.cols, plan.tile_w, blend);
+  return plan;
+}
 
-  require(static_cast<int64_t>(normalization.bands.size()) == model.in_channels,
-          "the model takes " + std::to_string(model.in_channels) + " input bands but its " +
-              "normalisation lists " + std::to_string(normalization.bands.size()) + " (" +
-              join(normalization.bands, ", ") + "); the checkpoint is inconsistent");
-  const data::SceneNormalizer input(scene, normalization);
-  ScenePrediction result;
-  result.valid = input.valid();
-
-  // Tiling geometry on the padded scene.
-  const int64_t m = std::max<int64_t>(1, model.size_multiple);
-  const int64_t padded_h = round_up(height, m), padded_w = round_up(width, m);
-  AxisPlan plan_h{padded_h, padded_h}, plan_w{padded_w, padded_w};  // one pass
-  if (options.tile > 0) {
-    plan_h = plan_axis(padded_h, options.tile, options.overlap, m);
-    plan_w = plan_axis(padded_w, options.tile, options.overlap, m);
-  }
-  const int64_t tile_h = plan_h.tile, tile_w = plan_w.tile;
-  const auto rows = tile_origins(padded_h, tile_h, plan_h.stride);
-  const auto cols = tile_origins(padded_w, tile_w, plan_w.stride);
-  const auto row_weights = axis_weights(rows, tile_h, blend);
-  const auto col_weights = axis_weights(cols, tile_w, blend);
-  result.tile_height = tile_h;
-  result.tile_width = tile_w;
-
-  // Output channels of every head, stacked.
-  std::vector<int64_t> head_offset;
-  int64_t channels = 0;
-  for (const auto& head : model.heads) {
-    head_offset.push_back(channels);
-    channels += head.regression ? 1 : head.outputs;
-  }
+// Empty outputs (255 everywhere) of every head.
+std::vector<HeadPrediction> empty_heads(const TiledModel& model,
+                                        const std::vector<std::string>& head_labels, int64_t height,
+                                        int64_t width, bool probabilities) {
+  std::vector<HeadPrediction> heads;
   for (size_t h = 0; h < model.heads.size(); ++h) {
     HeadPrediction out;
     out.label = head_labels[h];
@@ -286,24 +276,62 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
     if (probabilities && !out.regression)
       out.probabilities.assign(static_cast<size_t>(model.heads[h].outputs),
                                io::LabelRaster(height, width, io::kLabelFill));
-    result.heads.push_back(std::move(out));
+    heads.push_back(std::move(out));
+  }
+  return heads;
+}
+
+// Weighted sums of the tiles of one tile row: rows [row_start, row_start + tile_h) of the padded
+// scene, (classes + 1) x tile_h x padded width floats. Rows no later tile row reaches are turned
+// into class maps (and probabilities) and dropped.
+class RowAccumulator {
+ public:
+  RowAccumulator(const TiledModel& model, const TilePlan& plan, ScenePrediction& result)
+      : model_(model), result_(result), tile_h_(plan.tile_h) {
+    int64_t channels = 0;
+    for (const auto& head : model.heads) {
+      head_offset_.push_back(channels);
+      channels += head.regression ? 1 : head.outputs;
+    }
+    accumulated_ = torch::zeros({channels, plan.tile_h, plan.padded_w}, torch::kFloat);
+    weight_sum_ = torch::zeros({plan.tile_h, plan.padded_w}, torch::kFloat);
   }
 
-  // Accumulators for one tile row: rows [row_start, row_start + tile_h) of the padded scene.
-  auto accumulated = torch::zeros({channels, tile_h, padded_w}, torch::kFloat);
-  auto weight_sum = torch::zeros({tile_h, padded_w}, torch::kFloat);
-  int64_t row_start = 0;
+  // Adds one tile's values [C, tile_h, tile_w] at column x with weights [tile_h, tile_w].
+  void add(const torch::Tensor& values, int64_t x, const torch::Tensor& weights) {
+    accumulated_.narrow(2, x, weights.size(1)).add_(values * weights);
+    weight_sum_.narrow(1, x, weights.size(1)).add_(weights);
+  }
 
-  // Writes finished rows [row_start, row_start + count) into the outputs.
-  auto finalise = [&](int64_t count) {
-    count = std::min(count, height - row_start);
+  // Finishes the rows above `y` (no later tile row reaches them) and moves the window down.
+  void advance_to(int64_t y) {
+    if (y <= row_start_) return;
+    const int64_t shift = y - row_start_;
+    finalise(shift);
+    const int64_t keep = tile_h_ - shift;
+    if (keep > 0) {
+      accumulated_.narrow(1, 0, keep).copy_(accumulated_.narrow(1, shift, keep).clone());
+      weight_sum_.narrow(0, 0, keep).copy_(weight_sum_.narrow(0, shift, keep).clone());
+    }
+    accumulated_.narrow(1, std::max<int64_t>(keep, 0), std::min(shift, tile_h_)).zero_();
+    weight_sum_.narrow(0, std::max<int64_t>(keep, 0), std::min(shift, tile_h_)).zero_();
+    row_start_ = y;
+  }
+
+  void finish() { finalise(tile_h_); }
+
+ private:
+  // Writes rows [row_start, row_start + count) into the outputs.
+  void finalise(int64_t count) {
+    const int64_t height = result_.valid.height, width = result_.valid.width;
+    count = std::min(count, height - row_start_);
     if (count <= 0) return;
-    auto weights = weight_sum.narrow(0, 0, count).narrow(1, 0, width);
+    auto weights = weight_sum_.narrow(0, 0, count).narrow(1, 0, width);
     if (weights.min().item<float>() <= 0.0f)
       throw std::logic_error("tile blending left a pixel without weight");
-    const size_t first = static_cast<size_t>(row_start * width);
+    const size_t first = static_cast<size_t>(row_start_ * width);
     const size_t n = static_cast<size_t>(count * width);
-    const uint8_t* valid = result.valid.data.data() + first;
+    const uint8_t* valid = result_.valid.data.data() + first;
     auto store = [&](const torch::Tensor& values, io::LabelRaster& raster) {
       auto bytes = values.contiguous();
       uint8_t* dst = raster.data.data() + first;
@@ -311,12 +339,12 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
       for (size_t i = 0; i < n; ++i)
         if (!valid[i]) dst[i] = io::kLabelFill;
     };
-    for (size_t h = 0; h < model.heads.size(); ++h) {
-      const auto& spec = model.heads[h];
-      auto values = accumulated.narrow(0, head_offset[h], spec.regression ? 1 : spec.outputs)
+    for (size_t h = 0; h < model_.heads.size(); ++h) {
+      const auto& spec = model_.heads[h];
+      auto values = accumulated_.narrow(0, head_offset_[h], spec.regression ? 1 : spec.outputs)
                         .narrow(1, 0, count)
                         .narrow(2, 0, width);
-      auto& out = result.heads[h];
+      auto& out = result_.heads[h];
       if (spec.regression) {
         const auto top = static_cast<double>(head_class_count(spec, out.label) - 1);
         store((values[0] / weights).round().clamp(0, top).to(torch::kUInt8), out.classes);
@@ -327,13 +355,71 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
         store((values[c] / weights * 254.0f).round().clamp(0, 254).to(torch::kUInt8),
               out.probabilities[static_cast<size_t>(c)]);
     }
-  };
+  }
 
-  const int64_t in_channels = model.in_channels;
-  // Normalised input of the padded-scene window at (y, x), h x w, channel-major, into `dst`.
-  auto load_window = [&](float* dst, int64_t y, int64_t x, int64_t h, int64_t w) {
-    input.window(dst, y, x, h, w);
-  };
+  const TiledModel& model_;
+  ScenePrediction& result_;
+  int64_t tile_h_;
+  std::vector<int64_t> head_offset_;  // first channel of each head in the stacked outputs
+  torch::Tensor accumulated_, weight_sum_;
+  int64_t row_start_ = 0;
+};
+
+// Normalised crops of the scene where int8 activation ranges are measured.
+std::vector<torch::Tensor> calibration_crops(const data::SceneNormalizer& input,
+                                             const TilePlan& plan, int64_t in_channels,
+                                             int64_t multiple) {
+  std::vector<torch::Tensor> crops;
+  for (const auto& window : calibration_windows(input.valid(), plan.padded_h, plan.padded_w,
+                                                std::min(plan.tile_h, plan.tile_w), multiple)) {
+    auto crop = torch::empty({1, in_channels, window.size, window.size}, torch::kFloat);
+    input.window(crop.data_ptr<float>(), window.y, window.x, window.size, window.size);
+    crops.push_back(crop);
+  }
+  return crops;
+}
+
+// Softmax probabilities (raw values for regression heads) of every head, stacked: [B, C, h, w].
+torch::Tensor stacked_head_values(const std::vector<torch::Tensor>& outputs,
+                                  const std::vector<models::HeadSpec>& heads) {
+  if (outputs.size() != heads.size())
+    throw std::logic_error("model returned " + std::to_string(outputs.size()) +
+                           " heads, expected " + std::to_string(heads.size()));
+  std::vector<torch::Tensor> values;
+  for (size_t h = 0; h < outputs.size(); ++h) {
+    auto v = outputs[h].to(torch::kFloat);  // bf16 autocast gives bf16
+    values.push_back(heads[h].regression ? v : torch::softmax(v, 1));
+  }
+  return values.size() == 1 ? values[0] : torch::cat(values, 1);
+}
+
+}  // namespace
+
+ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
+                              const data::Normalization& normalization,
+                              const std::vector<std::string>& head_labels,
+                              const InferenceOptions& options, bool probabilities) {
+  validate(options);
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t height = scene.height, width = scene.width;
+  require(height > 0 && width > 0, "scene '" + scene.id + "' (" + scene.source_path +
+                                       ") is empty; give a scene with pixels");
+  if (head_labels.size() != model.heads.size())
+    throw std::invalid_argument("predict_tiled: " + std::to_string(head_labels.size()) +
+                                " head labels for " + std::to_string(model.heads.size()) +
+                                " heads");
+  require(static_cast<int64_t>(normalization.bands.size()) == model.in_channels,
+          "the model takes " + std::to_string(model.in_channels) + " input bands but its " +
+              "normalisation lists " + std::to_string(normalization.bands.size()) + " (" +
+              join(normalization.bands, ", ") + "); the checkpoint is inconsistent");
+  const data::SceneNormalizer input(scene, normalization);
+  const TilePlan plan = plan_tiles(height, width, model.size_multiple, options);
+  ScenePrediction result;
+  result.valid = input.valid();
+  result.tile_height = plan.tile_h;
+  result.tile_width = plan.tile_w;
+  result.heads = empty_heads(model, head_labels, height, width, probabilities);
+  RowAccumulator accumulator(model, plan, result);
 
   std::optional<torch::InferenceMode> inference_guard;
   std::optional<torch::NoGradGuard> no_grad_guard;
@@ -343,71 +429,42 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
     no_grad_guard.emplace();
   }
   const torch::Device device(resolve_device_name(options.device));
-  const bool bf16 = resolved_precision(options) == "bf16";
-  compat::AutocastGuard autocast(bf16, device.type());
+  compat::AutocastGuard autocast(resolved_precision(options) == "bf16", device.type());
 
+  const int64_t in_channels = model.in_channels;
   if (model.calibrate) {
-    std::vector<torch::Tensor> crops;
-    for (const auto& window :
-         calibration_windows(result.valid, padded_h, padded_w, std::min(tile_h, tile_w), m)) {
-      auto crop = torch::empty({1, in_channels, window.size, window.size}, torch::kFloat);
-      load_window(crop.data_ptr<float>(), window.y, window.x, window.size, window.size);
-      crops.push_back(crop);
-    }
+    const auto crops = calibration_crops(input, plan, in_channels, model.size_multiple);
     const auto calibration_start = std::chrono::steady_clock::now();
     model.calibrate(crops);
     result.model_seconds += seconds_since(calibration_start);
   }
 
-  const int64_t batch = std::max<int64_t>(1, options.batch);
-  for (size_t r = 0; r < rows.size(); ++r) {
-    const int64_t y = rows[r];
-    if (y > row_start) {
-      // Rows above y are complete: no later tile row reaches them.
-      const int64_t shift = y - row_start;
-      finalise(shift);
-      const int64_t keep = tile_h - shift;
-      if (keep > 0) {
-        accumulated.narrow(1, 0, keep).copy_(accumulated.narrow(1, shift, keep).clone());
-        weight_sum.narrow(0, 0, keep).copy_(weight_sum.narrow(0, shift, keep).clone());
-      }
-      accumulated.narrow(1, std::max<int64_t>(keep, 0), std::min(shift, tile_h)).zero_();
-      weight_sum.narrow(0, std::max<int64_t>(keep, 0), std::min(shift, tile_h)).zero_();
-      row_start = y;
-    }
-    for (size_t c0 = 0; c0 < cols.size(); c0 += static_cast<size_t>(batch)) {
-      const size_t count = std::min(cols.size() - c0, static_cast<size_t>(batch));
-      auto input =
-          torch::empty({static_cast<int64_t>(count), in_channels, tile_h, tile_w}, torch::kFloat);
-      for (size_t b = 0; b < count; ++b) {
-        load_window(
-            input.data_ptr<float>() + static_cast<int64_t>(b) * in_channels * tile_h * tile_w, y,
-            cols[c0 + b], tile_h, tile_w);
-      }
-      if (options.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  const size_t batch = static_cast<size_t>(std::max<int64_t>(1, options.batch));
+  const int64_t tile_floats = in_channels * plan.tile_h * plan.tile_w;
+  for (size_t r = 0; r < plan.rows.size(); ++r) {
+    const int64_t y = plan.rows[r];
+    accumulator.advance_to(y);
+    for (size_t c0 = 0; c0 < plan.cols.size(); c0 += batch) {
+      const size_t count = std::min(plan.cols.size() - c0, batch);
+      auto tiles = torch::empty(
+          {static_cast<int64_t>(count), in_channels, plan.tile_h, plan.tile_w}, torch::kFloat);
+      for (size_t b = 0; b < count; ++b)
+        input.window(tiles.data_ptr<float>() + static_cast<int64_t>(b) * tile_floats, y,
+                     plan.cols[c0 + b], plan.tile_h, plan.tile_w);
+      if (options.channels_last) tiles = tiles.contiguous(torch::MemoryFormat::ChannelsLast);
       const auto forward_start = std::chrono::steady_clock::now();
-      auto outputs = model.forward(device.is_cpu() ? input : input.to(device));
+      auto outputs = model.forward(device.is_cpu() ? tiles : tiles.to(device));
       if (!device.is_cpu()) outputs = to_cpu_float(outputs);  // waits for the device
       result.model_seconds += seconds_since(forward_start);
-      if (outputs.size() != model.heads.size())
-        throw std::logic_error("model returned " + std::to_string(outputs.size()) +
-                               " heads, expected " + std::to_string(model.heads.size()));
-      std::vector<torch::Tensor> values;
-      for (size_t h = 0; h < outputs.size(); ++h) {
-        auto v = outputs[h].to(torch::kFloat);  // bf16 autocast gives bf16
-        values.push_back(model.heads[h].regression ? v : torch::softmax(v, 1));
-      }
-      auto stacked = values.size() == 1 ? values[0] : torch::cat(values, 1);  // [B, C, th, tw]
+      const auto stacked = stacked_head_values(outputs, model.heads);
       for (size_t b = 0; b < count; ++b) {
-        const int64_t x = cols[c0 + b];
-        auto w = torch::outer(row_weights[r], col_weights[c0 + b]);
-        accumulated.narrow(2, x, tile_w).add_(stacked[static_cast<int64_t>(b)] * w);
-        weight_sum.narrow(1, x, tile_w).add_(w);
+        accumulator.add(stacked[static_cast<int64_t>(b)], plan.cols[c0 + b],
+                        torch::outer(plan.row_weights[r], plan.col_weights[c0 + b]));
         ++result.tiles;
       }
     }
   }
-  finalise(tile_h);
+  accumulator.finish();
   result.seconds = seconds_since(start);
   return result;
 }
