@@ -81,6 +81,9 @@ TEST(SvgChart, BarChartPlacesBarsAndWhiskersWhereTheAxesSay) {
   EXPECT_FALSE(contains(svg, "fill='#fedcba'"));  // the missing bar is not drawn
   EXPECT_TRUE(contains(svg, "class='yt'>0.6</text>"));
   EXPECT_FALSE(contains(svg, "class='yt'>0.5</text>"));
+  // The start is rounded down: a lowest whisker of 0.72 starts the axis at 0.6, not 0.7.
+  chart.groups = {{"melt", {{true, 0.8, 0.72, 0.9}, {}}}};
+  EXPECT_TRUE(contains(bar_chart_svg(chart), "class='yt'>0.6</text>"));
   chart.groups.clear();
   EXPECT_TRUE(contains(bar_chart_svg(chart), ">F1: no data</text></svg>"));
 }
