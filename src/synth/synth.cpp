@@ -260,12 +260,21 @@ io::Raster<uint16_t> assign_polygons(const std::vector<ChartPolygon>& polygons, 
   return index;
 }
 
+struct FloeCells {
+  std::vector<float> score;    // -1 on land
+  std::vector<uint64_t> cell;  // hash of the winning floe cell
+  std::vector<uint8_t> level;  // cascade level of the winning cell
+};
+
 // Floe cascade: for every pixel, the best weighted Worley score over its polygon's levels and
 // the hash of the winning floe cell. Score = 1 - d1/d2 (1 at a floe centre, 0 on a crack).
-void floe_cascade(const std::vector<ChartPolygon>& polygons, const io::Raster<uint16_t>& truth,
-                  const io::LabelRaster& land, uint64_t seed, std::vector<float>& best_score,
-                  std::vector<uint64_t>& best_cell, std::vector<uint8_t>& best_level) {
+FloeCells floe_cascade(const std::vector<ChartPolygon>& polygons, const io::Raster<uint16_t>& truth,
+                       const io::LabelRaster& land, uint64_t seed) {
   const int64_t h = truth.height, w = truth.width;
+  FloeCells floes;
+  std::vector<float>& best_score = floes.score;
+  std::vector<uint64_t>& best_cell = floes.cell;
+  std::vector<uint8_t>& best_level = floes.level;
   best_score.assign(static_cast<size_t>(h * w), -1.0f);
   best_cell.assign(static_cast<size_t>(h * w), 0);
   best_level.assign(static_cast<size_t>(h * w), 0);
@@ -341,6 +350,7 @@ void floe_cascade(const std::vector<ChartPolygon>& polygons, const io::Raster<ui
       }
     }
   }
+  return floes;
 }
 
 // Stamps leads (long narrow openings, open or refrozen) into `lead` (1 open, 2 refrozen).
@@ -640,7 +650,8 @@ PolygonMaps assign_chart_and_truth_polygons(const std::vector<ChartPolygon>& pol
 // polygon's true concentration.
 void set_ice_thresholds(std::vector<ChartPolygon>& polygons,
                         const io::Raster<uint16_t>& truth_index, const io::LabelRaster& land,
-                        const std::vector<float>& floe_score) {
+                        const FloeCells& floes) {
+  const std::vector<float>& floe_score = floes.score;
   std::vector<std::vector<float>> per_polygon(polygons.size());
   for (size_t i = 0; i < floe_score.size(); ++i)
     if (!land.data[i]) per_polygon[truth_index.data[i]].push_back(floe_score[i]);
@@ -672,9 +683,7 @@ struct SurfaceTruth {
 // polygon's threshold, and takes the type of a partial concentration drawn by its cell hash.
 SurfaceTruth classify_surface(const std::vector<ChartPolygon>& polygons,
                               const io::Raster<uint16_t>& truth_index, const io::LabelRaster& land,
-                              const std::vector<float>& floe_score,
-                              const std::vector<uint64_t>& floe_cell,
-                              const std::vector<uint8_t>& floe_level, const SceneGrid& grid,
+                              const FloeCells& floes, const SceneGrid& grid,
                               const SynthPhysics& phys) {
   SurfaceTruth surface;
   surface.sod = io::LabelRaster(grid.h, grid.w, 0);
@@ -686,8 +695,8 @@ SurfaceTruth classify_surface(const std::vector<ChartPolygon>& polygons,
       continue;
     }
     const ChartPolygon& poly = polygons[truth_index.data[i]];
-    if (floe_score[i] < poly.ice_threshold) continue;  // water between floes
-    const uint64_t cell = floe_cell[i];
+    if (floes.score[i] < poly.ice_threshold) continue;  // water between floes
+    const uint64_t cell = floes.cell[i];
     double pick = unit_from_hash(mix64(cell ^ 0x1ULL)) * poly.ct_tenths;
     const Partial* chosen = &poly.partials.front();
     if (!poly.water) {
@@ -698,7 +707,7 @@ SurfaceTruth classify_surface(const std::vector<ChartPolygon>& polygons,
       }
     }
     surface.sod.data[i] = chosen->sod;
-    const double spacing_km = std::ldexp(kBaseFloeCellPx, floe_level[i]) * grid.px_km;
+    const double spacing_km = std::ldexp(kBaseFloeCellPx, floes.level[i]) * grid.px_km;
     surface.floe.data[i] =
         chosen->floe == kNoForm ? io::kLabelFill : floe_class_for_km(0.8 * spacing_km);
     // Roughly normal floe-to-floe offset (sum of three uniforms, unit variance).
@@ -1074,14 +1083,11 @@ io::Scene generate_scene(const SynthSpec& spec, SynthTruth* truth) {
   // Chart polygons and the pixel truth inside them: floes, leads.
   std::vector<ChartPolygon> polygons = draw_chart_polygons(spec, table, grid);
   const PolygonMaps polygon_maps = assign_chart_and_truth_polygons(polygons, spec, grid);
-  std::vector<float> floe_score;
-  std::vector<uint64_t> floe_cell;
-  std::vector<uint8_t> floe_level;
-  floe_cascade(polygons, polygon_maps.truth, land, derive_seed(spec.seed, "floes"), floe_score,
-               floe_cell, floe_level);
-  set_ice_thresholds(polygons, polygon_maps.truth, land, floe_score);
-  SurfaceTruth surface = classify_surface(polygons, polygon_maps.truth, land, floe_score, floe_cell,
-                                          floe_level, grid, spec.physics);
+  const FloeCells floes =
+      floe_cascade(polygons, polygon_maps.truth, land, derive_seed(spec.seed, "floes"));
+  set_ice_thresholds(polygons, polygon_maps.truth, land, floes);
+  SurfaceTruth surface =
+      classify_surface(polygons, polygon_maps.truth, land, floes, grid, spec.physics);
   cut_leads(spec, table, grid, polygons, polygon_maps.truth, land, surface);
 
   // Backscatter, residual noise, speckle.
