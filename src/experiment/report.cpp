@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "sarseg/experiment/svg_chart.h"
 #include "sarseg/util/atomic_file.h"
 
 namespace fs = std::filesystem;
@@ -19,39 +20,8 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // ---- text helpers ------------------------------------------------------------------------------
 
-std::string escape_html(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "n/a";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
-  return buffer;
-}
+using svg::escape_markup;
+using svg::format_fixed;
 
 std::string signed_fixed(double v, int decimals) {
   if (!std::isfinite(v)) return "n/a";
@@ -76,7 +46,8 @@ int decimals_for(const std::string& unit) {
 std::string spread_text(const Spread& s, const std::string& unit) {
   if (s.count == 0) return "n/a";
   const int d = decimals_for(unit);
-  return fixed(s.median, d) + " (" + fixed(s.min, d) + "–" + fixed(s.max, d) + ")";
+  return format_fixed(s.median, d) + " (" + format_fixed(s.min, d) + "–" + format_fixed(s.max, d) +
+         ")";
 }
 
 std::string paired_text(const FigureAnalysis& f) {
@@ -86,90 +57,25 @@ std::string paired_text(const FigureAnalysis& f) {
          " to " + signed_fixed(f.paired.spread.max, d) + ")";
 }
 
-const std::vector<std::string> kArmColours = {"#d95f02", "#1b9e77", "#7570b3",
-                                              "#e7298a", "#66a61e", "#a6761d"};
-
-std::string arm_colour(const ExperimentSummary& summary, const std::string& arm) {
+const std::string& arm_colour(const ExperimentSummary& summary, const std::string& arm) {
+  static const std::string kUnknownArm = "#666666";
   for (size_t i = 0; i < summary.arms.size(); ++i)
-    if (summary.arms[i].name == arm) return kArmColours[i % kArmColours.size()];
-  return "#666666";
+    if (summary.arms[i].name == arm) return svg::series_colour(i);
+  return kUnknownArm;
 }
 
-// ---- SVG charts --------------------------------------------------------------------------------
-
-struct Axis {
-  double lo = 0, hi = 1;              // data range
-  double pixel_lo = 0, pixel_hi = 1;  // screen range
-  double map(double v) const {
-    if (hi == lo) return 0.5 * (pixel_lo + pixel_hi);
-    return pixel_lo + (v - lo) / (hi - lo) * (pixel_hi - pixel_lo);
-  }
-};
-
-// "Nice" tick values covering [lo, hi].
-std::vector<double> ticks(double lo, double hi, int target = 5) {
-  std::vector<double> out;
-  if (!(hi > lo)) {
-    out.push_back(lo);
-    return out;
-  }
-  const double raw = (hi - lo) / target;
-  const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = magnitude;
-  for (double m : {1.0, 2.0, 2.5, 5.0, 10.0})
-    if (m * magnitude >= raw) {
-      step = m * magnitude;
-      break;
-    }
-  for (double t = std::ceil(lo / step) * step; t <= hi + 1e-9 * step; t += step)
-    out.push_back(std::abs(t) < 1e-12 * step ? 0.0 : t);
-  return out;
-}
-
-std::string tick_label(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", v);
-  return buffer;
-}
-
-struct Frame {
-  int width = 380, height = 240;
-  int left = 52, right = 12, top = 26, bottom = 38;
-};
-
-void draw_axes(std::ostringstream& svg, const Frame& f, const Axis& x, const Axis& y,
-               const std::string& title, const std::string& x_label, bool integer_x) {
-  svg << "<text x='" << f.left << "' y='16' class='ct'>" << escape_html(title) << "</text>";
-  for (double t : ticks(y.lo, y.hi)) {
-    const double py = y.map(t);
-    svg << "<line x1='" << f.left << "' x2='" << f.width - f.right << "' y1='" << py << "' y2='"
-        << py << "' class='grid'/>";
-    svg << "<text x='" << f.left - 4 << "' y='" << py + 3 << "' class='yt'>" << tick_label(t)
-        << "</text>";
-  }
-  for (double t : ticks(x.lo, x.hi, 6)) {
-    if (integer_x && std::abs(t - std::round(t)) > 1e-9) continue;
-    const double px = x.map(t);
-    svg << "<text x='" << px << "' y='" << f.height - f.bottom + 14 << "' class='xt'>"
-        << tick_label(t) << "</text>";
-  }
-  svg << "<rect x='" << f.left << "' y='" << f.top << "' width='" << f.width - f.left - f.right
-      << "' height='" << f.height - f.top - f.bottom << "' class='frame'/>";
-  svg << "<text x='" << (f.left + f.width - f.right) / 2 << "' y='" << f.height - 6
-      << "' class='xl'>" << escape_html(x_label) << "</text>";
-}
+// ---- charts (the data they show; the drawing is in svg_chart.cpp) ------------------------------
 
 // Learning curve of one quantity: per arm the median over seeds as a line and the min-max over
 // seeds as a band, at every epoch some seed reached.
 std::string learning_curve_svg(const ExperimentSummary& summary, const std::string& title,
                                double EpochRecord::*member, bool log_scale) {
-  struct Point {
-    double median, min, max;
-  };
-  std::map<std::string, std::map<int64_t, Point>> per_arm;
-  double lo = std::numeric_limits<double>::infinity();
-  double hi = -lo;
-  int64_t max_epoch = 1;
+  svg::LineChart chart;
+  chart.title = title;
+  chart.x_label = "epoch";
+  chart.integer_x = true;
+  chart.log10_values = log_scale;
+  chart.x_min = 1;
   const auto transform = [&](double v) { return log_scale ? std::log10(std::max(v, 1e-6)) : v; };
   for (const auto& arm : summary.arms) {
     std::map<int64_t, std::vector<double>> values;
@@ -178,53 +84,14 @@ std::string learning_curve_svg(const ExperimentSummary& summary, const std::stri
       for (const auto& e : run.curve)
         if (std::isfinite(e.*member)) values[e.epoch].push_back(transform(e.*member));
     }
+    svg::SpreadSeries series{arm.name, arm_colour(summary, arm.name), {}};
     for (const auto& [epoch, v] : values) {
       const Spread s = spread_of(v);
-      per_arm[arm.name][epoch] = {s.median, s.min, s.max};
-      lo = std::min(lo, s.min);
-      hi = std::max(hi, s.max);
-      max_epoch = std::max(max_epoch, epoch);
+      series.points.push_back({double(epoch), s.median, s.min, s.max});
     }
+    chart.series.push_back(std::move(series));
   }
-  Frame f;
-  std::ostringstream svg;
-  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << f.width << "' height='" << f.height
-      << "' viewBox='0 0 " << f.width << " " << f.height << "' role='img'>";
-  if (!std::isfinite(lo)) {
-    svg << "<text x='20' y='40' class='ct'>" << escape_html(title) << ": no data</text></svg>";
-    return svg.str();
-  }
-  const double pad = hi > lo ? 0.05 * (hi - lo) : 0.05 * std::max(1.0, std::abs(hi));
-  Axis x{1, static_cast<double>(std::max<int64_t>(max_epoch, 2)), double(f.left),
-         double(f.width - f.right)};
-  Axis y{lo - pad, hi + pad, double(f.height - f.bottom), double(f.top)};
-  draw_axes(svg, f, x, y, title + (log_scale ? " (log10)" : ""), "epoch", true);
-  for (const auto& arm : summary.arms) {
-    const auto it = per_arm.find(arm.name);
-    if (it == per_arm.end() || it->second.empty()) continue;
-    const std::string colour = arm_colour(summary, arm.name);
-    const auto& points = it->second;
-    std::ostringstream band;
-    for (const auto& [epoch, p] : points)
-      band << x.map(double(epoch)) << "," << y.map(p.max) << " ";
-    for (auto rit = points.rbegin(); rit != points.rend(); ++rit)
-      band << x.map(double(rit->first)) << "," << y.map(rit->second.min) << " ";
-    svg << "<polygon points='" << band.str() << "' fill='" << colour
-        << "' fill-opacity='0.18' stroke='none' class='band' data-arm='" << escape_html(arm.name)
-        << "'/>";
-    std::ostringstream line;
-    for (const auto& [epoch, p] : points)
-      line << x.map(double(epoch)) << "," << y.map(p.median) << " ";
-    svg << "<polyline points='" << line.str() << "' fill='none' stroke='" << colour
-        << "' stroke-width='2' class='median' data-arm='" << escape_html(arm.name) << "'/>";
-    if (points.size() == 1) {
-      const auto& [epoch, p] = *points.begin();
-      svg << "<circle cx='" << x.map(double(epoch)) << "' cy='" << y.map(p.median)
-          << "' r='3' fill='" << colour << "'/>";
-    }
-  }
-  svg << "</svg>";
-  return svg.str();
+  return svg::line_chart_svg(chart);
 }
 
 // Grouped bars: one group per season, one bar per arm at the median over seeds, whiskers from
@@ -232,103 +99,32 @@ std::string learning_curve_svg(const ExperimentSummary& summary, const std::stri
 std::string season_bars_svg(const ExperimentSummary& summary, const Analysis& analysis,
                             const std::string& weights, const std::string& metric,
                             const std::string& title) {
-  Frame f;
-  f.width = 420;
-  std::ostringstream svg;
-  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << f.width << "' height='" << f.height
-      << "' viewBox='0 0 " << f.width << " " << f.height << "' role='img'>";
-  std::vector<const FigureAnalysis*> groups;
-  double lo = 1.0;
+  svg::BarChart chart;
+  chart.title = title;
+  chart.y_max = 1.0;  // the metrics are fractions
+  for (const auto& arm : summary.arms)
+    chart.series.push_back({arm.name, arm_colour(summary, arm.name)});
   for (const auto& season : analysis.seasons) {
-    const FigureAnalysis* fig = analysis.find("test." + weights + "." + season + "." + metric);
-    groups.push_back(fig);
-    if (fig)
-      for (const auto& a : fig->arms)
-        if (a.spread.count > 0) lo = std::min(lo, a.spread.min);
-  }
-  if (groups.empty()) {
-    svg << "<text x='20' y='40' class='ct'>" << escape_html(title) << ": no data</text></svg>";
-    return svg.str();
-  }
-  // Start the axis a little below the lowest whisker (rounded down to 0.1) so differences show;
-  // the axis labels make the offset explicit.
-  const double y_lo = std::max(0.0, std::floor((lo - 0.05) * 10.0) / 10.0);
-  Axis y{y_lo, 1.0, double(f.height - f.bottom), double(f.top)};
-  Axis x{0, double(groups.size()), double(f.left), double(f.width - f.right)};
-  svg << "<text x='" << f.left << "' y='16' class='ct'>" << escape_html(title) << "</text>";
-  for (double t : ticks(y.lo, y.hi)) {
-    svg << "<line x1='" << f.left << "' x2='" << f.width - f.right << "' y1='" << y.map(t)
-        << "' y2='" << y.map(t) << "' class='grid'/>";
-    svg << "<text x='" << f.left - 4 << "' y='" << y.map(t) + 3 << "' class='yt'>" << tick_label(t)
-        << "</text>";
-  }
-  const size_t arms = std::max<size_t>(1, summary.arms.size());
-  const double group_width = (x.pixel_hi - x.pixel_lo) / double(groups.size());
-  const double bar_width = 0.7 * group_width / double(arms);
-  for (size_t g = 0; g < groups.size(); ++g) {
-    const double gx = x.pixel_lo + g * group_width + 0.15 * group_width;
-    svg << "<text x='" << x.pixel_lo + (g + 0.5) * group_width << "' y='"
-        << f.height - f.bottom + 14 << "' class='xt'>" << escape_html(analysis.seasons[g])
-        << "</text>";
-    if (!groups[g]) continue;
-    for (size_t a = 0; a < summary.arms.size(); ++a) {
-      const ArmFigure* arm = groups[g]->find(summary.arms[a].name);
-      if (!arm || arm->spread.count == 0) continue;
-      const double bx = gx + a * bar_width;
-      const double top = y.map(std::max(arm->spread.median, y_lo));
-      const std::string colour = arm_colour(summary, arm->arm);
-      svg << "<rect x='" << bx << "' y='" << top << "' width='" << bar_width * 0.9 << "' height='"
-          << y.pixel_lo - top << "' fill='" << colour << "' class='bar' data-arm='"
-          << escape_html(arm->arm) << "' data-value='" << fixed(arm->spread.median, 6)
-          << "'><title>" << escape_html(arm->arm) << " " << escape_html(analysis.seasons[g])
-          << ": median " << fixed(arm->spread.median, 4) << ", min " << fixed(arm->spread.min, 4)
-          << ", max " << fixed(arm->spread.max, 4) << "</title></rect>";
-      const double cx = bx + bar_width * 0.45;
-      svg << "<line x1='" << cx << "' x2='" << cx << "' y1='"
-          << y.map(std::max(arm->spread.min, y_lo)) << "' y2='" << y.map(arm->spread.max)
-          << "' class='whisker'/>";
-      for (double v : {arm->spread.min, arm->spread.max})
-        svg << "<line x1='" << cx - 4 << "' x2='" << cx + 4 << "' y1='" << y.map(std::max(v, y_lo))
-            << "' y2='" << y.map(std::max(v, y_lo)) << "' class='whisker'/>";
+    svg::BarGroup group{season, {}};
+    if (const FigureAnalysis* fig =
+            analysis.find("test." + weights + "." + season + "." + metric)) {
+      for (const auto& arm : summary.arms) {
+        const ArmFigure* a = fig->find(arm.name);
+        svg::Bar bar;
+        if (a && a->spread.count > 0) bar = {true, a->spread.median, a->spread.min, a->spread.max};
+        group.bars.push_back(bar);
+      }
     }
+    chart.groups.push_back(std::move(group));
   }
-  svg << "<rect x='" << f.left << "' y='" << f.top << "' width='" << f.width - f.left - f.right
-      << "' height='" << f.height - f.top - f.bottom << "' class='frame'/></svg>";
-  return svg.str();
+  return svg::bar_chart_svg(chart);
 }
 
 // Paired differences per seed as a dot strip around zero, for one figure.
 std::string paired_strip_svg(const FigureAnalysis& figure, const std::string& reference,
                              const std::string& baseline) {
-  Frame f;
-  f.width = 380;
-  f.height = 90;
-  f.top = 22;
-  f.bottom = 30;
-  std::ostringstream svg;
-  svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << f.width << "' height='" << f.height
-      << "' viewBox='0 0 " << f.width << " " << f.height << "' role='img'>";
-  double extent = 0;
-  for (double d : figure.paired.differences)
-    if (std::isfinite(d)) extent = std::max(extent, std::abs(d));
-  if (extent == 0) extent = 1;
-  Axis x{-1.1 * extent, 1.1 * extent, double(f.left), double(f.width - f.right)};
-  svg << "<text x='" << f.left << "' y='14' class='ct'>" << escape_html(reference) << " − "
-      << escape_html(baseline) << " per seed</text>";
-  const double mid = 0.5 * (f.top + f.height - f.bottom);
-  svg << "<line x1='" << x.map(0) << "' x2='" << x.map(0) << "' y1='" << f.top << "' y2='"
-      << f.height - f.bottom << "' class='zero'/>";
-  for (double t : ticks(x.lo, x.hi, 4))
-    svg << "<text x='" << x.map(t) << "' y='" << f.height - f.bottom + 14 << "' class='xt'>"
-        << tick_label(t) << "</text>";
-  for (double d : figure.paired.differences)
-    svg << "<circle cx='" << x.map(d) << "' cy='" << mid << "' r='5' class='dot'/>";
-  if (!figure.paired.differences.empty())
-    svg << "<line x1='" << x.map(figure.paired.spread.median) << "' x2='"
-        << x.map(figure.paired.spread.median) << "' y1='" << mid - 10 << "' y2='" << mid + 10
-        << "' class='mline'/>";
-  svg << "</svg>";
-  return svg.str();
+  return svg::dot_strip_svg({reference + " − " + baseline + " per seed", figure.paired.differences,
+                             figure.paired.spread.median});
 }
 
 // ---- tables ------------------------------------------------------------------------------------
@@ -359,8 +155,8 @@ std::string confusion_table_html(const ExperimentSummary& summary, const std::st
     ++runs;
   }
   std::ostringstream html;
-  html << "<table class='cm'><caption>" << escape_html(arm) << " · " << escape_html(season) << " · "
-       << runs << " run(s)</caption>";
+  html << "<table class='cm'><caption>" << escape_markup(arm) << " · " << escape_markup(season)
+       << " · " << runs << " run(s)</caption>";
   if (total.empty()) {
     html << "<tr><td>no data</td></tr></table>";
     return html.str();
@@ -370,18 +166,18 @@ std::string confusion_table_html(const ExperimentSummary& summary, const std::st
   };
   html << "<tr><th>truth \\ predicted</th>";
   for (size_t j = 0; j < total.size(); ++j)
-    html << "<th>" << escape_html(name(j)) << "</th>";
+    html << "<th>" << escape_markup(name(j)) << "</th>";
   html << "</tr>";
   for (size_t i = 0; i < total.size(); ++i) {
     int64_t row = 0;
     for (int64_t v : total[i])
       row += v;
-    html << "<tr><th>" << escape_html(name(i)) << "</th>";
+    html << "<tr><th>" << escape_markup(name(i)) << "</th>";
     for (size_t j = 0; j < total.size(); ++j) {
       const double fraction = row > 0 ? double(total[i][j]) / double(row) : kNaN;
       html << "<td style='background:" << (row > 0 ? cell_background(fraction) : "#eee")
            << (fraction > 0.55 ? ";color:#fff" : "") << "' title='" << total[i][j] << " pixels'>"
-           << (row > 0 ? fixed(fraction, 2) : "–") << "</td>";
+           << (row > 0 ? format_fixed(fraction, 2) : "–") << "</td>";
     }
     html << "</tr>";
   }
@@ -409,7 +205,35 @@ std::string data_uri_for(const fs::path& file, std::string* error) {
   return "data:image/png;base64," + base64_encode(read_file(file));
 }
 
-// Headline figures: a table row per figure.
+// Headline figures, a table row each: the figure, per arm its median (min–max) over seeds, the
+// paired difference and its p values. The season-gap figures have their own verdicts instead.
+struct FigureRow {
+  std::string label;
+  std::string unit_suffix;  // " [unit]" or ""
+  std::vector<std::string> arm_spreads;
+  std::string paired, wilcoxon_p, sign_p;
+};
+
+std::vector<FigureRow> figure_rows(const ExperimentSummary& summary, const Analysis& analysis,
+                                   const std::string& prefix) {
+  std::vector<FigureRow> rows;
+  for (const auto& f : analysis.figures) {
+    if (f.key.rfind(prefix, 0) != 0 || f.key.find("melt_vs") != std::string::npos) continue;
+    FigureRow row;
+    row.label = f.label;
+    row.unit_suffix = f.unit.empty() ? "" : " [" + f.unit + "]";
+    for (const auto& arm : summary.arms) {
+      const ArmFigure* a = f.find(arm.name);
+      row.arm_spreads.push_back(a ? spread_text(a->spread, f.unit) : "n/a");
+    }
+    row.paired = paired_text(f);
+    row.wilcoxon_p = f.has_paired ? short_number(f.paired.wilcoxon_p) : "n/a";
+    row.sign_p = f.has_paired ? short_number(f.paired.sign_test_p) : "n/a";
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
 void figure_rows_markdown(std::ostringstream& md, const ExperimentSummary& summary,
                           const Analysis& analysis, const std::string& prefix) {
   md << "| figure |";
@@ -420,16 +244,11 @@ void figure_rows_markdown(std::ostringstream& md, const ExperimentSummary& summa
   for (size_t i = 0; i < summary.arms.size(); ++i)
     md << "---|";
   md << "---|---|---|\n";
-  for (const auto& f : analysis.figures) {
-    if (f.key.rfind(prefix, 0) != 0 || f.key.find("melt_vs") != std::string::npos) continue;
-    md << "| " << f.label << (f.unit.empty() ? "" : " [" + f.unit + "]") << " |";
-    for (const auto& arm : summary.arms) {
-      const ArmFigure* a = f.find(arm.name);
-      md << " " << (a ? spread_text(a->spread, f.unit) : "n/a") << " |";
-    }
-    md << " " << paired_text(f) << " | "
-       << (f.has_paired ? short_number(f.paired.wilcoxon_p) : "n/a") << " | "
-       << (f.has_paired ? short_number(f.paired.sign_test_p) : "n/a") << " |\n";
+  for (const auto& row : figure_rows(summary, analysis, prefix)) {
+    md << "| " << row.label << row.unit_suffix << " |";
+    for (const auto& spread : row.arm_spreads)
+      md << " " << spread << " |";
+    md << " " << row.paired << " | " << row.wilcoxon_p << " | " << row.sign_p << " |\n";
   }
 }
 
@@ -438,21 +257,16 @@ void figure_rows_html(std::ostringstream& html, const ExperimentSummary& summary
   html << "<table class='fig'><tr><th>figure</th>";
   for (const auto& arm : summary.arms)
     html << "<th><span class='sw' style='background:" << arm_colour(summary, arm.name)
-         << "'></span>" << escape_html(arm.name) << "<br><small>median (min–max)</small></th>";
-  html << "<th>paired " << escape_html(summary.reference_arm) << " − "
-       << escape_html(summary.baseline_arm)
+         << "'></span>" << escape_markup(arm.name) << "<br><small>median (min–max)</small></th>";
+  html << "<th>paired " << escape_markup(summary.reference_arm) << " − "
+       << escape_markup(summary.baseline_arm)
        << "<br><small>median (range)</small></th><th>Wilcoxon p</th><th>sign p</th></tr>";
-  for (const auto& f : analysis.figures) {
-    if (f.key.rfind(prefix, 0) != 0 || f.key.find("melt_vs") != std::string::npos) continue;
-    html << "<tr><td>" << escape_html(f.label) << (f.unit.empty() ? "" : " [" + f.unit + "]")
-         << "</td>";
-    for (const auto& arm : summary.arms) {
-      const ArmFigure* a = f.find(arm.name);
-      html << "<td>" << (a ? spread_text(a->spread, f.unit) : "n/a") << "</td>";
-    }
-    html << "<td>" << paired_text(f) << "</td><td>"
-         << (f.has_paired ? short_number(f.paired.wilcoxon_p) : "n/a") << "</td><td>"
-         << (f.has_paired ? short_number(f.paired.sign_test_p) : "n/a") << "</td></tr>";
+  for (const auto& row : figure_rows(summary, analysis, prefix)) {
+    html << "<tr><td>" << escape_markup(row.label) << row.unit_suffix << "</td>";
+    for (const auto& spread : row.arm_spreads)
+      html << "<td>" << spread << "</td>";
+    html << "<td>" << row.paired << "</td><td>" << row.wilcoxon_p << "</td><td>" << row.sign_p
+         << "</td></tr>";
   }
   html << "</table>";
 }
@@ -461,7 +275,199 @@ std::string per_run_season_text(const RunResult& run, const std::string& weights
                                 const std::string& season) {
   const Evaluation* e = run.find(weights);
   const SeasonMetrics* m = e ? e->find(season) : nullptr;
-  return m ? fixed(m->weighted_f1, 4) : "n/a";
+  return m ? format_fixed(m->weighted_f1, 4) : "n/a";
+}
+
+// ---- report.html sections, in page order --------------------------------------------------------
+
+// Head: title, the self-check script and the stylesheet.
+void html_head(std::ostringstream& html, const std::string& title) {
+  html << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+       << "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+       << "<title>pending: " << escape_markup(title)
+       << "</title>"
+       // The page checks itself: any script error or undecodable image sets the title to
+       // "error: ..."; otherwise, once loaded, "ok: ...".
+       << "<script>var sarsegErrors=[];"
+          "window.onerror=function(m){sarsegErrors.push(String(m));document.title='error: '+m;};"
+          "(function(){var original=console.error;console.error=function(){"
+          "sarsegErrors.push('console.error: '+Array.prototype.join.call(arguments,' '));"
+          "document.title='error: console.error';return original.apply(console,arguments);};})();"
+          "window.addEventListener('load',function(){"
+          "var imgs=document.images;for(var i=0;i<imgs.length;i++){"
+          "if(!imgs[i].complete||imgs[i].naturalWidth===0)sarsegErrors.push('image '+imgs[i].alt);}"
+          "var missing=document.querySelectorAll('.missing');"
+          "for(var k=0;k<missing.length;k++)sarsegErrors.push(missing[k].textContent);"
+          "if(document.querySelectorAll('svg').length===0)sarsegErrors.push('no charts');"
+          "document.title=(sarsegErrors.length?'error: '+sarsegErrors.join('; '):'ok: "
+       << escape_markup(title) << "');});</script>"
+       << "<style>"
+          "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222}"
+          "h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;"
+          "margin-top:28px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid "
+          "#ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:"
+          "left}.charts{display:flex;flex-wrap:wrap;gap:10px}"
+       << svg::chart_css()
+       << ".sw{display:inline-block;width:11px;"
+          "height:11px;margin-right:4px;vertical-align:middle}.verdict{border-left:5px solid #999;"
+          "padding:6px 10px;margin:10px 0;background:#fafafa}.v-yes{border-color:#2a9d2a}.v-no{"
+          "border-color:#c0392b}.v-open{border-color:#d4a017}.level{font-weight:700;text-"
+          "transform:uppercase;font-size:12px}.cm td{min-width:44px}.cm caption{font-size:12px;"
+          "font-weight:600;text-align:left}.cms{display:flex;flex-wrap:wrap;gap:14px}.ql{display:"
+          "flex;flex-wrap:wrap;gap:8px;align-items:flex-start}.ql figure{margin:0}.ql img{width:"
+          "210px;image-rendering:pixelated;border:1px solid #ccc}.ql figcaption{font-size:12px}"
+          ".missing{color:#c00}.rule{font-size:12px;color:#555}small{color:#666}"
+          "</style></head><body>";
+}
+
+// Title, what was run where, and the arm colour key.
+void html_overview(std::ostringstream& html, const ExperimentSummary& summary,
+                   const std::string& title) {
+  html << "<h1>" << escape_markup(title) << ": " << escape_markup(summary.reference_arm) << " vs "
+       << escape_markup(summary.baseline_arm) << "</h1>";
+  html << "<p>Profile <b>" << escape_markup(summary.profile) << "</b> · model "
+       << escape_markup(summary.model) << " · data " << escape_markup(summary.data) << " · "
+       << summary.seeds.size() << " seeds × " << summary.arms.size() << " arms, "
+       << summary.runs.size() << " runs finished · wall time "
+       << format_fixed(summary.total_seconds, 1) << " s · " << escape_markup(summary.machine)
+       << " · " << escape_markup(summary.created_utc) << " · sarseg "
+       << escape_markup(summary.sarseg_version) << "</p><p>";
+  for (const auto& arm : summary.arms)
+    html << "<span class='sw' style='background:" << arm_colour(summary, arm.name) << "'></span><b>"
+         << escape_markup(arm.name) << "</b>: " << escape_markup(arm.description) << " &nbsp; ";
+  html << "</p>";
+}
+
+// Each verdict with its supporting figures and the paired differences per seed.
+void html_verdicts(std::ostringstream& html, const ExperimentSummary& summary,
+                   const Analysis& analysis) {
+  html << "<h2>Verdicts</h2>";
+  for (const auto& v : analysis.verdicts) {
+    html << "<div class='verdict " << verdict_class(v.level) << "'><div><b>"
+         << escape_markup(v.question) << "</b> <span class='level'>"
+         << escape_markup(to_string(v.level)) << "</span></div><div>" << escape_markup(v.answer)
+         << "</div>";
+    if (!v.supporting.empty()) {
+      html << "<ul>";
+      for (const auto& s : v.supporting)
+        html << "<li><small>" << escape_markup(s) << "</small></li>";
+      html << "</ul>";
+    }
+    const FigureAnalysis* f = analysis.find(v.figure_key);
+    if (f && f->has_paired && !f->paired.differences.empty())
+      html << paired_strip_svg(
+          *f,
+          v.figure_key.find("melt_vs") != std::string::npos ? "melt adv." : summary.reference_arm,
+          v.figure_key.find("melt_vs") != std::string::npos ? "freeze-up adv."
+                                                            : summary.baseline_arm);
+    html << "</div>";
+  }
+  html << "<p class='rule'>Rule: " << escape_markup(analysis.rule) << "</p>";
+}
+
+void html_learning_curves(std::ostringstream& html, const ExperimentSummary& summary,
+                          const Analysis& analysis) {
+  html << "<h2>Learning curves</h2><p><small>Line: median over seeds at each epoch; band: "
+          "minimum to maximum over the seeds that reached that epoch.</small></p>"
+       << "<div class='charts'>"
+       << learning_curve_svg(summary, "training loss", &EpochRecord::train_loss, false)
+       << learning_curve_svg(summary, "validation loss", &EpochRecord::val_loss, false)
+       << learning_curve_svg(summary, "validation weighted F1", &EpochRecord::val_weighted_f1,
+                             false)
+       << "</div>";
+  html << "<h3>Convergence figures</h3>";
+  figure_rows_html(html, summary, analysis, "convergence.");
+}
+
+void html_test_metrics(std::ostringstream& html, const ExperimentSummary& summary,
+                       const Analysis& analysis) {
+  html << "<h2>Test metrics per season</h2><p><small>Bars: median over seeds; whiskers: minimum "
+          "and maximum. The y axis starts at the value shown, not necessarily at 0.</small></p>"
+       << "<div class='charts'>";
+  for (const std::string weights : {"last", "best"})
+    for (const auto& [metric, words] : std::vector<std::pair<std::string, std::string>>{
+             {"weighted_f1", "weighted F1"}, {"weighted_iou", "weighted IoU"}})
+      html << season_bars_svg(
+          summary, analysis, weights, metric,
+          words + " · " + (weights == "last" ? "last-epoch weights" : "best checkpoint"));
+  html << "</div>";
+  figure_rows_html(html, summary, analysis, "test.");
+}
+
+void html_confusion_matrices(std::ostringstream& html, const ExperimentSummary& summary,
+                             const Analysis& analysis) {
+  html << "<h2>Confusion matrices</h2><p><small>Last-epoch weights, pixel counts pooled over "
+          "seeds, each row normalised by the true class (diagonal = recall).</small></p>";
+  for (const auto& season : analysis.seasons) {
+    html << "<div class='cms'>";
+    for (const auto& arm : summary.arms)
+      html << confusion_table_html(summary, arm.name, "last", season);
+    html << "</div>";
+  }
+}
+
+// One quicklook as an embedded image, or a visible error when its file is missing.
+void quicklook_figure_html(std::ostringstream& html, const fs::path& file, const std::string& alt,
+                           const std::string& label) {
+  std::string error;
+  const std::string uri = data_uri_for(file, &error);
+  if (uri.empty()) {
+    html << "<p class='missing'>" << escape_markup(label) << ": " << escape_markup(error) << "</p>";
+    return;
+  }
+  html << "<figure><img alt='" << escape_markup(alt) << "' src='" << uri << "'><figcaption>"
+       << escape_markup(label) << "</figcaption></figure>";
+}
+
+// The class colour key and, per test scene, its input, truth and each arm's prediction.
+void html_test_scenes(std::ostringstream& html, const ExperimentSummary& summary,
+                      const fs::path& experiment_dir) {
+  if (summary.quicklooks.empty()) return;
+  html << "<h2>Test scenes</h2>";
+  if (!summary.class_colours.empty()) {
+    html << "<p>";
+    for (size_t i = 0; i < summary.class_colours.size(); ++i)
+      html << "<span class='sw' style='background:" << escape_markup(summary.class_colours[i])
+           << "'></span>"
+           << escape_markup(i < summary.class_names.size() ? summary.class_names[i]
+                                                           : std::to_string(i))
+           << " &nbsp; ";
+    html << "</p>";
+  }
+  for (const auto& q : summary.quicklooks) {
+    html << "<h3>" << escape_markup(q.scene_id) << " (" << escape_markup(q.season)
+         << ")</h3><p><small>" << escape_markup(q.caption) << "</small></p><div class='ql'>";
+    const auto figure = [&](const std::string& file, const std::string& label) {
+      quicklook_figure_html(html, experiment_dir / file, q.scene_id + " " + label, label);
+    };
+    if (!q.input_png.empty()) figure(q.input_png, "input (HH)");
+    figure(q.truth_png, "truth");
+    for (const auto& arm : summary.arms) {
+      const auto it = q.predictions.find(arm.name);
+      if (it != q.predictions.end()) figure(it->second, arm.name);
+    }
+    html << "</div>";
+  }
+}
+
+void html_runs_table(std::ostringstream& html, const ExperimentSummary& summary,
+                     const Analysis& analysis) {
+  html << "<h2>Runs</h2><table><tr><th>arm</th><th>seed</th><th>epochs</th><th>best epoch</th>"
+          "<th>stop</th><th>wall s</th>";
+  for (const auto& season : analysis.seasons)
+    html << "<th>" << escape_markup(season) << " wF1<br><small>last / best</small></th>";
+  html << "</tr>";
+  for (const auto& run : summary.runs) {
+    html << "<tr><td>" << escape_markup(run.arm) << "</td><td>" << run.seed << "</td><td>"
+         << run.curve.size() << "</td><td>" << run.best_epoch << "</td><td>"
+         << escape_markup(run.stop_reason) << "</td><td>" << format_fixed(run.total_seconds, 1)
+         << "</td>";
+    for (const auto& season : analysis.seasons)
+      html << "<td>" << per_run_season_text(run, "last", season) << " / "
+           << per_run_season_text(run, "best", season) << "</td>";
+    html << "</tr>";
+  }
+  html << "</table>";
 }
 
 }  // namespace
@@ -565,7 +571,7 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
   for (size_t i = 0; i < summary.seeds.size(); ++i)
     md << (i ? ", " : "") << summary.seeds[i];
   md << "\n- runs finished: " << summary.runs.size()
-     << "\n- total wall time: " << fixed(summary.total_seconds, 1)
+     << "\n- total wall time: " << format_fixed(summary.total_seconds, 1)
      << " s\n- machine: " << summary.machine << "\n- created: " << summary.created_utc
      << " (sarseg " << summary.sarseg_version << ")\n\n";
 
@@ -592,7 +598,7 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
   md << "\n";
   for (const auto& run : summary.runs) {
     md << "| " << run.arm << " | " << run.seed << " | " << run.curve.size() << " | "
-       << run.best_epoch << " | " << run.stop_reason << " | " << fixed(run.total_seconds, 1)
+       << run.best_epoch << " | " << run.stop_reason << " | " << format_fixed(run.total_seconds, 1)
        << " |";
     for (const auto& season : analysis.seasons)
       md << " " << per_run_season_text(run, "last", season) << " | "
@@ -618,171 +624,15 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
                         const fs::path& experiment_dir) {
   std::ostringstream html;
   const std::string title = "sarseg experiment " + summary.name;
-  html << "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-       << "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-       << "<title>pending: " << escape_html(title)
-       << "</title>"
-       // The page checks itself: any script error or undecodable image sets the title to
-       // "error: ..."; otherwise, once loaded, "ok: ...".
-       << "<script>var sarsegErrors=[];"
-          "window.onerror=function(m){sarsegErrors.push(String(m));document.title='error: '+m;};"
-          "(function(){var original=console.error;console.error=function(){"
-          "sarsegErrors.push('console.error: '+Array.prototype.join.call(arguments,' '));"
-          "document.title='error: console.error';return original.apply(console,arguments);};})();"
-          "window.addEventListener('load',function(){"
-          "var imgs=document.images;for(var i=0;i<imgs.length;i++){"
-          "if(!imgs[i].complete||imgs[i].naturalWidth===0)sarsegErrors.push('image '+imgs[i].alt);}"
-          "var missing=document.querySelectorAll('.missing');"
-          "for(var k=0;k<missing.length;k++)sarsegErrors.push(missing[k].textContent);"
-          "if(document.querySelectorAll('svg').length===0)sarsegErrors.push('no charts');"
-          "document.title=(sarsegErrors.length?'error: '+sarsegErrors.join('; '):'ok: "
-       << escape_html(title) << "');});</script>"
-       << "<style>"
-          "body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1180px;color:#222}"
-          "h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #ddd;padding-bottom:4px;"
-          "margin-top:28px}table{border-collapse:collapse;margin:8px 0}td,th{border:1px solid "
-          "#ccc;padding:3px 6px;text-align:right}th{background:#f4f4f4}td:first-child{text-align:"
-          "left}.charts{display:flex;flex-wrap:wrap;gap:10px}.ct{font-size:12px;font-weight:600}"
-          ".yt{font-size:10px;text-anchor:end}.xt{font-size:10px;text-anchor:middle}.xl{font-size:"
-          "11px;text-anchor:middle}.grid{stroke:#e5e5e5}.frame{fill:none;stroke:#999}.whisker{"
-          "stroke:#222;stroke-width:1.2}.zero{stroke:#999;stroke-dasharray:3 3}.dot{fill:#444;"
-          "fill-opacity:.7}.mline{stroke:#c00;stroke-width:2}.sw{display:inline-block;width:11px;"
-          "height:11px;margin-right:4px;vertical-align:middle}.verdict{border-left:5px solid #999;"
-          "padding:6px 10px;margin:10px 0;background:#fafafa}.v-yes{border-color:#2a9d2a}.v-no{"
-          "border-color:#c0392b}.v-open{border-color:#d4a017}.level{font-weight:700;text-"
-          "transform:uppercase;font-size:12px}.cm td{min-width:44px}.cm caption{font-size:12px;"
-          "font-weight:600;text-align:left}.cms{display:flex;flex-wrap:wrap;gap:14px}.ql{display:"
-          "flex;flex-wrap:wrap;gap:8px;align-items:flex-start}.ql figure{margin:0}.ql img{width:"
-          "210px;image-rendering:pixelated;border:1px solid #ccc}.ql figcaption{font-size:12px}"
-          ".missing{color:#c00}.rule{font-size:12px;color:#555}small{color:#666}"
-          "</style></head><body>";
-  html << "<h1>" << escape_html(title) << ": " << escape_html(summary.reference_arm) << " vs "
-       << escape_html(summary.baseline_arm) << "</h1>";
-  html << "<p>Profile <b>" << escape_html(summary.profile) << "</b> · model "
-       << escape_html(summary.model) << " · data " << escape_html(summary.data) << " · "
-       << summary.seeds.size() << " seeds × " << summary.arms.size() << " arms, "
-       << summary.runs.size() << " runs finished · wall time " << fixed(summary.total_seconds, 1)
-       << " s · " << escape_html(summary.machine) << " · " << escape_html(summary.created_utc)
-       << " · sarseg " << escape_html(summary.sarseg_version) << "</p><p>";
-  for (const auto& arm : summary.arms)
-    html << "<span class='sw' style='background:" << arm_colour(summary, arm.name) << "'></span><b>"
-         << escape_html(arm.name) << "</b>: " << escape_html(arm.description) << " &nbsp; ";
-  html << "</p>";
-
-  html << "<h2>Verdicts</h2>";
-  for (const auto& v : analysis.verdicts) {
-    html << "<div class='verdict " << verdict_class(v.level) << "'><div><b>"
-         << escape_html(v.question) << "</b> <span class='level'>"
-         << escape_html(to_string(v.level)) << "</span></div><div>" << escape_html(v.answer)
-         << "</div>";
-    if (!v.supporting.empty()) {
-      html << "<ul>";
-      for (const auto& s : v.supporting)
-        html << "<li><small>" << escape_html(s) << "</small></li>";
-      html << "</ul>";
-    }
-    const FigureAnalysis* f = analysis.find(v.figure_key);
-    if (f && f->has_paired && !f->paired.differences.empty())
-      html << paired_strip_svg(
-          *f,
-          v.figure_key.find("melt_vs") != std::string::npos ? "melt adv." : summary.reference_arm,
-          v.figure_key.find("melt_vs") != std::string::npos ? "freeze-up adv."
-                                                            : summary.baseline_arm);
-    html << "</div>";
-  }
-  html << "<p class='rule'>Rule: " << escape_html(analysis.rule) << "</p>";
-
-  html << "<h2>Learning curves</h2><p><small>Line: median over seeds at each epoch; band: "
-          "minimum to maximum over the seeds that reached that epoch.</small></p>"
-       << "<div class='charts'>"
-       << learning_curve_svg(summary, "training loss", &EpochRecord::train_loss, false)
-       << learning_curve_svg(summary, "validation loss", &EpochRecord::val_loss, false)
-       << learning_curve_svg(summary, "validation weighted F1", &EpochRecord::val_weighted_f1,
-                             false)
-       << "</div>";
-  html << "<h3>Convergence figures</h3>";
-  {
-    std::ostringstream table;
-    figure_rows_html(table, summary, analysis, "convergence.");
-    html << table.str();
-  }
-
-  html << "<h2>Test metrics per season</h2><p><small>Bars: median over seeds; whiskers: minimum "
-          "and maximum. The y axis starts at the value shown, not necessarily at 0.</small></p>"
-       << "<div class='charts'>";
-  for (const std::string weights : {"last", "best"})
-    for (const auto& [metric, words] : std::vector<std::pair<std::string, std::string>>{
-             {"weighted_f1", "weighted F1"}, {"weighted_iou", "weighted IoU"}})
-      html << season_bars_svg(
-          summary, analysis, weights, metric,
-          words + " · " + (weights == "last" ? "last-epoch weights" : "best checkpoint"));
-  html << "</div>";
-  {
-    std::ostringstream table;
-    figure_rows_html(table, summary, analysis, "test.");
-    html << table.str();
-  }
-
-  html << "<h2>Confusion matrices</h2><p><small>Last-epoch weights, pixel counts pooled over "
-          "seeds, each row normalised by the true class (diagonal = recall).</small></p>";
-  for (const auto& season : analysis.seasons) {
-    html << "<div class='cms'>";
-    for (const auto& arm : summary.arms)
-      html << confusion_table_html(summary, arm.name, "last", season);
-    html << "</div>";
-  }
-
-  if (!summary.quicklooks.empty()) {
-    html << "<h2>Test scenes</h2>";
-    if (!summary.class_colours.empty()) {
-      html << "<p>";
-      for (size_t i = 0; i < summary.class_colours.size(); ++i)
-        html << "<span class='sw' style='background:" << escape_html(summary.class_colours[i])
-             << "'></span>"
-             << escape_html(i < summary.class_names.size() ? summary.class_names[i]
-                                                           : std::to_string(i))
-             << " &nbsp; ";
-      html << "</p>";
-    }
-    for (const auto& q : summary.quicklooks) {
-      html << "<h3>" << escape_html(q.scene_id) << " (" << escape_html(q.season)
-           << ")</h3><p><small>" << escape_html(q.caption) << "</small></p><div class='ql'>";
-      const auto figure = [&](const std::string& file, const std::string& label) {
-        std::string error;
-        const std::string uri = data_uri_for(experiment_dir / file, &error);
-        if (uri.empty()) {
-          html << "<p class='missing'>" << escape_html(label) << ": " << escape_html(error)
-               << "</p>";
-          return;
-        }
-        html << "<figure><img alt='" << escape_html(q.scene_id + " " + label) << "' src='" << uri
-             << "'><figcaption>" << escape_html(label) << "</figcaption></figure>";
-      };
-      if (!q.input_png.empty()) figure(q.input_png, "input (HH)");
-      figure(q.truth_png, "truth");
-      for (const auto& arm : summary.arms) {
-        const auto it = q.predictions.find(arm.name);
-        if (it != q.predictions.end()) figure(it->second, arm.name);
-      }
-      html << "</div>";
-    }
-  }
-
-  html << "<h2>Runs</h2><table><tr><th>arm</th><th>seed</th><th>epochs</th><th>best epoch</th>"
-          "<th>stop</th><th>wall s</th>";
-  for (const auto& season : analysis.seasons)
-    html << "<th>" << escape_html(season) << " wF1<br><small>last / best</small></th>";
-  html << "</tr>";
-  for (const auto& run : summary.runs) {
-    html << "<tr><td>" << escape_html(run.arm) << "</td><td>" << run.seed << "</td><td>"
-         << run.curve.size() << "</td><td>" << run.best_epoch << "</td><td>"
-         << escape_html(run.stop_reason) << "</td><td>" << fixed(run.total_seconds, 1) << "</td>";
-    for (const auto& season : analysis.seasons)
-      html << "<td>" << per_run_season_text(run, "last", season) << " / "
-           << per_run_season_text(run, "best", season) << "</td>";
-    html << "</tr>";
-  }
-  html << "</table><p><small>Every figure is also in summary.json beside this page.</small></p>"
+  html_head(html, title);
+  html_overview(html, summary, title);
+  html_verdicts(html, summary, analysis);
+  html_learning_curves(html, summary, analysis);
+  html_test_metrics(html, summary, analysis);
+  html_confusion_matrices(html, summary, analysis);
+  html_test_scenes(html, summary, experiment_dir);
+  html_runs_table(html, summary, analysis);
+  html << "<p><small>Every figure is also in summary.json beside this page.</small></p>"
        << "</body></html>\n";
   return html.str();
 }

@@ -242,24 +242,31 @@ double mean_finite(const FloatRaster& raster) {
   return count ? sum / static_cast<double>(count) : std::nan("");
 }
 
-}  // namespace
+// ---- the stages of read_ai4arctic_netcdf ---------------------------------------------------
 
-Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOptions& options) {
+std::string file_where(const NcFile& file) {
+  return "netCDF file '" + file.path().string() + "'";
+}
+
+bool on_sar_grid(const VarInfo& info) {
+  return info.dims.size() == 2 && info.dims[0] == kLinesDim && info.dims[1] == kSamplesDim;
+}
+
+// Opens an existing file read-only; UserError when it is missing or not netCDF.
+NcFile open_for_reading(const std::filesystem::path& path) {
   require(std::filesystem::exists(path), "scene file '" + path.string() + "' does not exist");
-  std::lock_guard<std::mutex> lock(netcdf_mutex());
   int ncid = -1;
   const int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
   if (status != NC_NOERR) {
     throw UserError("'" + path.string() + "' is not a readable netCDF file (" +
                     nc_strerror(status) + "); check that it is a complete AI4Arctic .nc file");
   }
-  NcFile file(ncid, path);
-  const std::string where = "netCDF file '" + path.string() + "'";
+  return NcFile(ncid, path);
+}
 
-  Scene scene;
-  scene.source_path = path.string();
-
-  // The SAR grid is defined by the primary channel.
+// The SAR grid is defined by the primary channel; both channels must be there.
+void read_sar_grid_size(const NcFile& file, Scene& scene) {
+  const std::string where = file_where(file);
   const auto primary = find_variable(file, "nersc_sar_primary");
   const auto secondary = find_variable(file, "nersc_sar_secondary");
   require(primary.has_value(), where +
@@ -268,57 +275,70 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
   require(secondary.has_value(), where +
                                      " has no variable 'nersc_sar_secondary' (HV); it is not "
                                      "an AI4Arctic ready-to-train scene");
-  require(
-      primary->dims.size() == 2 && primary->dims[0] == kLinesDim && primary->dims[1] == kSamplesDim,
-      where + ": variable 'nersc_sar_primary' has dimensions " + describe_dims(*primary) +
-          ", expected (" + kLinesDim + ", " + kSamplesDim + ")");
+  require(on_sar_grid(*primary), where + ": variable 'nersc_sar_primary' has dimensions " +
+                                     describe_dims(*primary) + ", expected (" + kLinesDim + ", " +
+                                     kSamplesDim + ")");
   scene.height = static_cast<int64_t>(primary->shape[0]);
   scene.width = static_cast<int64_t>(primary->shape[1]);
   require(scene.height > 0 && scene.width > 0,
           where + " has a zero-size SAR grid (" + describe_dims(*primary) + ")");
+}
 
-  // Global attributes.
+// Every global attribute as text, into scene.attributes.
+void read_global_attributes(const NcFile& file, Scene& scene) {
   int natts = 0;
-  file.check(nc_inq_natts(ncid, &natts), "global attributes");
+  file.check(nc_inq_natts(file.id(), &natts), "global attributes");
   for (int i = 0; i < natts; ++i) {
     char name[NC_MAX_NAME + 1] = {0};
-    file.check(nc_inq_attname(ncid, NC_GLOBAL, i, name), "global attributes");
-    scene.attributes[name] = text_attribute(ncid, NC_GLOBAL, name);
+    file.check(nc_inq_attname(file.id(), NC_GLOBAL, i, name), "global attributes");
+    scene.attributes[name] = text_attribute(file.id(), NC_GLOBAL, name);
   }
-  auto take = [&](const char* key) {
-    auto it = scene.attributes.find(key);
-    if (it == scene.attributes.end()) return std::string();
-    std::string value = it->second;
-    scene.attributes.erase(it);
-    return value;
-  };
-  scene.id = take("scene_id");
-  if (scene.id.empty()) scene.id = path.stem().string();
-  scene.ice_service = take("ice_service");
-  if (auto spacing = number_attribute(ncid, NC_GLOBAL, "pixel_spacing")) {
+}
+
+// Removes an attribute from scene.attributes and returns its value ("" when absent).
+std::string take_attribute(Scene& scene, const char* key) {
+  auto it = scene.attributes.find(key);
+  if (it == scene.attributes.end()) return std::string();
+  std::string value = it->second;
+  scene.attributes.erase(it);
+  return value;
+}
+
+GeoReference parse_georeference(const std::string& transform_text, const std::string& crs_text,
+                                const std::string& where) {
+  GeoReference geo;
+  const auto parts = split(trim(transform_text), ' ');
+  require(parts.size() == 6,
+          where + ": attribute '" + std::string(kGeoTransformAttr) + "' must hold 6 numbers");
+  for (size_t i = 0; i < 6; ++i)
+    geo.transform[i] = std::stod(parts[i]);
+  geo.crs_wkt = crs_text;
+  return geo;
+}
+
+// The global attributes the schema gives a meaning to, moved from scene.attributes into the
+// scene's own fields. Returns the file's season attribute ("" when absent).
+std::string take_schema_attributes(const NcFile& file, Scene& scene) {
+  const std::string where = file_where(file);
+  scene.id = take_attribute(scene, "scene_id");
+  if (scene.id.empty()) scene.id = file.path().stem().string();
+  scene.ice_service = take_attribute(scene, "ice_service");
+  if (auto spacing = number_attribute(file.id(), NC_GLOBAL, "pixel_spacing")) {
     require(*spacing > 0 && std::isfinite(*spacing),
             where + ": attribute 'pixel_spacing' must be positive");
     scene.pixel_spacing_m = *spacing;
   }
-  take("pixel_spacing");
-  scene.acquisition_time = take("acquisition_time");
-  const std::string season_attribute = take("season");
-  const std::string transform_text = take(kGeoTransformAttr);
-  const std::string crs_text = take(kCrsAttr);
-  if (!transform_text.empty()) {
-    GeoReference geo;
-    const auto parts = split(trim(transform_text), ' ');
-    require(parts.size() == 6,
-            where + ": attribute '" + std::string(kGeoTransformAttr) + "' must hold 6 numbers");
-    for (size_t i = 0; i < 6; ++i)
-      geo.transform[i] = std::stod(parts[i]);
-    geo.crs_wkt = crs_text;
-    scene.geo = geo;
-  }
-  const auto id_time = time_from_scene_id(scene.id);
-  if (scene.acquisition_time.empty() && id_time) scene.acquisition_time = id_time->first;
+  take_attribute(scene, "pixel_spacing");
+  scene.acquisition_time = take_attribute(scene, "acquisition_time");
+  const std::string season_attribute = take_attribute(scene, "season");
+  const std::string transform_text = take_attribute(scene, kGeoTransformAttr);
+  const std::string crs_text = take_attribute(scene, kCrsAttr);
+  if (!transform_text.empty()) scene.geo = parse_georeference(transform_text, crs_text, where);
+  return season_attribute;
+}
 
-  // SAR-grid float variables.
+// The SAR-grid float variables of the schema as z-scored bands; returns the variables read.
+std::set<std::string> read_sar_bands(const NcFile& file, Scene& scene) {
   std::set<std::string> used;
   for (const auto& entry : ai4arctic_bands()) {
     const std::string variable(entry.variable);
@@ -331,19 +351,26 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
     band.units = "zscore";
     scene.bands.push_back(std::move(band));
   }
+  return used;
+}
 
-  // Validity: SAR fill (0 unless variable_fill_value says otherwise) or NaN in either channel.
+// Validity: SAR fill (0 unless variable_fill_value says otherwise) or NaN in either channel.
+void mark_valid_pixels(const NcFile& file, Scene& scene) {
   scene.valid = Raster<uint8_t>(scene.height, scene.width, 1);
   for (const char* variable : {"nersc_sar_primary", "nersc_sar_secondary"}) {
     const auto info = find_variable(file, variable);
     const double fill =
-        number_attribute(ncid, info->id, "variable_fill_value").value_or(kAi4ArcticSarFill);
+        number_attribute(file.id(), info->id, "variable_fill_value").value_or(kAi4ArcticSarFill);
     const Band& band = *scene.find_band(ai4arctic_band(variable)->band);
     for (size_t i = 0; i < band.pixels.data.size(); ++i) {
       const float v = band.pixels.data[i];
       if (!std::isfinite(v) || v == static_cast<float>(fill)) scene.valid.data[i] = 0;
     }
   }
+}
+
+// Zeroes NaN and invalid pixels; with options.physical_units, undoes the z-scoring.
+void finish_bands(const SceneReadOptions& options, Scene& scene) {
   for (auto& band : scene.bands) {
     for (size_t i = 0; i < band.pixels.data.size(); ++i) {
       if (!std::isfinite(band.pixels.data[i]) || !scene.valid.data[i]) band.pixels.data[i] = 0.0f;
@@ -358,54 +385,69 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
       }
     }
   }
+}
 
-  // Every other variable: charts and labels on the SAR grid, 2 km grids, the lat/lon subgrid.
+std::vector<std::string> variable_names(const NcFile& file) {
   int nvars = 0;
-  file.check(nc_inq_nvars(ncid, &nvars), "listing variables");
+  file.check(nc_inq_nvars(file.id(), &nvars), "listing variables");
   std::vector<std::string> names;
   for (int v = 0; v < nvars; ++v) {
     char name[NC_MAX_NAME + 1] = {0};
-    file.check(nc_inq_varname(ncid, v, name), "listing variables");
+    file.check(nc_inq_varname(file.id(), v, name), "listing variables");
     names.emplace_back(name);
   }
-  auto is_chart = [](const std::string& n) { return n == "SIC" || n == "SOD" || n == "FLOE"; };
-  for (const auto& name : names) {
+  return names;
+}
+
+// A chart or label on the SAR grid, integer, with its chart_fill_value (default 255) as fill.
+LabelRaster read_label(const NcFile& file, const std::string& name, const VarInfo& info,
+                       const Scene& scene) {
+  const std::string var_where = file_where(file) + ": variable '" + name + "'";
+  require(on_sar_grid(info), var_where + " has dimensions " + describe_dims(info) + ", expected (" +
+                                 kLinesDim + ", " + kSamplesDim + ")");
+  require(is_integer_type(info.type),
+          var_where + " must be an integer chart (uint8), not type " + std::to_string(info.type));
+  const int fill = static_cast<int>(
+      number_attribute(file.id(), info.id, "chart_fill_value").value_or(kLabelFill));
+  std::vector<int> values(static_cast<size_t>(scene.height * scene.width));
+  file.check(nc_get_var_int(file.id(), info.id, values.data()), "reading variable '" + name + "'");
+  LabelRaster label(scene.height, scene.width, kLabelFill);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const int v = values[i];
+    label.data[i] = (v == fill || v < 0 || v > 255) ? kLabelFill : static_cast<uint8_t>(v);
+  }
+  return label;
+}
+
+// A 2-D variable read as float at its own size (2 km grids, the lat/lon subgrid).
+FloatRaster read_float_grid(const NcFile& file, const std::string& name, const VarInfo& info) {
+  FloatRaster grid(static_cast<int64_t>(info.shape[0]), static_cast<int64_t>(info.shape[1]));
+  file.check(nc_get_var_float(file.id(), info.id, grid.data.data()),
+             "reading variable '" + name + "'");
+  return grid;
+}
+
+// Every variable not read as a band: charts and labels on the SAR grid, 2 km grids, the lat/lon
+// subgrid; others are ignored.
+void read_other_variables(const NcFile& file, const std::set<std::string>& used, Scene& scene) {
+  const auto is_chart = [](const std::string& n) {
+    return n == "SIC" || n == "SOD" || n == "FLOE";
+  };
+  for (const auto& name : variable_names(file)) {
     if (used.count(name)) continue;
     const auto info = find_variable(file, name);
-    const std::string var_where = where + ": variable '" + name + "'";
-    const bool on_sar_grid =
-        info->dims.size() == 2 && info->dims[0] == kLinesDim && info->dims[1] == kSamplesDim;
+    const std::string var_where = file_where(file) + ": variable '" + name + "'";
     const bool has_chart_fill =
-        nc_inq_att(ncid, info->id, "chart_fill_value", nullptr, nullptr) == NC_NOERR;
-    if (is_chart(name) || (on_sar_grid && has_chart_fill)) {
-      require(on_sar_grid, var_where + " has dimensions " + describe_dims(*info) + ", expected (" +
-                               kLinesDim + ", " + kSamplesDim + ")");
-      require(
-          is_integer_type(info->type),
-          var_where + " must be an integer chart (uint8), not type " + std::to_string(info->type));
-      const int fill = static_cast<int>(
-          number_attribute(ncid, info->id, "chart_fill_value").value_or(kLabelFill));
-      std::vector<int> values(static_cast<size_t>(scene.height * scene.width));
-      file.check(nc_get_var_int(ncid, info->id, values.data()), "reading variable '" + name + "'");
-      LabelRaster label(scene.height, scene.width, kLabelFill);
-      for (size_t i = 0; i < values.size(); ++i) {
-        const int v = values[i];
-        label.data[i] = (v == fill || v < 0 || v > 255) ? kLabelFill : static_cast<uint8_t>(v);
-      }
-      scene.labels[name] = std::move(label);
+        nc_inq_att(file.id(), info->id, "chart_fill_value", nullptr, nullptr) == NC_NOERR;
+    if (is_chart(name) || (on_sar_grid(*info) && has_chart_fill)) {
+      scene.labels[name] = read_label(file, name, *info, scene);
       continue;
     }
     if (info->dims.size() == 2 && info->dims[0] == kAuxLinesDim &&
         info->dims[1] == kAuxSamplesDim) {
       require(is_float_type(info->type) || is_integer_type(info->type),
               var_where + " is not numeric");
-      AuxGrid grid;
-      grid.name = name;
-      grid.pixels =
-          FloatRaster(static_cast<int64_t>(info->shape[0]), static_cast<int64_t>(info->shape[1]));
-      file.check(nc_get_var_float(ncid, info->id, grid.pixels.data.data()),
-                 "reading variable '" + name + "'");
-      scene.aux.push_back(std::move(grid));
+      scene.aux.push_back({name, read_float_grid(file, name, *info)});
       continue;
     }
     const bool is_latitude = name == "sar_grid2d_latitude" || name == "sar_2dgrid_latitude";
@@ -414,12 +456,13 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
       require(info->dims.size() == 2 && info->shape[0] > 0 && info->shape[1] > 0,
               var_where + " must be a non-empty 2-D grid, has " + describe_dims(*info));
       require(is_float_type(info->type), var_where + " must be float32 or float64");
-      FloatRaster grid(static_cast<int64_t>(info->shape[0]), static_cast<int64_t>(info->shape[1]));
-      file.check(nc_get_var_float(ncid, info->id, grid.data.data()),
-                 "reading variable '" + name + "'");
-      (is_latitude ? scene.latitude_grid : scene.longitude_grid) = std::move(grid);
+      (is_latitude ? scene.latitude_grid : scene.longitude_grid) =
+          read_float_grid(file, name, *info);
     }
   }
+}
+
+void check_geolocation_subgrid(const Scene& scene, const std::string& where) {
   require(scene.latitude_grid.empty() == scene.longitude_grid.empty(),
           where + " has a latitude subgrid without a longitude subgrid (or the reverse)");
   if (!scene.latitude_grid.empty()) {
@@ -427,27 +470,49 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
                 scene.latitude_grid.width == scene.longitude_grid.width,
             where + ": the latitude and longitude subgrids differ in size");
   }
+}
 
-  // Season: explicit option, then the file's own season attribute, then date + hemisphere
-  // (AI4Arctic is Arctic-only, so a date without latitude is taken as northern).
-  if (!options.season.empty()) {
-    scene.season = parse_season(options.season);
-  } else if (!season_attribute.empty()) {
+// Season: explicit option, then the file's own season attribute, then date + hemisphere
+// (AI4Arctic is Arctic-only, so a date without latitude is taken as northern).
+Season scene_season(const SceneReadOptions& options, const std::string& season_attribute,
+                    const std::optional<std::pair<std::string, int> >& id_time, const Scene& scene,
+                    const std::string& where) {
+  if (!options.season.empty()) return parse_season(options.season);
+  if (!season_attribute.empty()) {
     try {
-      scene.season = parse_season(season_attribute);
+      return parse_season(season_attribute);
     } catch (const UserError&) {
       throw UserError(where + ": global attribute 'season' = '" + season_attribute +
                       "' is not freeze-up, winter or melt");
     }
-  } else {
-    std::optional<int> month = month_of_iso_time(scene.acquisition_time);
-    if (!month && id_time) month = id_time->second;
-    if (month) {
-      double latitude = scene.latitude_grid.empty() ? 70.0 : mean_finite(scene.latitude_grid);
-      if (!std::isfinite(latitude)) latitude = 70.0;
-      scene.season = season_from_date(*month, latitude);
-    }
   }
+  std::optional<int> month = month_of_iso_time(scene.acquisition_time);
+  if (!month && id_time) month = id_time->second;
+  if (!month) return scene.season;
+  double latitude = scene.latitude_grid.empty() ? 70.0 : mean_finite(scene.latitude_grid);
+  if (!std::isfinite(latitude)) latitude = 70.0;
+  return season_from_date(*month, latitude);
+}
+
+}  // namespace
+
+Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOptions& options) {
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
+  const NcFile file = open_for_reading(path);
+  Scene scene;
+  scene.source_path = path.string();
+  read_sar_grid_size(file, scene);
+  read_global_attributes(file, scene);
+  const std::string season_attribute = take_schema_attributes(file, scene);
+  const auto id_time = time_from_scene_id(scene.id);
+  if (scene.acquisition_time.empty() && id_time) scene.acquisition_time = id_time->first;
+
+  const std::set<std::string> used = read_sar_bands(file, scene);
+  mark_valid_pixels(file, scene);
+  finish_bands(options, scene);
+  read_other_variables(file, used, scene);
+  check_geolocation_subgrid(scene, file_where(file));
+  scene.season = scene_season(options, season_attribute, id_time, scene, file_where(file));
   scene.check_consistent();
   return scene;
 }
@@ -471,26 +536,20 @@ int define_var(const NcFile& file, const std::string& name, nc_type type, const 
   return varid;
 }
 
-}  // namespace
+// ---- the stages of write_ai4arctic_netcdf --------------------------------------------------
 
-void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& path) {
-  scene.check_consistent();
-  const std::string where = "cannot write '" + path.string() + "'";
-  require(scene.find_band("hh_db") && scene.find_band("hv_db"),
-          where + ": the AI4Arctic schema needs bands hh_db and hv_db; the scene has " +
-              join(scene.band_names(), ", "));
+// A SAR-grid variable ready to write: z-scored, invalid / NaN pixels at the fill value.
+struct PreparedVariable {
+  std::string variable;
+  std::vector<float> values;
+};
 
-  // Prepare z-scored SAR-grid variables (NaN / invalid -> fill 0).
-  struct Prepared {
-    std::string variable;
-    const FloatRaster* source;
-    std::vector<float> values;
-  };
-  std::vector<Prepared> prepared;
+std::vector<PreparedVariable> prepare_sar_variables(const Scene& scene, const std::string& where) {
+  std::vector<PreparedVariable> prepared;
   for (const auto& entry : ai4arctic_bands()) {
     const Band* band = scene.find_band(entry.band);
     if (!band) continue;
-    Prepared p{std::string(entry.variable), &band->pixels, {}};
+    PreparedVariable p{std::string(entry.variable), {}};
     p.values.resize(band->pixels.data.size());
     const bool zscored = band->units == "zscore";
     const auto stats = ai4arctic_band_stats(entry.variable);
@@ -510,6 +569,11 @@ void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& pat
     }
     prepared.push_back(std::move(p));
   }
+  return prepared;
+}
+
+// The schema has one 2 km grid size and one lat/lon subgrid size.
+void check_secondary_grids(const Scene& scene, const std::string& where) {
   for (const auto& grid : scene.aux) {
     require(grid.pixels.height == scene.aux.front().pixels.height &&
                 grid.pixels.width == scene.aux.front().pixels.width,
@@ -520,71 +584,87 @@ void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& pat
               scene.latitude_grid.height == scene.longitude_grid.height &&
               scene.latitude_grid.width == scene.longitude_grid.width,
           where + ": latitude and longitude subgrids differ");
+}
 
-  AtomicOutput output(path);
-  std::lock_guard<std::mutex> lock(netcdf_mutex());
-  int ncid = -1;
-  const int status = nc_create(output.temp_path().c_str(), NC_NETCDF4 | NC_CLOBBER, &ncid);
-  if (status != NC_NOERR) throw UserError(where + ": " + nc_strerror(status));
-  NcFile file(ncid, path);
+void define_dimension_pair(const NcFile& file, const char* lines_name, const char* samples_name,
+                           int64_t lines, int64_t samples, int dims[2]) {
+  file.check(nc_def_dim(file.id(), lines_name, static_cast<size_t>(lines), &dims[0]),
+             "defining dimensions");
+  file.check(nc_def_dim(file.id(), samples_name, static_cast<size_t>(samples), &dims[1]),
+             "defining dimensions");
+}
 
-  int sar_dims[2];
-  file.check(nc_def_dim(ncid, kLinesDim, static_cast<size_t>(scene.height), &sar_dims[0]),
-             "defining dimensions");
-  file.check(nc_def_dim(ncid, kSamplesDim, static_cast<size_t>(scene.width), &sar_dims[1]),
-             "defining dimensions");
-  int aux_dims[2] = {-1, -1};
+// Dimension ids of the SAR grid, the 2 km grid and the lat/lon subgrid (-1 when absent).
+struct Dimensions {
+  int sar[2] = {-1, -1};
+  int aux[2] = {-1, -1};
+  int grid[2] = {-1, -1};
+};
+
+Dimensions define_dimensions(const NcFile& file, const Scene& scene) {
+  Dimensions dims;
+  define_dimension_pair(file, kLinesDim, kSamplesDim, scene.height, scene.width, dims.sar);
   if (!scene.aux.empty()) {
-    file.check(nc_def_dim(ncid, kAuxLinesDim, static_cast<size_t>(scene.aux[0].pixels.height),
-                          &aux_dims[0]),
-               "defining dimensions");
-    file.check(nc_def_dim(ncid, kAuxSamplesDim, static_cast<size_t>(scene.aux[0].pixels.width),
-                          &aux_dims[1]),
-               "defining dimensions");
+    define_dimension_pair(file, kAuxLinesDim, kAuxSamplesDim, scene.aux[0].pixels.height,
+                          scene.aux[0].pixels.width, dims.aux);
   }
-  int grid_dims[2] = {-1, -1};
   if (!scene.latitude_grid.empty()) {
-    file.check(nc_def_dim(ncid, kGridLinesDim, static_cast<size_t>(scene.latitude_grid.height),
-                          &grid_dims[0]),
-               "defining dimensions");
-    file.check(nc_def_dim(ncid, kGridSamplesDim, static_cast<size_t>(scene.latitude_grid.width),
-                          &grid_dims[1]),
-               "defining dimensions");
+    define_dimension_pair(file, kGridLinesDim, kGridSamplesDim, scene.latitude_grid.height,
+                          scene.latitude_grid.width, dims.grid);
   }
+  return dims;
+}
 
-  std::vector<int> sar_ids;
-  for (const auto& p : prepared) {
-    const int varid = define_var(file, p.variable, NC_FLOAT, sar_dims, true);
-    const float fill = kAi4ArcticSarFill;
-    file.check(nc_put_att_float(ncid, varid, "variable_fill_value", NC_FLOAT, 1, &fill),
-               "writing attributes of '" + p.variable + "'");
-    sar_ids.push_back(varid);
-  }
-  // Charts first in schema order, then any other label (e.g. a task's class map).
+// Charts first in schema order, then any other label (e.g. a task's class map).
+std::vector<std::string> label_write_order(const Scene& scene) {
   std::vector<std::string> label_names;
   for (const char* chart : kChartNames)
     if (scene.labels.count(chart)) label_names.emplace_back(chart);
   for (const auto& [name, raster] : scene.labels)
     if (std::find(label_names.begin(), label_names.end(), name) == label_names.end())
       label_names.push_back(name);
-  std::vector<int> label_ids;
-  for (const auto& name : label_names) {
-    const int varid = define_var(file, name, NC_UBYTE, sar_dims, true);
-    const unsigned char fill = kLabelFill;
-    file.check(nc_put_att_uchar(ncid, varid, "chart_fill_value", NC_UBYTE, 1, &fill),
-               "writing attributes of '" + name + "'");
-    label_ids.push_back(varid);
-  }
-  std::vector<int> aux_ids;
-  for (const auto& grid : scene.aux)
-    aux_ids.push_back(define_var(file, grid.name, NC_FLOAT, aux_dims, true));
-  int lat_id = -1, lon_id = -1;
-  if (!scene.latitude_grid.empty()) {
-    lat_id = define_var(file, "sar_grid2d_latitude", NC_DOUBLE, grid_dims, false);
-    lon_id = define_var(file, "sar_grid2d_longitude", NC_DOUBLE, grid_dims, false);
-  }
+  return label_names;
+}
 
-  // Global attributes: the published ones, then ours, then whatever else the scene carries.
+struct VariableIds {
+  std::vector<int> sar;
+  std::vector<std::string> label_names;
+  std::vector<int> labels;
+  std::vector<int> aux;
+  int latitude = -1, longitude = -1;
+};
+
+VariableIds define_variables(const NcFile& file, const Scene& scene,
+                             const std::vector<PreparedVariable>& prepared,
+                             const Dimensions& dims) {
+  VariableIds ids;
+  for (const auto& p : prepared) {
+    const int varid = define_var(file, p.variable, NC_FLOAT, dims.sar, true);
+    const float fill = kAi4ArcticSarFill;
+    file.check(nc_put_att_float(file.id(), varid, "variable_fill_value", NC_FLOAT, 1, &fill),
+               "writing attributes of '" + p.variable + "'");
+    ids.sar.push_back(varid);
+  }
+  ids.label_names = label_write_order(scene);
+  for (const auto& name : ids.label_names) {
+    const int varid = define_var(file, name, NC_UBYTE, dims.sar, true);
+    const unsigned char fill = kLabelFill;
+    file.check(nc_put_att_uchar(file.id(), varid, "chart_fill_value", NC_UBYTE, 1, &fill),
+               "writing attributes of '" + name + "'");
+    ids.labels.push_back(varid);
+  }
+  for (const auto& grid : scene.aux)
+    ids.aux.push_back(define_var(file, grid.name, NC_FLOAT, dims.aux, true));
+  if (!scene.latitude_grid.empty()) {
+    ids.latitude = define_var(file, "sar_grid2d_latitude", NC_DOUBLE, dims.grid, false);
+    ids.longitude = define_var(file, "sar_grid2d_longitude", NC_DOUBLE, dims.grid, false);
+  }
+  return ids;
+}
+
+// Global attributes: the published ones, then ours, then whatever else the scene carries.
+void write_global_attributes(const NcFile& file, const Scene& scene) {
+  const int ncid = file.id();
   std::map<std::string, std::string> attributes = scene.attributes;
   const std::string original_id =
       attributes.count("original_id") ? attributes["original_id"] : scene.id;
@@ -617,23 +697,51 @@ void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& pat
     attributes.erase(reserved);
   for (const auto& [name, value] : attributes)
     put_text(file, NC_GLOBAL, name, value);
-  file.check(nc_enddef(ncid), "finishing the header");
+}
 
+void write_variable_data(const NcFile& file, const Scene& scene,
+                         const std::vector<PreparedVariable>& prepared, const VariableIds& ids) {
+  const int ncid = file.id();
   for (size_t i = 0; i < prepared.size(); ++i)
-    file.check(nc_put_var_float(ncid, sar_ids[i], prepared[i].values.data()),
+    file.check(nc_put_var_float(ncid, ids.sar[i], prepared[i].values.data()),
                "writing '" + prepared[i].variable + "'");
-  for (size_t i = 0; i < label_names.size(); ++i)
-    file.check(nc_put_var_uchar(ncid, label_ids[i], scene.labels.at(label_names[i]).data.data()),
-               "writing '" + label_names[i] + "'");
+  for (size_t i = 0; i < ids.label_names.size(); ++i)
+    file.check(
+        nc_put_var_uchar(ncid, ids.labels[i], scene.labels.at(ids.label_names[i]).data.data()),
+        "writing '" + ids.label_names[i] + "'");
   for (size_t i = 0; i < scene.aux.size(); ++i)
-    file.check(nc_put_var_float(ncid, aux_ids[i], scene.aux[i].pixels.data.data()),
+    file.check(nc_put_var_float(ncid, ids.aux[i], scene.aux[i].pixels.data.data()),
                "writing '" + scene.aux[i].name + "'");
-  if (lat_id >= 0) {
+  if (ids.latitude >= 0) {
     std::vector<double> lat(scene.latitude_grid.data.begin(), scene.latitude_grid.data.end());
     std::vector<double> lon(scene.longitude_grid.data.begin(), scene.longitude_grid.data.end());
-    file.check(nc_put_var_double(ncid, lat_id, lat.data()), "writing the latitude grid");
-    file.check(nc_put_var_double(ncid, lon_id, lon.data()), "writing the longitude grid");
+    file.check(nc_put_var_double(ncid, ids.latitude, lat.data()), "writing the latitude grid");
+    file.check(nc_put_var_double(ncid, ids.longitude, lon.data()), "writing the longitude grid");
   }
+}
+
+}  // namespace
+
+void write_ai4arctic_netcdf(const Scene& scene, const std::filesystem::path& path) {
+  scene.check_consistent();
+  const std::string where = "cannot write '" + path.string() + "'";
+  require(scene.find_band("hh_db") && scene.find_band("hv_db"),
+          where + ": the AI4Arctic schema needs bands hh_db and hv_db; the scene has " +
+              join(scene.band_names(), ", "));
+  const std::vector<PreparedVariable> prepared = prepare_sar_variables(scene, where);
+  check_secondary_grids(scene, where);
+
+  AtomicOutput output(path);
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
+  int ncid = -1;
+  const int status = nc_create(output.temp_path().c_str(), NC_NETCDF4 | NC_CLOBBER, &ncid);
+  if (status != NC_NOERR) throw UserError(where + ": " + nc_strerror(status));
+  NcFile file(ncid, path);
+  const Dimensions dims = define_dimensions(file, scene);
+  const VariableIds ids = define_variables(file, scene, prepared, dims);
+  write_global_attributes(file, scene);
+  file.check(nc_enddef(ncid), "finishing the header");
+  write_variable_data(file, scene, prepared, ids);
   file.close();
   output.commit();
 }

@@ -260,12 +260,21 @@ io::Raster<uint16_t> assign_polygons(const std::vector<ChartPolygon>& polygons, 
   return index;
 }
 
+struct FloeCells {
+  std::vector<float> score;    // -1 on land
+  std::vector<uint64_t> cell;  // hash of the winning floe cell
+  std::vector<uint8_t> level;  // cascade level of the winning cell
+};
+
 // Floe cascade: for every pixel, the best weighted Worley score over its polygon's levels and
 // the hash of the winning floe cell. Score = 1 - d1/d2 (1 at a floe centre, 0 on a crack).
-void floe_cascade(const std::vector<ChartPolygon>& polygons, const io::Raster<uint16_t>& truth,
-                  const io::LabelRaster& land, uint64_t seed, std::vector<float>& best_score,
-                  std::vector<uint64_t>& best_cell, std::vector<uint8_t>& best_level) {
+FloeCells floe_cascade(const std::vector<ChartPolygon>& polygons, const io::Raster<uint16_t>& truth,
+                       const io::LabelRaster& land, uint64_t seed) {
   const int64_t h = truth.height, w = truth.width;
+  FloeCells floes;
+  std::vector<float>& best_score = floes.score;
+  std::vector<uint64_t>& best_cell = floes.cell;
+  std::vector<uint8_t>& best_level = floes.level;
   best_score.assign(static_cast<size_t>(h * w), -1.0f);
   best_cell.assign(static_cast<size_t>(h * w), 0);
   best_level.assign(static_cast<size_t>(h * w), 0);
@@ -341,6 +350,7 @@ void floe_cascade(const std::vector<ChartPolygon>& polygons, const io::Raster<ui
       }
     }
   }
+  return floes;
 }
 
 // Stamps leads (long narrow openings, open or refrozen) into `lead` (1 open, 2 refrozen).
@@ -421,6 +431,568 @@ std::string two_digits(int v) {
   return buffer;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The stages of generate_scene, in the order it runs them. Each stage that draws does so from
+// its own named random stream, so changing one stage does not reshuffle the others.
+
+// Scene size and the km -> pixel conversion every stage needs.
+struct SceneGrid {
+  int64_t h = 0, w = 0;
+  size_t n = 0;                                                      // pixels
+  double px_km = 0;                                                  // pixel spacing (km)
+  double km(double kilometres) const { return kilometres / px_km; }  // km -> pixels
+  double area_km2() const { return h * w * px_km * px_km; }
+};
+
+SceneGrid scene_grid(const SynthSpec& spec) {
+  SceneGrid grid;
+  grid.h = spec.height;
+  grid.w = spec.width;
+  grid.n = static_cast<size_t>(grid.h * grid.w);
+  grid.px_km = spec.pixel_spacing_m / 1000.0;
+  return grid;
+}
+
+// Acquisition date and time in one of the season's months: the scene id and its ISO 8601 time.
+void draw_acquisition_time(const SeasonTable& table, Rng& rng, io::Scene& scene) {
+  std::vector<int> months;
+  for (int m : table.months)
+    if (m != 0) months.push_back(m);
+  const int month =
+      months[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(months.size()) - 1))];
+  const int year = static_cast<int>(rng.uniform_int(2018, 2021));
+  const int day = static_cast<int>(rng.uniform_int(1, 28));
+  const int hour = static_cast<int>(rng.uniform_int(0, 23));
+  const int minute = static_cast<int>(rng.uniform_int(0, 59));
+  const int second = static_cast<int>(rng.uniform_int(0, 59));
+  const std::string date = std::to_string(year) + two_digits(month) + two_digits(day);
+  const std::string time = two_digits(hour) + two_digits(minute) + two_digits(second);
+  scene.id = date + "T" + time + "_synth";
+  scene.acquisition_time = std::to_string(year) + "-" + two_digits(month) + "-" + two_digits(day) +
+                           "T" + two_digits(hour) + ":" + two_digits(minute) + ":" +
+                           two_digits(second) + "Z";
+}
+
+// Geolocation subgrid (like AI4Arctic's sar_grid2d_*): points evenly spaced from the first to
+// the last pixel centre in both directions.
+void add_geolocation_subgrid(const io::GeoReference& geo, io::Scene& scene) {
+  const int64_t h = scene.height, w = scene.width;
+  const int64_t rows = std::min<int64_t>(21, h), cols = std::min<int64_t>(21, w);
+  scene.latitude_grid = io::FloatRaster(rows, cols);
+  scene.longitude_grid = io::FloatRaster(rows, cols);
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) {
+      const double pixel_row = 0.5 + static_cast<double>(i) * (h - 1) / (rows - 1);
+      const double pixel_col = 0.5 + static_cast<double>(j) * (w - 1) / (cols - 1);
+      const double x = geo.transform[0] + pixel_col * geo.transform[1];
+      const double y = geo.transform[3] + pixel_row * geo.transform[5];
+      const auto [lat, lon] = polar_stereographic_to_geographic(x, y);
+      scene.latitude_grid.at(i, j) = static_cast<float>(lat);
+      scene.longitude_grid.at(i, j) = static_cast<float>(lon);
+    }
+  }
+}
+
+// Somewhere in the Arctic seas on the EPSG:3413 plane (distance from the pole 500-2500 km).
+void place_on_polar_grid(const SynthSpec& spec, Rng& rng, io::Scene& scene) {
+  const int64_t h = scene.height, w = scene.width;
+  const double angle = rng.uniform(0, 2 * kPi);
+  const double radius_m = rng.uniform(500e3, 2500e3);
+  const double cx = radius_m * std::cos(angle), cy = radius_m * std::sin(angle);
+  io::GeoReference geo;
+  geo.transform = {cx - 0.5 * w * spec.pixel_spacing_m,
+                   spec.pixel_spacing_m,
+                   0.0,
+                   cy + 0.5 * h * spec.pixel_spacing_m,
+                   0.0,
+                   -spec.pixel_spacing_m};
+  geo.crs_wkt = polar_stereographic_north_wkt();
+  scene.geo = geo;
+  add_geolocation_subgrid(geo, scene);
+}
+
+// Incidence angle and residual noise floor per column (EW swath, flat-earth geometry).
+struct SwathGeometry {
+  bool near_range_left = true;  // ascending / descending pass
+  std::vector<double> incidence_deg;
+  std::vector<double> noise_hh_db, noise_hv_db;
+};
+
+SwathGeometry swath_geometry(const SynthSpec& spec, const SceneGrid& grid) {
+  const SynthPhysics& phys = spec.physics;
+  const int64_t w = grid.w;
+  SwathGeometry swath;
+  swath.incidence_deg.resize(static_cast<size_t>(w));
+  swath.noise_hv_db.resize(static_cast<size_t>(w));
+  swath.noise_hh_db.resize(static_cast<size_t>(w));
+  Rng rng(spec.seed, "geometry");
+  swath.near_range_left = rng.uniform() < 0.5;
+  const double tan_near = std::tan(spec.incidence_near_deg * kPi / 180.0);
+  const double tan_far = std::tan(spec.incidence_far_deg * kPi / 180.0);
+  const double swath_km = phys.swath_width_km;
+  const double height_km = swath_km / (tan_far - tan_near);  // flat-earth effective height
+  const double scene_km = w * grid.px_km;
+  const double start_km =
+      spec.full_swath ? 0.0 : rng.uniform(0.0, std::max(0.0, swath_km - scene_km));
+  const int sub_swaths = static_cast<int>(phys.sub_swath_offset_db.size());
+  std::vector<double> offsets(phys.sub_swath_offset_db.begin(), phys.sub_swath_offset_db.end());
+  for (auto& o : offsets)
+    o += rng.normal(0.0, phys.sub_swath_jitter_db);
+  const double sub_width = swath_km / sub_swaths;
+  for (int64_t c = 0; c < w; ++c) {
+    const size_t column = static_cast<size_t>(c);
+    const double along = swath.near_range_left ? (c + 0.5) : (w - c - 0.5);
+    const double ground_km = spec.full_swath ? along / w * swath_km : start_km + along * grid.px_km;
+    swath.incidence_deg[column] = std::atan(tan_near + ground_km / height_km) * 180.0 / kPi;
+    const int sub = std::clamp(static_cast<int>(ground_km / sub_width), 0, sub_swaths - 1);
+    const double u = (ground_km - sub * sub_width) / sub_width - 0.5;  // -0.5 .. 0.5
+    const double bump = phys.scalloping_db * 4.0 * u * u;
+    swath.noise_hv_db[column] = phys.hv_noise_floor_db + offsets[static_cast<size_t>(sub)] + bump;
+    swath.noise_hh_db[column] = phys.hh_noise_floor_db + offsets[static_cast<size_t>(sub)] + bump;
+  }
+  return swath;
+}
+
+// Land mask (1 land): a tilted ramp plus noise at three scales, thresholded at the drawn land
+// fraction; no land at all in a scene that draws none.
+io::LabelRaster draw_land(const SynthSpec& spec, const SceneGrid& grid) {
+  const int64_t h = grid.h, w = grid.w;
+  const size_t n = grid.n;
+  io::LabelRaster land(h, w, 0);
+  Rng rng(spec.seed, "land");
+  if (!(rng.uniform() < spec.land_probability)) return land;
+  const double fraction = rng.uniform(spec.land_fraction_min, spec.land_fraction_max);
+  auto coarse = gaussian_field(h, w, grid.km(20.0), rng);
+  const auto medium = gaussian_field(h, w, grid.km(5.0), rng);
+  const auto fine = gaussian_field(h, w, grid.km(1.2), rng);
+  const double angle = rng.uniform(0, 2 * kPi);
+  const double ax = std::cos(angle), ay = std::sin(angle);
+  const double norm = 1.0 / std::max<double>(std::max(h, w), 1) * 3.4;  // ramp ~unit std
+  std::vector<float> score(n);
+  for (int64_t r = 0; r < h; ++r) {
+    for (int64_t c = 0; c < w; ++c) {
+      const size_t i = static_cast<size_t>(r * w + c);
+      const double ramp = ((c - 0.5 * w) * ax + (r - 0.5 * h) * ay) * norm;
+      score[i] = static_cast<float>(1.5 * ramp + 0.8 * coarse.data[i] + 0.4 * medium.data[i] +
+                                    0.2 * fine.data[i]);
+    }
+  }
+  std::vector<float> sorted = score;
+  const size_t k = std::min(n - 1, static_cast<size_t>((1.0 - fraction) * static_cast<double>(n)));
+  std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k), sorted.end());
+  const float threshold = sorted[k];
+  for (size_t i = 0; i < n; ++i)
+    land.data[i] = score[i] > threshold ? 1 : 0;
+  return land;
+}
+
+// The AI4Arctic distance_map band: 0 on land, zones 1..10 by distance to the coast.
+io::FloatRaster distance_zone_map(const io::LabelRaster& land, const SceneGrid& grid) {
+  io::FloatRaster zones(grid.h, grid.w, 10.0f);
+  const bool has_land =
+      std::any_of(land.data.begin(), land.data.end(), [](uint8_t v) { return v; });
+  if (!has_land) return zones;
+  const auto distance = distance_to_mask(land);
+  for (size_t i = 0; i < grid.n; ++i)
+    zones.data[i] = land.data[i] ? 0.0f : distance_zone(distance.data[i] * grid.px_km);
+  return zones;
+}
+
+// Chart polygons with their egg codes and seeds, about one per chart_polygon_size_km squared.
+std::vector<ChartPolygon> draw_chart_polygons(const SynthSpec& spec, const SeasonTable& table,
+                                              const SceneGrid& grid) {
+  const SynthPhysics& phys = spec.physics;
+  const bool melt = spec.season == io::Season::kMelt;
+  Rng rng(spec.seed, "chart");
+  const int count = std::clamp(
+      static_cast<int>(
+          std::lround(grid.area_km2() / (spec.chart_polygon_size_km * spec.chart_polygon_size_km))),
+      3, 400);
+  std::vector<ChartPolygon> polygons;
+  for (int p = 0; p < count; ++p) {
+    ChartPolygon poly = draw_polygon(table, grid.px_km, rng);
+    poly.x = rng.uniform(0, static_cast<double>(grid.w));
+    poly.y = rng.uniform(0, static_cast<double>(grid.h));
+    poly.pond_fraction = melt ? rng.uniform(phys.pond_fraction_min, phys.pond_fraction_max) : 0.0;
+    polygons.push_back(poly);
+  }
+  return polygons;
+}
+
+// Polygon index per pixel, as charted and as it truly is.
+struct PolygonMaps {
+  io::Raster<uint16_t> chart, truth;
+};
+
+// Chart boundaries: warped Voronoi; truth: the same plus fine-scale wiggles and a drift offset
+// (the chart is drawn from other data at another time, generalised).
+PolygonMaps assign_chart_and_truth_polygons(const std::vector<ChartPolygon>& polygons,
+                                            const SynthSpec& spec, const SceneGrid& grid) {
+  const int64_t h = grid.h, w = grid.w;
+  Rng warp_rng(spec.seed, "warp");
+  const double size_px = grid.km(spec.chart_polygon_size_km);
+  const auto warp_x = gaussian_field(h, w, size_px / 3.0, warp_rng);
+  const auto warp_y = gaussian_field(h, w, size_px / 3.0, warp_rng);
+  const auto fine_x = gaussian_field(h, w, grid.km(1.5), warp_rng);
+  const auto fine_y = gaussian_field(h, w, grid.km(1.5), warp_rng);
+  const double drift = warp_rng.uniform(0.0, grid.km(spec.chart_displacement_km));
+  const double drift_angle = warp_rng.uniform(0, 2 * kPi);
+  PolygonMaps maps;
+  maps.chart = assign_polygons(polygons, h, w, warp_x, warp_y, 0.25 * size_px, nullptr, nullptr,
+                               0.0, 0.0, 0.0);
+  maps.truth =
+      assign_polygons(polygons, h, w, warp_x, warp_y, 0.25 * size_px, &fine_x, &fine_y,
+                      grid.km(0.6), drift * std::cos(drift_angle), drift * std::sin(drift_angle));
+  return maps;
+}
+
+// Per polygon, the floe score above which a pixel is ice, so that the share of ice pixels is the
+// polygon's true concentration.
+void set_ice_thresholds(std::vector<ChartPolygon>& polygons,
+                        const io::Raster<uint16_t>& truth_index, const io::LabelRaster& land,
+                        const FloeCells& floes) {
+  const std::vector<float>& floe_score = floes.score;
+  std::vector<std::vector<float>> per_polygon(polygons.size());
+  for (size_t i = 0; i < floe_score.size(); ++i)
+    if (!land.data[i]) per_polygon[truth_index.data[i]].push_back(floe_score[i]);
+  for (size_t p = 0; p < polygons.size(); ++p) {
+    auto& scores = per_polygon[p];
+    auto& poly = polygons[p];
+    if (scores.empty()) continue;
+    if (poly.true_concentration >= 1.0) {
+      poly.ice_threshold = -std::numeric_limits<float>::max();
+      continue;
+    }
+    const size_t k = std::min(scores.size() - 1,
+                              static_cast<size_t>((1.0 - poly.true_concentration) * scores.size()));
+    std::nth_element(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(k), scores.end());
+    poly.ice_threshold = scores[k];
+    if (poly.true_concentration <= 0.0) poly.ice_threshold = std::numeric_limits<float>::max();
+  }
+}
+
+// The true surface per pixel.
+struct SurfaceTruth {
+  io::LabelRaster sod;                // 0 water, 1..5 ice type (SOD), 255 land
+  io::LabelRaster floe;               // FLOE class; 255 on land and for ice without a floe form
+  std::vector<float> floe_offset_db;  // floe-to-floe backscatter offset (0 on water)
+  io::LabelRaster lead;               // 1 open lead, 2 refrozen lead, 0 none
+};
+
+// Ice or water, ice type and floe class per pixel: a floe is ice when its score clears its
+// polygon's threshold, and takes the type of a partial concentration drawn by its cell hash.
+SurfaceTruth classify_surface(const std::vector<ChartPolygon>& polygons,
+                              const io::Raster<uint16_t>& truth_index, const io::LabelRaster& land,
+                              const FloeCells& floes, const SceneGrid& grid,
+                              const SynthPhysics& phys) {
+  SurfaceTruth surface;
+  surface.sod = io::LabelRaster(grid.h, grid.w, 0);
+  surface.floe = io::LabelRaster(grid.h, grid.w, 0);
+  surface.floe_offset_db.assign(grid.n, 0.0f);
+  for (size_t i = 0; i < grid.n; ++i) {
+    if (land.data[i]) {
+      surface.sod.data[i] = surface.floe.data[i] = io::kLabelFill;
+      continue;
+    }
+    const ChartPolygon& poly = polygons[truth_index.data[i]];
+    if (floes.score[i] < poly.ice_threshold) continue;  // water between floes
+    const uint64_t cell = floes.cell[i];
+    double pick = unit_from_hash(mix64(cell ^ 0x1ULL)) * poly.ct_tenths;
+    const Partial* chosen = &poly.partials.front();
+    if (!poly.water) {
+      for (const auto& partial : poly.partials) {
+        chosen = &partial;
+        if (pick < partial.tenths) break;
+        pick -= partial.tenths;
+      }
+    }
+    surface.sod.data[i] = chosen->sod;
+    const double spacing_km = std::ldexp(kBaseFloeCellPx, floes.level[i]) * grid.px_km;
+    surface.floe.data[i] =
+        chosen->floe == kNoForm ? io::kLabelFill : floe_class_for_km(0.8 * spacing_km);
+    // Roughly normal floe-to-floe offset (sum of three uniforms, unit variance).
+    const double s = unit_from_hash(mix64(cell ^ 0x2ULL)) + unit_from_hash(mix64(cell ^ 0x3ULL)) +
+                     unit_from_hash(mix64(cell ^ 0x4ULL)) - 1.5;
+    surface.floe_offset_db[i] = static_cast<float>(2.0 * s * phys.floe_offset_db);
+  }
+  return surface;
+}
+
+// Leads (in compact ice only: true concentration >= 0.6) become open water or new ice.
+void cut_leads(const SynthSpec& spec, const SeasonTable& table, const SceneGrid& grid,
+               const std::vector<ChartPolygon>& polygons, const io::Raster<uint16_t>& truth_index,
+               const io::LabelRaster& land, SurfaceTruth& surface) {
+  io::LabelRaster& lead = surface.lead;
+  lead = io::LabelRaster(grid.h, grid.w, 0);
+  Rng rng(spec.seed, "leads");
+  const double expected = spec.leads_per_1000km2 * grid.area_km2() / 1000.0 * table.leads_factor;
+  int count = static_cast<int>(std::floor(expected));
+  if (rng.uniform() < expected - count) ++count;
+  draw_leads(lead, count, grid.px_km, table.lead_refrozen_probability, rng);
+  for (size_t i = 0; i < grid.n; ++i) {
+    if (!lead.data[i] || land.data[i] || polygons[truth_index.data[i]].true_concentration < 0.6) {
+      lead.data[i] = 0;
+      continue;
+    }
+    surface.sod.data[i] = lead.data[i] == 2 ? 1 : 0;
+    surface.floe.data[i] = lead.data[i] == 2 ? io::kLabelFill : 0;
+    surface.floe_offset_db[i] = 0;
+  }
+}
+
+// Spatially correlated fields (unit variance) that modulate the backscatter.
+struct TextureFields {
+  io::FloatRaster ice;     // ice texture, three scales
+  io::FloatRaster hv_ice;  // the part of the HV ice texture not shared with HH
+  io::FloatRaster water;
+  io::FloatRaster land;
+  io::FloatRaster deformation;  // where ridges are
+  io::FloatRaster ridge_lines;
+  io::FloatRaster wind;
+  io::FloatRaster ponds;  // melt only
+};
+
+TextureFields draw_texture_fields(const SceneGrid& grid, bool melt, uint64_t seed) {
+  const int64_t h = grid.h, w = grid.w;
+  Rng field_rng(seed, "fields");
+  TextureFields fields;
+  fields.ice = gaussian_field(h, w, grid.km(0.25), field_rng);
+  {
+    const auto mid = gaussian_field(h, w, grid.km(1.0), field_rng);
+    const auto large = gaussian_field(h, w, grid.km(4.0), field_rng);
+    for (size_t i = 0; i < grid.n; ++i)
+      fields.ice.data[i] = 0.45f * fields.ice.data[i] + 0.7f * mid.data[i] + 0.55f * large.data[i];
+  }
+  fields.hv_ice = gaussian_field(h, w, grid.km(1.0), field_rng);
+  fields.water = gaussian_field(h, w, grid.km(1.5), field_rng);
+  fields.land = gaussian_field(h, w, grid.km(0.6), field_rng);
+  fields.deformation = gaussian_field(h, w, grid.km(6.0), field_rng);
+  fields.ridge_lines = gaussian_field(h, w, grid.km(0.4), field_rng);
+  fields.wind = gaussian_field(h, w, grid.km(25.0), field_rng);
+  if (melt) {
+    fields.ponds = gaussian_field(h, w, grid.km(0.2), field_rng);
+    const auto pond_large = gaussian_field(h, w, grid.km(1.0), field_rng);
+    for (size_t i = 0; i < grid.n; ++i)
+      fields.ponds.data[i] = 0.8f * fields.ponds.data[i] + 0.6f * pond_large.data[i];
+  }
+  return fields;
+}
+
+// Per-scene conditions: the wind speed and an offset of all ice backscatter.
+struct SceneWeather {
+  double wind_ms = 0;
+  double ice_offset_db = 0;
+};
+
+SceneWeather draw_scene_weather(const SynthSpec& spec) {
+  const SynthPhysics& phys = spec.physics;
+  Rng rng(spec.seed, "wind");
+  SceneWeather weather;
+  weather.wind_ms = spec.wind_speed_ms;
+  const double drawn = std::clamp(rng.normal(phys.wind_mean_ms, phys.wind_stddev_ms), 1.5, 20.0);
+  if (weather.wind_ms < 0) weather.wind_ms = drawn;
+  weather.ice_offset_db = rng.normal(0.0, phys.scene_ice_offset_db);
+  return weather;
+}
+
+// Per polygon, the pond field level above which the ice is covered by ponds.
+std::vector<float> pond_thresholds(const std::vector<ChartPolygon>& polygons) {
+  std::vector<float> thresholds(polygons.size(), 0.0f);
+  for (size_t p = 0; p < polygons.size(); ++p)
+    thresholds[p] = static_cast<float>(inverse_normal_cdf(1.0 - polygons[p].pond_fraction));
+  return thresholds;
+}
+
+struct SigmaDb {
+  double hh = 0, hv = 0;
+};
+
+// Open water, wind-roughened (wind in m/s, incidence theta in degrees).
+SigmaDb open_water_db(const SynthPhysics& phys, double theta, double wind) {
+  const double u = std::max(wind, 0.5) / 7.0;
+  const double slope = phys.water_hh_slope_at_7ms + phys.water_slope_per_octave * std::log2(u);
+  SigmaDb sigma;
+  sigma.hh = phys.water_hh_db_at_7ms + phys.water_wind_exponent_db * std::log10(u) +
+             slope * (theta - phys.reference_incidence_deg);
+  sigma.hv = phys.water_hv_per_ms * std::max(wind, 0.5) + phys.water_hv_offset_db;
+  return sigma;
+}
+
+SigmaDb land_db(const SynthPhysics& phys, bool melt, double dtheta, float texture) {
+  const Signature& s = phys.land;
+  const double change = melt ? phys.land_melt_change_db : 0.0;
+  return {s.hh_db + s.hh_slope * dtheta + s.texture_db * texture + change,
+          s.hv_db + s.hv_slope * dtheta + s.texture_db * texture + change};
+}
+
+// Ice of type `surface` (SOD 1..5) with its texture, ridges and floe / scene offset.
+SigmaDb ice_db(const SynthPhysics& phys, uint8_t surface, bool melt, double dtheta,
+               const TextureFields& fields, size_t i, double offset) {
+  const Signature& s = phys.dry_ice[surface];
+  const double ridge = s.ridging * smoothstep(-0.3f, 1.2f, fields.deformation.data[i]) *
+                       std::exp(-fields.ridge_lines.data[i] * fields.ridge_lines.data[i] / 0.09);
+  const double tex = s.texture_db * fields.ice.data[i];
+  const double tex_hv = s.texture_db * (0.7 * fields.ice.data[i] + 0.7 * fields.hv_ice.data[i]);
+  SigmaDb sigma;
+  sigma.hh = s.hh_db + s.hh_slope * dtheta + tex + offset + phys.ridge_gain_hh_db * ridge;
+  sigma.hv = s.hv_db + s.hv_slope * dtheta + tex_hv + offset + phys.ridge_gain_hv_db * ridge;
+  if (melt) {
+    sigma.hh += phys.melt_hh_change_db[surface];
+    sigma.hv += phys.melt_hv_change_db[surface];
+  }
+  return sigma;
+}
+
+// Linear sigma0 before speckle; wind_ms is the local wind over water when asked for.
+struct Backscatter {
+  io::FloatRaster hh_sigma0, hv_sigma0;
+  io::FloatRaster wind_ms;
+};
+
+// Noise-free backscatter (linear) of every pixel from its true surface: land, wind-roughened
+// water, or ice with texture and ridges, and in melt a sub-pixel mixture with pond water.
+Backscatter noise_free_backscatter(const SynthSpec& spec, const SceneGrid& grid,
+                                   const SwathGeometry& swath, const io::LabelRaster& land,
+                                   const std::vector<ChartPolygon>& polygons,
+                                   const io::Raster<uint16_t>& truth_index,
+                                   const SurfaceTruth& truth, const TextureFields& fields,
+                                   const SceneWeather& weather, bool keep_wind) {
+  const SynthPhysics& phys = spec.physics;
+  const bool melt = spec.season == io::Season::kMelt;
+  const int64_t h = grid.h, w = grid.w;
+  const std::vector<float> pond_threshold = melt ? pond_thresholds(polygons) : std::vector<float>{};
+  Backscatter out;
+  out.hh_sigma0 = io::FloatRaster(h, w);
+  out.hv_sigma0 = io::FloatRaster(h, w);
+  if (keep_wind) out.wind_ms = io::FloatRaster(h, w, 0.0f);
+  for (int64_t r = 0; r < h; ++r) {
+    for (int64_t c = 0; c < w; ++c) {
+      const size_t i = static_cast<size_t>(r * w + c);
+      const double theta = swath.incidence_deg[static_cast<size_t>(c)];
+      const double dtheta = theta - phys.reference_incidence_deg;
+      const uint8_t surface = truth.sod.data[i];
+      const ChartPolygon& poly = polygons[truth_index.data[i]];
+      SigmaDb sigma;
+      if (land.data[i]) {
+        sigma = land_db(phys, melt, dtheta, fields.land.data[i]);
+      } else if (surface == 0) {
+        double wind = weather.wind_ms * (1.0 + phys.wind_spatial_fraction * fields.wind.data[i]);
+        wind *= truth.lead.data[i] ? phys.lead_wind_fraction
+                                   : 1.0 - phys.ice_shelter * poly.true_concentration;
+        sigma = open_water_db(phys, theta, wind);
+        sigma.hh += phys.water_texture_db * fields.water.data[i];
+        sigma.hv += 0.5 * phys.water_texture_db * fields.water.data[i];
+        if (keep_wind) out.wind_ms.data[i] = static_cast<float>(wind);
+      } else {
+        sigma = ice_db(phys, surface, melt, dtheta, fields, i,
+                       truth.floe_offset_db[i] + weather.ice_offset_db);
+      }
+      float hh = db_to_linear(sigma.hh), hv = db_to_linear(sigma.hv);
+      if (melt && surface >= 1 && surface <= 5 && !land.data[i]) {
+        // Melt ponds: sub-pixel mixture of ice and (sheltered, wind-roughened) pond water.
+        const float t = pond_threshold[truth_index.data[i]];
+        const float cover = smoothstep(t - 0.4f, t + 0.4f, fields.ponds.data[i]);
+        if (cover > 0) {
+          const double wind =
+              0.5 * weather.wind_ms * (1.0 + phys.wind_spatial_fraction * fields.wind.data[i]);
+          const SigmaDb pond = open_water_db(phys, theta, wind);
+          hh = (1 - cover) * hh + cover * db_to_linear(pond.hh);
+          hv = (1 - cover) * hv + cover * db_to_linear(pond.hv);
+        }
+      }
+      out.hh_sigma0.data[i] = hh;
+      out.hv_sigma0.data[i] = hv;
+    }
+  }
+  return out;
+}
+
+// Residual thermal noise after denoising, per column (sub-swath banding).
+void add_residual_noise(const SwathGeometry& swath, Backscatter& backscatter) {
+  const int64_t h = backscatter.hh_sigma0.height, w = backscatter.hh_sigma0.width;
+  for (int64_t r = 0; r < h; ++r) {
+    for (int64_t c = 0; c < w; ++c) {
+      const size_t i = static_cast<size_t>(r * w + c);
+      backscatter.hh_sigma0.data[i] += db_to_linear(swath.noise_hh_db[static_cast<size_t>(c)]);
+      backscatter.hv_sigma0.data[i] += db_to_linear(swath.noise_hv_db[static_cast<size_t>(c)]);
+    }
+  }
+}
+
+// Speckle (gamma, mean 1, shape = looks) on linear sigma0, then dB.
+io::FloatRaster speckled_db(const io::FloatRaster& sigma0, double looks, Rng& rng) {
+  const double inv_looks = 1.0 / looks;
+  io::FloatRaster db(sigma0.height, sigma0.width);
+  for (size_t i = 0; i < sigma0.data.size(); ++i) {
+    const double intensity = sigma0.data[i] * rng.gamma(looks) * inv_looks;
+    db.data[i] = static_cast<float>(10.0 * std::log10(std::max(intensity, 1e-7)));
+  }
+  return db;
+}
+
+io::FloatRaster incidence_band(const SwathGeometry& swath, const SceneGrid& grid) {
+  io::FloatRaster band(grid.h, grid.w);
+  for (int64_t r = 0; r < grid.h; ++r)
+    for (int64_t c = 0; c < grid.w; ++c)
+      band.at(r, c) = static_cast<float>(swath.incidence_deg[static_cast<size_t>(c)]);
+  return band;
+}
+
+// SIC, SOD and FLOE labels of one kind (chart or pixel truth).
+struct LabelSet {
+  io::LabelRaster sic, sod, floe;
+};
+
+// The charts: every pixel takes its chart polygon's egg-code labels (land masked).
+LabelSet chart_labels(const std::vector<ChartPolygon>& polygons,
+                      const io::Raster<uint16_t>& chart_index, const io::LabelRaster& land) {
+  const int64_t h = land.height, w = land.width;
+  LabelSet chart{io::LabelRaster(h, w), io::LabelRaster(h, w), io::LabelRaster(h, w)};
+  for (size_t i = 0; i < land.data.size(); ++i) {
+    if (land.data[i]) {
+      chart.sic.data[i] = chart.sod.data[i] = chart.floe.data[i] = io::kLabelFill;
+      continue;
+    }
+    const ChartPolygon& poly = polygons[chart_index.data[i]];
+    chart.sic.data[i] = poly.chart_sic;
+    chart.sod.data[i] = poly.chart_sod;
+    chart.floe.data[i] = poly.chart_floe;
+  }
+  return chart;
+}
+
+// Pixel truth: 10/10 on ice, 0 on water (land masked).
+LabelSet pixel_labels(SurfaceTruth&& surface, const io::LabelRaster& land) {
+  io::LabelRaster sic(land.height, land.width);
+  for (size_t i = 0; i < land.data.size(); ++i)
+    sic.data[i] = land.data[i] ? io::kLabelFill : surface.sod.data[i] == 0 ? 0 : 10;
+  return {std::move(sic), std::move(surface.sod), std::move(surface.floe)};
+}
+
+// The label mode's set as SIC/SOD/FLOE, the other beside it with a _pixel or _chart suffix.
+void attach_labels(LabelMode mode, LabelSet&& chart, LabelSet&& pixel, io::Scene& scene) {
+  const bool chart_mode = mode == LabelMode::kChart;
+  const std::string other = chart_mode ? "_pixel" : "_chart";
+  LabelSet& primary = chart_mode ? chart : pixel;
+  LabelSet& secondary = chart_mode ? pixel : chart;
+  scene.labels["SIC"] = std::move(primary.sic);
+  scene.labels["SOD"] = std::move(primary.sod);
+  scene.labels["FLOE"] = std::move(primary.floe);
+  scene.labels["SIC" + other] = std::move(secondary.sic);
+  scene.labels["SOD" + other] = std::move(secondary.sod);
+  scene.labels["FLOE" + other] = std::move(secondary.floe);
+}
+
+void record_synth_attributes(const SynthSpec& spec, double scene_wind_ms, size_t polygon_count,
+                             bool near_range_left, io::Scene& scene) {
+  scene.attributes["synth_seed"] = std::to_string(spec.seed);
+  scene.attributes["synth_looks"] = std::to_string(spec.looks);
+  scene.attributes["synth_label_mode"] = to_string(spec.label_mode);
+  scene.attributes["synth_wind_speed_ms"] = std::to_string(scene_wind_ms);
+  scene.attributes["synth_chart_polygons"] = std::to_string(polygon_count);
+  scene.attributes["flip"] = near_range_left ? "0" : "1";
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -490,418 +1062,57 @@ const std::string& polar_stereographic_north_wkt() {
 
 io::Scene generate_scene(const SynthSpec& spec, SynthTruth* truth) {
   validate(spec);
-  const SynthPhysics& phys = spec.physics;
   const SeasonTable& table = season_table(spec.season);
   const bool melt = spec.season == io::Season::kMelt;
-  const int64_t h = spec.height, w = spec.width;
-  const size_t n = static_cast<size_t>(h * w);
-  const double px_km = spec.pixel_spacing_m / 1000.0;
-  const auto km = [&](double kilometres) { return kilometres / px_km; };  // km -> pixels
-  const uint64_t seed = spec.seed;
+  const SceneGrid grid = scene_grid(spec);
 
   io::Scene scene;
-  scene.height = h;
-  scene.width = w;
+  scene.height = grid.h;
+  scene.width = grid.w;
   scene.pixel_spacing_m = spec.pixel_spacing_m;
   scene.season = spec.season;
   scene.ice_service = "synthetic";
-
-  // ---- acquisition time, id, georeference ----------------------------------------------------
   {
-    Rng rng(seed, "time");
-    std::vector<int> months;
-    for (int m : table.months)
-      if (m != 0) months.push_back(m);
-    const int month =
-        months[static_cast<size_t>(rng.uniform_int(0, static_cast<int64_t>(months.size()) - 1))];
-    const int year = static_cast<int>(rng.uniform_int(2018, 2021));
-    const int day = static_cast<int>(rng.uniform_int(1, 28));
-    const int hour = static_cast<int>(rng.uniform_int(0, 23));
-    const int minute = static_cast<int>(rng.uniform_int(0, 59));
-    const int second = static_cast<int>(rng.uniform_int(0, 59));
-    const std::string date = std::to_string(year) + two_digits(month) + two_digits(day);
-    const std::string time = two_digits(hour) + two_digits(minute) + two_digits(second);
-    scene.id = date + "T" + time + "_synth";
-    scene.acquisition_time = std::to_string(year) + "-" + two_digits(month) + "-" +
-                             two_digits(day) + "T" + two_digits(hour) + ":" + two_digits(minute) +
-                             ":" + two_digits(second) + "Z";
-    // Somewhere in the Arctic seas on the EPSG:3413 plane (distance from the pole 500-2500 km).
-    const double angle = rng.uniform(0, 2 * kPi);
-    const double radius_m = rng.uniform(500e3, 2500e3);
-    const double cx = radius_m * std::cos(angle), cy = radius_m * std::sin(angle);
-    io::GeoReference geo;
-    geo.transform = {cx - 0.5 * w * spec.pixel_spacing_m,
-                     spec.pixel_spacing_m,
-                     0.0,
-                     cy + 0.5 * h * spec.pixel_spacing_m,
-                     0.0,
-                     -spec.pixel_spacing_m};
-    geo.crs_wkt = polar_stereographic_north_wkt();
-    scene.geo = geo;
-    // Geolocation subgrid (like AI4Arctic's sar_grid2d_*): points evenly spaced from the first to
-    // the last pixel centre in both directions.
-    const int64_t rows = std::min<int64_t>(21, h), cols = std::min<int64_t>(21, w);
-    scene.latitude_grid = io::FloatRaster(rows, cols);
-    scene.longitude_grid = io::FloatRaster(rows, cols);
-    for (int64_t i = 0; i < rows; ++i) {
-      for (int64_t j = 0; j < cols; ++j) {
-        const double pixel_row = 0.5 + static_cast<double>(i) * (h - 1) / (rows - 1);
-        const double pixel_col = 0.5 + static_cast<double>(j) * (w - 1) / (cols - 1);
-        const double x = geo.transform[0] + pixel_col * geo.transform[1];
-        const double y = geo.transform[3] + pixel_row * geo.transform[5];
-        const auto [lat, lon] = polar_stereographic_to_geographic(x, y);
-        scene.latitude_grid.at(i, j) = static_cast<float>(lat);
-        scene.longitude_grid.at(i, j) = static_cast<float>(lon);
-      }
-    }
+    Rng rng(spec.seed, "time");
+    draw_acquisition_time(table, rng, scene);
+    place_on_polar_grid(spec, rng, scene);
   }
+  const SwathGeometry swath = swath_geometry(spec, grid);
+  const io::LabelRaster land = draw_land(spec, grid);
 
-  // ---- swath geometry: incidence angle and sub-swath per column ------------------------------
-  std::vector<double> incidence(static_cast<size_t>(w)), noise_hv_db(static_cast<size_t>(w)),
-      noise_hh_db(static_cast<size_t>(w));
-  bool near_range_left = true;
-  {
-    Rng rng(seed, "geometry");
-    near_range_left = rng.uniform() < 0.5;  // ascending / descending pass
-    const double tan_near = std::tan(spec.incidence_near_deg * kPi / 180.0);
-    const double tan_far = std::tan(spec.incidence_far_deg * kPi / 180.0);
-    const double swath_km = phys.swath_width_km;
-    const double height_km = swath_km / (tan_far - tan_near);  // flat-earth effective height
-    const double scene_km = w * px_km;
-    const double start_km =
-        spec.full_swath ? 0.0 : rng.uniform(0.0, std::max(0.0, swath_km - scene_km));
-    const int sub_swaths = static_cast<int>(phys.sub_swath_offset_db.size());
-    std::vector<double> offsets(phys.sub_swath_offset_db.begin(), phys.sub_swath_offset_db.end());
-    for (auto& o : offsets)
-      o += rng.normal(0.0, phys.sub_swath_jitter_db);
-    const double sub_width = swath_km / sub_swaths;
-    for (int64_t c = 0; c < w; ++c) {
-      const double along = near_range_left ? (c + 0.5) : (w - c - 0.5);
-      const double ground_km = spec.full_swath ? along / w * swath_km : start_km + along * px_km;
-      incidence[static_cast<size_t>(c)] = std::atan(tan_near + ground_km / height_km) * 180.0 / kPi;
-      const int sub = std::clamp(static_cast<int>(ground_km / sub_width), 0, sub_swaths - 1);
-      const double u = (ground_km - sub * sub_width) / sub_width - 0.5;  // -0.5 .. 0.5
-      const double bump = phys.scalloping_db * 4.0 * u * u;
-      noise_hv_db[static_cast<size_t>(c)] =
-          phys.hv_noise_floor_db + offsets[static_cast<size_t>(sub)] + bump;
-      noise_hh_db[static_cast<size_t>(c)] =
-          phys.hh_noise_floor_db + offsets[static_cast<size_t>(sub)] + bump;
-    }
-  }
+  // Chart polygons and the pixel truth inside them: floes, leads.
+  std::vector<ChartPolygon> polygons = draw_chart_polygons(spec, table, grid);
+  const PolygonMaps polygon_maps = assign_chart_and_truth_polygons(polygons, spec, grid);
+  const FloeCells floes =
+      floe_cascade(polygons, polygon_maps.truth, land, derive_seed(spec.seed, "floes"));
+  set_ice_thresholds(polygons, polygon_maps.truth, land, floes);
+  SurfaceTruth surface =
+      classify_surface(polygons, polygon_maps.truth, land, floes, grid, spec.physics);
+  cut_leads(spec, table, grid, polygons, polygon_maps.truth, land, surface);
 
-  // ---- land and coast --------------------------------------------------------------------------
-  io::LabelRaster land(h, w, 0);
-  bool has_land = false;
-  {
-    Rng rng(seed, "land");
-    if (rng.uniform() < spec.land_probability) {
-      const double fraction = rng.uniform(spec.land_fraction_min, spec.land_fraction_max);
-      auto coarse = gaussian_field(h, w, km(20.0), rng);
-      const auto medium = gaussian_field(h, w, km(5.0), rng);
-      const auto fine = gaussian_field(h, w, km(1.2), rng);
-      const double angle = rng.uniform(0, 2 * kPi);
-      const double ax = std::cos(angle), ay = std::sin(angle);
-      const double norm = 1.0 / std::max<double>(std::max(h, w), 1) * 3.4;  // ramp ~unit std
-      std::vector<float> score(n);
-      for (int64_t r = 0; r < h; ++r) {
-        for (int64_t c = 0; c < w; ++c) {
-          const size_t i = static_cast<size_t>(r * w + c);
-          const double ramp = ((c - 0.5 * w) * ax + (r - 0.5 * h) * ay) * norm;
-          score[i] = static_cast<float>(1.5 * ramp + 0.8 * coarse.data[i] + 0.4 * medium.data[i] +
-                                        0.2 * fine.data[i]);
-        }
-      }
-      std::vector<float> sorted = score;
-      const size_t k =
-          std::min(n - 1, static_cast<size_t>((1.0 - fraction) * static_cast<double>(n)));
-      std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(k),
-                       sorted.end());
-      const float threshold = sorted[k];
-      for (size_t i = 0; i < n; ++i) {
-        land.data[i] = score[i] > threshold ? 1 : 0;
-        has_land = has_land || land.data[i];
-      }
-    }
-  }
-  io::FloatRaster distance_map(h, w, 10.0f);
-  if (has_land) {
-    const auto distance = distance_to_mask(land);
-    for (size_t i = 0; i < n; ++i)
-      distance_map.data[i] = land.data[i] ? 0.0f : distance_zone(distance.data[i] * px_km);
-  }
+  // Backscatter, residual noise, speckle.
+  const TextureFields fields = draw_texture_fields(grid, melt, spec.seed);
+  const SceneWeather weather = draw_scene_weather(spec);
+  Backscatter backscatter =
+      noise_free_backscatter(spec, grid, swath, land, polygons, polygon_maps.truth, surface, fields,
+                             weather, truth != nullptr);
+  add_residual_noise(swath, backscatter);
+  Rng rng_hh(spec.seed, "speckle_hh"), rng_hv(spec.seed, "speckle_hv");
+  scene.bands.push_back({"hh_db", "dB", speckled_db(backscatter.hh_sigma0, spec.looks, rng_hh)});
+  scene.bands.push_back({"hv_db", "dB", speckled_db(backscatter.hv_sigma0, spec.looks, rng_hv)});
+  scene.bands.push_back({"incidence_deg", "deg", incidence_band(swath, grid)});
+  scene.bands.push_back({"distance_map", "zone", distance_zone_map(land, grid)});
 
-  // ---- chart polygons
-  // ----------------------------------------------------------------------------
-  std::vector<ChartPolygon> polygons;
-  io::Raster<uint16_t> chart_index, truth_index;
-  {
-    Rng rng(seed, "chart");
-    const double area_km2 = h * w * px_km * px_km;
-    const int count = std::clamp(
-        static_cast<int>(
-            std::lround(area_km2 / (spec.chart_polygon_size_km * spec.chart_polygon_size_km))),
-        3, 400);
-    for (int p = 0; p < count; ++p) {
-      ChartPolygon poly = draw_polygon(table, px_km, rng);
-      poly.x = rng.uniform(0, static_cast<double>(w));
-      poly.y = rng.uniform(0, static_cast<double>(h));
-      poly.pond_fraction = melt ? rng.uniform(phys.pond_fraction_min, phys.pond_fraction_max) : 0.0;
-      polygons.push_back(poly);
-    }
-    // Chart boundaries: warped Voronoi; truth: the same plus fine-scale wiggles and a drift offset
-    // (the chart is drawn from other data at another time, generalised).
-    Rng warp_rng(seed, "warp");
-    const double size_px = km(spec.chart_polygon_size_km);
-    const auto warp_x = gaussian_field(h, w, size_px / 3.0, warp_rng);
-    const auto warp_y = gaussian_field(h, w, size_px / 3.0, warp_rng);
-    const auto fine_x = gaussian_field(h, w, km(1.5), warp_rng);
-    const auto fine_y = gaussian_field(h, w, km(1.5), warp_rng);
-    const double drift = warp_rng.uniform(0.0, km(spec.chart_displacement_km));
-    const double drift_angle = warp_rng.uniform(0, 2 * kPi);
-    chart_index = assign_polygons(polygons, h, w, warp_x, warp_y, 0.25 * size_px, nullptr, nullptr,
-                                  0.0, 0.0, 0.0);
-    truth_index =
-        assign_polygons(polygons, h, w, warp_x, warp_y, 0.25 * size_px, &fine_x, &fine_y, km(0.6),
-                        drift * std::cos(drift_angle), drift * std::sin(drift_angle));
-  }
-
-  // ---- pixel truth: floes, concentration, ice types
-  // ----------------------------------------------
-  std::vector<float> floe_score;
-  std::vector<uint64_t> floe_cell;
-  std::vector<uint8_t> floe_level;
-  floe_cascade(polygons, truth_index, land, derive_seed(seed, "floes"), floe_score, floe_cell,
-               floe_level);
-  {
-    std::vector<std::vector<float>> per_polygon(polygons.size());
-    for (size_t i = 0; i < n; ++i)
-      if (!land.data[i]) per_polygon[truth_index.data[i]].push_back(floe_score[i]);
-    for (size_t p = 0; p < polygons.size(); ++p) {
-      auto& scores = per_polygon[p];
-      auto& poly = polygons[p];
-      if (scores.empty()) continue;
-      if (poly.true_concentration >= 1.0) {
-        poly.ice_threshold = -std::numeric_limits<float>::max();
-        continue;
-      }
-      const size_t k = std::min(
-          scores.size() - 1, static_cast<size_t>((1.0 - poly.true_concentration) * scores.size()));
-      std::nth_element(scores.begin(), scores.begin() + static_cast<std::ptrdiff_t>(k),
-                       scores.end());
-      poly.ice_threshold = scores[k];
-      if (poly.true_concentration <= 0.0) poly.ice_threshold = std::numeric_limits<float>::max();
-    }
-  }
-  // Surface per pixel: 0 water, 1..5 ice type (SOD), 255 land; floe class; floe offset.
-  io::LabelRaster sod_pixel(h, w, 0), floe_pixel(h, w, 0);
-  std::vector<float> floe_offset(n, 0.0f);
-  for (size_t i = 0; i < n; ++i) {
-    if (land.data[i]) {
-      sod_pixel.data[i] = floe_pixel.data[i] = io::kLabelFill;
-      continue;
-    }
-    const ChartPolygon& poly = polygons[truth_index.data[i]];
-    if (floe_score[i] < poly.ice_threshold) continue;  // water between floes
-    const uint64_t cell = floe_cell[i];
-    double pick = unit_from_hash(mix64(cell ^ 0x1ULL)) * poly.ct_tenths;
-    const Partial* chosen = &poly.partials.front();
-    if (!poly.water) {
-      for (const auto& partial : poly.partials) {
-        chosen = &partial;
-        if (pick < partial.tenths) break;
-        pick -= partial.tenths;
-      }
-    }
-    sod_pixel.data[i] = chosen->sod;
-    const double spacing_km = std::ldexp(kBaseFloeCellPx, floe_level[i]) * px_km;
-    floe_pixel.data[i] =
-        chosen->floe == kNoForm ? io::kLabelFill : floe_class_for_km(0.8 * spacing_km);
-    // Roughly normal floe-to-floe offset (sum of three uniforms, unit variance).
-    const double s = unit_from_hash(mix64(cell ^ 0x2ULL)) + unit_from_hash(mix64(cell ^ 0x3ULL)) +
-                     unit_from_hash(mix64(cell ^ 0x4ULL)) - 1.5;
-    floe_offset[i] = static_cast<float>(2.0 * s * phys.floe_offset_db);
-  }
-
-  // ---- leads (in compact ice only)
-  // ----------------------------------------------------------------
-  io::LabelRaster lead(h, w, 0);
-  {
-    Rng rng(seed, "leads");
-    const double area_km2 = h * w * px_km * px_km;
-    const double expected = spec.leads_per_1000km2 * area_km2 / 1000.0 * table.leads_factor;
-    int count = static_cast<int>(std::floor(expected));
-    if (rng.uniform() < expected - count) ++count;
-    draw_leads(lead, count, px_km, table.lead_refrozen_probability, rng);
-    for (size_t i = 0; i < n; ++i) {
-      if (!lead.data[i] || land.data[i] || polygons[truth_index.data[i]].true_concentration < 0.6) {
-        lead.data[i] = 0;
-        continue;
-      }
-      sod_pixel.data[i] = lead.data[i] == 2 ? 1 : 0;
-      floe_pixel.data[i] = lead.data[i] == 2 ? io::kLabelFill : 0;
-      floe_offset[i] = 0;
-    }
-  }
-
-  // ---- correlated fields: texture, deformation, ridges, wind, ponds -----------------------------
-  Rng field_rng(seed, "fields");
-  io::FloatRaster ice_texture = gaussian_field(h, w, km(0.25), field_rng);
-  {
-    const auto mid = gaussian_field(h, w, km(1.0), field_rng);
-    const auto large = gaussian_field(h, w, km(4.0), field_rng);
-    for (size_t i = 0; i < n; ++i)
-      ice_texture.data[i] =
-          0.45f * ice_texture.data[i] + 0.7f * mid.data[i] + 0.55f * large.data[i];
-  }
-  const auto hv_texture_part = gaussian_field(h, w, km(1.0), field_rng);
-  const auto water_texture = gaussian_field(h, w, km(1.5), field_rng);
-  const auto land_texture = gaussian_field(h, w, km(0.6), field_rng);
-  const auto deformation = gaussian_field(h, w, km(6.0), field_rng);
-  const auto ridge_lines = gaussian_field(h, w, km(0.4), field_rng);
-  const auto wind_field = gaussian_field(h, w, km(25.0), field_rng);
-  io::FloatRaster ponds;
-  if (melt) {
-    ponds = gaussian_field(h, w, km(0.2), field_rng);
-    const auto pond_large = gaussian_field(h, w, km(1.0), field_rng);
-    for (size_t i = 0; i < n; ++i)
-      ponds.data[i] = 0.8f * ponds.data[i] + 0.6f * pond_large.data[i];
-  }
-  double scene_wind = spec.wind_speed_ms;
-  double scene_ice_offset = 0;
-  {
-    Rng rng(seed, "wind");
-    const double drawn = std::clamp(rng.normal(phys.wind_mean_ms, phys.wind_stddev_ms), 1.5, 20.0);
-    if (scene_wind < 0) scene_wind = drawn;
-    scene_ice_offset = rng.normal(0.0, phys.scene_ice_offset_db);
-  }
-  std::vector<float> pond_threshold(polygons.size(), 0.0f);
-  for (size_t p = 0; p < polygons.size(); ++p)
-    pond_threshold[p] = static_cast<float>(inverse_normal_cdf(1.0 - polygons[p].pond_fraction));
-
-  // ---- noise-free backscatter (linear), residual noise ----------------------------------------
-  io::FloatRaster hh_sigma(h, w), hv_sigma(h, w), wind_out;
-  if (truth != nullptr) wind_out = io::FloatRaster(h, w, 0.0f);
-  const double ref = phys.reference_incidence_deg;
-  const auto water_db = [&](double theta, double wind, double& hh, double& hv) {
-    const double u = std::max(wind, 0.5) / 7.0;
-    const double slope = phys.water_hh_slope_at_7ms + phys.water_slope_per_octave * std::log2(u);
-    hh = phys.water_hh_db_at_7ms + phys.water_wind_exponent_db * std::log10(u) +
-         slope * (theta - ref);
-    hv = phys.water_hv_per_ms * std::max(wind, 0.5) + phys.water_hv_offset_db;
-  };
-  for (int64_t r = 0; r < h; ++r) {
-    for (int64_t c = 0; c < w; ++c) {
-      const size_t i = static_cast<size_t>(r * w + c);
-      const double theta = incidence[static_cast<size_t>(c)];
-      const double dtheta = theta - ref;
-      double hh_db = 0, hv_db = 0;
-      const uint8_t surface = sod_pixel.data[i];
-      const ChartPolygon& poly = polygons[truth_index.data[i]];
-      if (land.data[i]) {
-        const Signature& s = phys.land;
-        const double change = melt ? phys.land_melt_change_db : 0.0;
-        hh_db = s.hh_db + s.hh_slope * dtheta + s.texture_db * land_texture.data[i] + change;
-        hv_db = s.hv_db + s.hv_slope * dtheta + s.texture_db * land_texture.data[i] + change;
-      } else if (surface == 0) {
-        double wind = scene_wind * (1.0 + phys.wind_spatial_fraction * wind_field.data[i]);
-        wind *= lead.data[i] ? phys.lead_wind_fraction
-                             : 1.0 - phys.ice_shelter * poly.true_concentration;
-        water_db(theta, wind, hh_db, hv_db);
-        hh_db += phys.water_texture_db * water_texture.data[i];
-        hv_db += 0.5 * phys.water_texture_db * water_texture.data[i];
-        if (truth != nullptr) wind_out.data[i] = static_cast<float>(wind);
-      } else {
-        const Signature& s = phys.dry_ice[surface];
-        const double ridge = s.ridging * smoothstep(-0.3f, 1.2f, deformation.data[i]) *
-                             std::exp(-ridge_lines.data[i] * ridge_lines.data[i] / 0.09);
-        const double tex = s.texture_db * ice_texture.data[i];
-        const double tex_hv =
-            s.texture_db * (0.7 * ice_texture.data[i] + 0.7 * hv_texture_part.data[i]);
-        const double offset = floe_offset[i] + scene_ice_offset;
-        hh_db = s.hh_db + s.hh_slope * dtheta + tex + offset + phys.ridge_gain_hh_db * ridge;
-        hv_db = s.hv_db + s.hv_slope * dtheta + tex_hv + offset + phys.ridge_gain_hv_db * ridge;
-        if (melt) {
-          hh_db += phys.melt_hh_change_db[surface];
-          hv_db += phys.melt_hv_change_db[surface];
-        }
-      }
-      float hh = db_to_linear(hh_db), hv = db_to_linear(hv_db);
-      if (melt && surface >= 1 && surface <= 5 && !land.data[i]) {
-        // Melt ponds: sub-pixel mixture of ice and (sheltered, wind-roughened) pond water.
-        const float t = pond_threshold[truth_index.data[i]];
-        const float cover = smoothstep(t - 0.4f, t + 0.4f, ponds.data[i]);
-        if (cover > 0) {
-          double pond_hh = 0, pond_hv = 0;
-          const double wind =
-              0.5 * scene_wind * (1.0 + phys.wind_spatial_fraction * wind_field.data[i]);
-          water_db(theta, wind, pond_hh, pond_hv);
-          hh = (1 - cover) * hh + cover * db_to_linear(pond_hh);
-          hv = (1 - cover) * hv + cover * db_to_linear(pond_hv);
-        }
-      }
-      hh_sigma.data[i] = hh + db_to_linear(noise_hh_db[static_cast<size_t>(c)]);
-      hv_sigma.data[i] = hv + db_to_linear(noise_hv_db[static_cast<size_t>(c)]);
-    }
-  }
-
-  // ---- speckle (gamma, mean 1, shape = looks) and dB -----------------------------------------
-  io::FloatRaster hh(h, w), hv(h, w);
-  {
-    const double inv_looks = 1.0 / spec.looks;
-    Rng rng_hh(seed, "speckle_hh"), rng_hv(seed, "speckle_hv");
-    for (size_t i = 0; i < n; ++i) {
-      const double ih = hh_sigma.data[i] * rng_hh.gamma(spec.looks) * inv_looks;
-      const double iv = hv_sigma.data[i] * rng_hv.gamma(spec.looks) * inv_looks;
-      hh.data[i] = static_cast<float>(10.0 * std::log10(std::max(ih, 1e-7)));
-      hv.data[i] = static_cast<float>(10.0 * std::log10(std::max(iv, 1e-7)));
-    }
-  }
-  io::FloatRaster incidence_band(h, w);
-  for (int64_t r = 0; r < h; ++r)
-    for (int64_t c = 0; c < w; ++c)
-      incidence_band.at(r, c) = static_cast<float>(incidence[static_cast<size_t>(c)]);
-
-  scene.bands.push_back({"hh_db", "dB", std::move(hh)});
-  scene.bands.push_back({"hv_db", "dB", std::move(hv)});
-  scene.bands.push_back({"incidence_deg", "deg", std::move(incidence_band)});
-  scene.bands.push_back({"distance_map", "zone", std::move(distance_map)});
-
-  // ---- labels --------------------------------------------------------------------------------
-  io::LabelRaster sic_chart(h, w), sod_chart(h, w), floe_chart(h, w), sic_pixel(h, w);
-  for (size_t i = 0; i < n; ++i) {
-    if (land.data[i]) {
-      sic_chart.data[i] = sod_chart.data[i] = floe_chart.data[i] = sic_pixel.data[i] =
-          io::kLabelFill;
-      continue;
-    }
-    const ChartPolygon& poly = polygons[chart_index.data[i]];
-    sic_chart.data[i] = poly.chart_sic;
-    sod_chart.data[i] = poly.chart_sod;
-    floe_chart.data[i] = poly.chart_floe;
-    sic_pixel.data[i] = sod_pixel.data[i] == 0 ? 0 : 10;
-  }
-  const bool chart_mode = spec.label_mode == LabelMode::kChart;
-  const std::string other = chart_mode ? "_pixel" : "_chart";
-  scene.labels["SIC"] = chart_mode ? sic_chart : sic_pixel;
-  scene.labels["SOD"] = chart_mode ? sod_chart : sod_pixel;
-  scene.labels["FLOE"] = chart_mode ? floe_chart : floe_pixel;
-  scene.labels["SIC" + other] = chart_mode ? std::move(sic_pixel) : std::move(sic_chart);
-  scene.labels["SOD" + other] = chart_mode ? std::move(sod_pixel) : std::move(sod_chart);
-  scene.labels["FLOE" + other] = chart_mode ? std::move(floe_pixel) : std::move(floe_chart);
-  scene.valid = io::Raster<uint8_t>(h, w, 1);
-
-  scene.attributes["synth_seed"] = std::to_string(spec.seed);
-  scene.attributes["synth_looks"] = std::to_string(spec.looks);
-  scene.attributes["synth_label_mode"] = to_string(spec.label_mode);
-  scene.attributes["synth_wind_speed_ms"] = std::to_string(scene_wind);
-  scene.attributes["synth_chart_polygons"] = std::to_string(polygons.size());
-  scene.attributes["flip"] = near_range_left ? "0" : "1";
+  attach_labels(spec.label_mode, chart_labels(polygons, polygon_maps.chart, land),
+                pixel_labels(std::move(surface), land), scene);
+  scene.valid = io::Raster<uint8_t>(grid.h, grid.w, 1);
+  record_synth_attributes(spec, weather.wind_ms, polygons.size(), swath.near_range_left, scene);
 
   if (truth != nullptr) {
-    truth->hh_sigma0 = std::move(hh_sigma);
-    truth->hv_sigma0 = std::move(hv_sigma);
-    truth->wind_speed_ms = std::move(wind_out);
-    truth->scene_wind_ms = scene_wind;
+    truth->hh_sigma0 = std::move(backscatter.hh_sigma0);
+    truth->hv_sigma0 = std::move(backscatter.hv_sigma0);
+    truth->wind_speed_ms = std::move(backscatter.wind_ms);
+    truth->scene_wind_ms = weather.wind_ms;
   }
   scene.check_consistent();
   return scene;

@@ -1,6 +1,6 @@
 // The experiment report: summary.json (every figure, machine-readable), report.md and one
-// self-contained report.html (inline SVG charts drawn here, quicklook PNGs as data URIs, no
-// network access, no external files).
+// self-contained report.html (inline SVG charts drawn by svg_chart.h, quicklook PNGs as data
+// URIs, no network access, no external files).
 //
 // The page's own script sets document.title to "ok: ..." once it has loaded and every image has
 // decoded, or to "error: ..." on any script error or broken image, so a headless browser can
