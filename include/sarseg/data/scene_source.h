@@ -1,0 +1,47 @@
+// Where training scenes come from. A scene source hands the three splits to training; files are
+// one source, the simulator another (experiment/scene_sources.h names them), stores and raw
+// products later ones. Training links none of them.
+//
+//   data::SceneFileSource source({"train.txt"}, {"val.txt"}, {"test.txt"}, read_options);
+//   data::SceneSplits splits = source.load();
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sarseg/data/task.h"
+#include "sarseg/io/scene.h"
+#include "sarseg/io/scene_io.h"
+
+namespace sarseg::data {
+
+// Scenes of the three splits, read or generated.
+struct SceneSplits {
+  std::vector<io::Scene> train, val, test;
+};
+
+class SceneSource {
+ public:
+  virtual ~SceneSource() = default;
+  // The scenes of the three splits. UserError naming the scene or setting when one is unusable.
+  virtual SceneSplits load() const = 0;
+};
+
+// Scene files named by config entries (a scene file or a list file each, see
+// data::expand_scene_paths); training and validation must name at least one scene.
+class SceneFileSource : public SceneSource {
+ public:
+  SceneFileSource(std::vector<std::string> train, std::vector<std::string> val,
+                  std::vector<std::string> test, io::SceneReadOptions options = {});
+  SceneSplits load() const override;
+
+ private:
+  std::vector<std::string> train_, val_, test_;
+  io::SceneReadOptions options_;
+};
+
+// Checks every split with data::check_scenes (bands, task labels, label values).
+void check_scene_splits(const SceneSplits& splits, const std::vector<std::string>& bands,
+                        const std::vector<TaskSpec>& tasks, int ignore_label);
+
+}  // namespace sarseg::data
