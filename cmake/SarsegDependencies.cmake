@@ -34,11 +34,14 @@ if(SARSEG_WITH_NETCDF)
   pkg_check_modules(NETCDF REQUIRED IMPORTED_TARGET netcdf)
 endif()
 
-# Torch as a target (TorchConfig gives variables only).
+# Torch as a target (TorchConfig gives variables only). Installed, it stands for sarseg::libtorch,
+# which sarsegConfig.cmake makes from the consumer's own find_package(Torch).
 add_library(sarseg_torch_base INTERFACE)
-target_link_libraries(sarseg_torch_base INTERFACE ${TORCH_LIBRARIES})
-target_include_directories(sarseg_torch_base SYSTEM INTERFACE ${TORCH_INCLUDE_DIRS})
-target_compile_options(sarseg_torch_base INTERFACE ${TORCH_CXX_FLAGS})
+target_link_libraries(sarseg_torch_base INTERFACE "$<BUILD_INTERFACE:${TORCH_LIBRARIES}>"
+                                                  "$<INSTALL_INTERFACE:sarseg::libtorch>")
+target_include_directories(sarseg_torch_base SYSTEM INTERFACE
+                           "$<BUILD_INTERFACE:${TORCH_INCLUDE_DIRS}>")
+target_compile_options(sarseg_torch_base INTERFACE "$<BUILD_INTERFACE:${TORCH_CXX_FLAGS}>")
 
 # Feature flags visible to every module through one generated header.
 set(SARSEG_HAVE_GDAL ${SARSEG_WITH_GDAL})

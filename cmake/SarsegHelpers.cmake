@@ -21,13 +21,16 @@ target_compile_options(sarseg_warnings INTERFACE
 
 # sarseg_add_module(NAME SOURCES ... [TORCH] [DEPS ...])
 # Declares one static library per module so that a module builds and tests on its own.
-# TORCH modules reuse the precompiled torch header of sarseg_torch_pch.
+# TORCH modules reuse the precompiled torch header of sarseg_torch_pch. Every module is installed
+# and exported as sarseg::NAME (cmake/SarsegInstall.cmake reads SARSEG_MODULE_TARGETS).
 function(sarseg_add_module name)
   cmake_parse_arguments(ARG "TORCH" "" "SOURCES;DEPS" ${ARGN})
   add_library(sarseg_${name} STATIC ${ARG_SOURCES})
   add_library(sarseg::${name} ALIAS sarseg_${name})
-  target_include_directories(sarseg_${name} PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_include_directories(sarseg_${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>)
   target_link_libraries(sarseg_${name} PUBLIC ${ARG_DEPS} PRIVATE sarseg_warnings)
+  set_target_properties(sarseg_${name} PROPERTIES EXPORT_NAME ${name})
+  set_property(GLOBAL APPEND PROPERTY SARSEG_MODULE_TARGETS sarseg_${name})
   if(ARG_TORCH)
     sarseg_use_torch(sarseg_${name})
   endif()

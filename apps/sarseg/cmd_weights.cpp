@@ -193,10 +193,10 @@ void run_check(const CheckOptions& options) {
   require(options.size >= 32, "--size must be at least 32");
   const fs::path path = weights::resolve_weights(options.weights);
   // The weight set gives the architecture and normalisation; a plain file uses --arch's set.
-  const WeightSet* set = nullptr;
+  // The resolved file's own set first: a set's fallback file has its own normalisation.
+  const WeightSet* set = weights::weight_set_for_file(path);
   for (const auto& candidate : weights::weight_sets())
-    if (candidate.name == options.weights) set = &candidate;
-  if (!set) set = weights::weight_set_for_file(path);
+    if (!set && candidate.name == options.weights) set = &candidate;
   if (!set) set = weights::default_weight_set(options.arch);
   require(set != nullptr, "--arch " + options.arch +
                               " has no ImageNet weight set, so its input normalisation is unknown");

@@ -19,6 +19,20 @@ bool is_counter(const std::string& name) {
   return ends_with(name, "num_batches_tracked");
 }
 
+// The file of weight set `set` and, in `source`, the set it belongs to: `set` itself or the
+// fallback standing in for its absent file (mobilenet_v2.imagenet: torchvision's own .pth).
+std::filesystem::path weight_set_file(const weights::WeightSet& set, std::string* source) {
+  const auto path = weights::resolve_weights(set.name);
+  *source = set.name;
+  for (const auto& fallback : set.fallbacks) {
+    if (path.filename() != fallback.file_name) continue;
+    *source = fallback.name;
+    sarseg::log::info("weights {}: {} is not in {}; using {} ({}) instead", set.name, set.file_name,
+                      weights::weights_dir().string(), fallback.name, path.string());
+  }
+  return path;
+}
+
 // The file for spec.init: the encoder's default set, a named set, or a path.
 std::filesystem::path weights_file(const ModelSpec& spec, std::string* source) {
   const std::string& init = spec.init;
@@ -29,8 +43,7 @@ std::filesystem::path weights_file(const ModelSpec& spec, std::string* source) {
                       " has no ImageNet weight set; use init 'random', a weight file path, or "
                       "an encoder listed with weight sets by 'sarseg models'");
     }
-    *source = set->name;
-    return weights::resolve_weights(set->name);
+    return weight_set_file(*set, source);
   }
   if (std::filesystem::is_regular_file(init)) {
     *source = init;
@@ -43,8 +56,7 @@ std::filesystem::path weights_file(const ModelSpec& spec, std::string* source) {
                       " weights but the encoder is " + spec.encoder + "; pick a weight set of " +
                       spec.encoder + " ('sarseg models' lists them) or change the encoder");
     }
-    *source = set.name;
-    return weights::resolve_weights(set.name);
+    return weight_set_file(set, source);
   }
   std::vector<std::string> names;
   for (const auto& set : weights::weight_sets())

@@ -23,13 +23,16 @@ const std::vector<double> kImageNetStd = {0.229, 0.224, 0.225};
 // x/127.5 - 1 on 0..255 equals (x/255 - 0.5)/0.5.
 const std::vector<double> kHalf = {0.5, 0.5, 0.5};
 
-WeightSet torchvision_resnet(const std::string& depth, const std::string& file_name) {
+// A torchvision IMAGENET1K_V1 file, e.g. ("resnet18.imagenet", "resnet18",
+// "resnet18-f37072fd.pth").
+WeightSet torchvision_set(const std::string& name, const std::string& architecture,
+                          const std::string& file_name) {
   WeightSet set;
-  set.name = "resnet" + depth + ".imagenet";
-  set.architecture = "resnet" + depth;
+  set.name = name;
+  set.architecture = architecture;
   set.file_name = file_name;
   // torchvision names its files <arch>-<first 8 hex digits of the sha256>.pth.
-  set.hash_prefix = file_name.substr(file_name.find('-') + 1, 8);
+  set.hash_prefix = file_name.substr(file_name.rfind('-') + 1, 8);
   set.urls = {"https://download.pytorch.org/models/" + file_name};
   set.normalisation = "ImageNet mean/std (RGB/255 - [0.485,0.456,0.406]) / [0.229,0.224,0.225]";
   set.mean = kImageNetMean;
@@ -37,6 +40,10 @@ WeightSet torchvision_resnet(const std::string& depth, const std::string& file_n
   set.licence = "BSD-3-Clause (torchvision)";
   set.source = "torchvision IMAGENET1K_V1";
   return set;
+}
+
+WeightSet torchvision_resnet(const std::string& depth, const std::string& file_name) {
+  return torchvision_set("resnet" + depth + ".imagenet", "resnet" + depth, file_name);
 }
 
 std::vector<WeightSet> make_registry() {
@@ -53,7 +60,12 @@ std::vector<WeightSet> make_registry() {
   mobilenet.licence = "Apache-2.0";
   mobilenet.source =
       "google-coral/test_data mobilenet_v2_1.0_224_quant.tflite, converted to torchvision names";
+  // Outside this machine: torchvision's own MobileNetV2 ImageNet weights, downloadable.
+  const WeightSet mobilenet_torchvision = torchvision_set(
+      "mobilenet_v2.imagenet_torchvision", "mobilenet_v2", "mobilenet_v2-b0353104.pth");
+  mobilenet.fallbacks = {mobilenet_torchvision};
   sets.push_back(mobilenet);
+  sets.push_back(mobilenet_torchvision);
   sets.push_back(torchvision_resnet("18", "resnet18-f37072fd.pth"));
   sets.push_back(torchvision_resnet("34", "resnet34-b627a593.pth"));
   sets.push_back(torchvision_resnet("50", "resnet50-0676ba61.pth"));
@@ -142,7 +154,11 @@ bool offline_mode() {
   return value && *value && std::string(value) != "0";
 }
 
-fs::path resolve_weight_set(const WeightSet& set, bool allow_download) {
+namespace {
+
+// Steps 2 and 3 for one file: its path, or "" with `why_not` saying why not (a file of the
+// wrong hash is an error).
+fs::path find_or_download(const WeightSet& set, bool allow_download, std::string* why_not) {
   const fs::path dir = weights_dir();
   const fs::path target = dir / set.file_name;
   if (fs::exists(target)) {
@@ -178,12 +194,26 @@ fs::path resolve_weight_set(const WeightSet& set, bool allow_download) {
     }
     why = join(failures, "; ");
   }
-  throw UserError("weight set " + set.name + ": put " + set.file_name + " (" +
-                  expected_hash_text(set) + ") into " + dir.string() +
-                  " or set SARSEG_WEIGHTS_DIR" +
-                  (set.urls.empty() ? std::string()
-                                    : "; download from " + set.urls.front() + " failed: " + why) +
-                  (set.urls.empty() ? "; " + why : std::string()));
+  *why_not = set.urls.empty() ? why : "download from " + set.urls.front() + " failed: " + why;
+  return {};
+}
+
+}  // namespace
+
+fs::path resolve_weight_set(const WeightSet& set, bool allow_download) {
+  std::vector<const WeightSet*> candidates = {&set};
+  for (const auto& fallback : set.fallbacks)
+    candidates.push_back(&fallback);
+  std::vector<std::string> files, reasons;
+  for (const WeightSet* candidate : candidates) {
+    std::string why_not;
+    const fs::path found = find_or_download(*candidate, allow_download, &why_not);
+    if (!found.empty()) return found;
+    files.push_back(candidate->file_name + " (" + expected_hash_text(*candidate) + ")");
+    reasons.push_back(candidates.size() == 1 ? why_not : candidate->file_name + ": " + why_not);
+  }
+  throw UserError("weight set " + set.name + ": put " + join(files, " or ") + " into " +
+                  weights_dir().string() + " or set SARSEG_WEIGHTS_DIR; " + join(reasons, "; "));
 }
 
 fs::path resolve_weights(const std::string& name_or_path, bool allow_download) {

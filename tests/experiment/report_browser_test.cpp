@@ -68,8 +68,7 @@ TEST(ReportBrowser, RendersWithoutErrorsAndTakesAScreenshot) {
   EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
   EXPECT_EQ(dom.find("Uncaught"), std::string::npos);
 
-  const fs::path screenshot = fs::absolute("report_screenshot.png");
-  fs::remove(screenshot);
+  const fs::path screenshot = dir / "report_screenshot.png";
   const std::string shot = run_capture(chromium_command(
       dir / "profile2", "--window-size=1200,2000 --screenshot='" + screenshot.string() + "'",
       files.html));

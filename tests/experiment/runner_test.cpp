@@ -1,43 +1,21 @@
-// The runner on a tiny synthetic experiment: what differs between arms, paired data, the files
-// it writes, and the checks that must stop bad input before any training.
+// The experiment configuration and runner in process: what differs between arms, and the checks
+// that must stop bad input before any training. A tiny experiment trained for real is in
+// runner_training_test.cpp (label slow).
 #include <gtest/gtest.h>
-
-#include <nlohmann/json.hpp>
 
 #include "sarseg/experiment/config.h"
 #include "sarseg/experiment/runner.h"
-#include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 #include "support/test_support.h"
+#include "tiny_experiment.h"
 
 namespace fs = std::filesystem;
 
 namespace sarseg::experiment {
 namespace {
 
-// A few seconds per run: 64-px scenes, 32-px patches, two epochs.
-std::vector<std::string> tiny(std::vector<std::string> extra = {}) {
-  std::vector<std::string> overrides = {"synth.size=64",
-                                        "synth.train_per_season=1",
-                                        "synth.val_per_season=1",
-                                        "synth.test_per_season=1",
-                                        "data.patch_size=32",
-                                        "data.patches_per_scene=4",
-                                        "data.val_patches_per_scene=2",
-                                        "data.min_valid_fraction=0.2",
-                                        "model.decoder_channels=[16, 8, 8, 8, 8]",
-                                        "train.batch_size=4",
-                                        "train.min_epochs=1",
-                                        "train.max_epochs=2",
-                                        "experiment.seeds=[1]",
-                                        "inference.tile=64",
-                                        "inference.overlap=0",
-                                        "experiment.quicklook_size=32",
-                                        "output.progress=off"};
-  overrides.insert(overrides.end(), extra.begin(), extra.end());
-  return overrides;
-}
+using testing::tiny;
 
 std::vector<std::string> lines_of(const std::string& text) {
   return split(text, '\n');
@@ -85,67 +63,6 @@ TEST(ExperimentConfig, ArmsDifferOnlyInTheirInitialWeights) {
   ASSERT_EQ(differing.size(), 1u) << join(differing, "\n");
   EXPECT_NE(differing[0].find("init:"), std::string::npos) << differing[0];
   EXPECT_EQ(run_config(config, arms[0], 3, "x").train.seed, 3u);
-}
-
-TEST(ExperimentRunner, SameSeedSameDataOnlyInitDiffers) {
-  sarseg::testing::TempDir dir;
-  // Two arms with the same init: identical crops, batch order and weights must give identical
-  // curves; the imagenet arm and another seed must not.
-  const ExperimentConfig config = load_experiment_config(
-      "quick", std::nullopt,
-      tiny({"experiment.arms=[imagenet, random, twin:random]", "experiment.seeds=[1, 2]"}));
-  const ExperimentOutcome outcome = run_experiment(config, {dir / "exp", "quick"});
-  const ExperimentSummary& s = outcome.summary;
-  ASSERT_EQ(s.runs.size(), 6u);
-  EXPECT_EQ(outcome.runs_trained, 6);
-  for (int64_t seed : {1, 2}) {
-    const RunResult* random = s.find_run("random", seed);
-    const RunResult* twin = s.find_run("twin", seed);
-    const RunResult* imagenet = s.find_run("imagenet", seed);
-    ASSERT_TRUE(random && twin && imagenet);
-    ASSERT_EQ(random->curve.size(), twin->curve.size());
-    for (size_t e = 0; e < random->curve.size(); ++e) {
-      EXPECT_EQ(random->curve[e].train_loss, twin->curve[e].train_loss) << "epoch " << e + 1;
-      EXPECT_EQ(random->curve[e].val_loss, twin->curve[e].val_loss);
-      EXPECT_EQ(random->curve[e].samples_seen, imagenet->curve[e].samples_seen);
-    }
-    EXPECT_NE(random->curve[0].train_loss, imagenet->curve[0].train_loss);
-    // Evaluated on the test scenes per season, for the last and the best weights.
-    for (const std::string weights : {"last", "best"}) {
-      const Evaluation* e = random->find(weights);
-      ASSERT_NE(e, nullptr) << weights;
-      for (const std::string season : {"freeze-up", "melt", "all"}) {
-        const SeasonMetrics* m = e->find(season);
-        ASSERT_NE(m, nullptr) << season;
-        EXPECT_GT(m->pixels, 0);
-        EXPECT_EQ(m->confusion.size(), 6u);
-      }
-    }
-    const Evaluation* last = random->find("last");
-    const Evaluation* last_twin = twin->find("last");
-    EXPECT_EQ(last->find("all")->confusion, last_twin->find("all")->confusion);
-  }
-  EXPECT_NE(s.find_run("random", 1)->curve[0].train_loss,
-            s.find_run("random", 2)->curve[0].train_loss);
-  for (const auto& file : {"summary.json", "report.md", "report.html", "experiment.yaml",
-                           "imagenet/seed1/result.json", "twin/seed2/checkpoints/best.pt"})
-    EXPECT_TRUE(fs::exists(dir / "exp" / file)) << file;
-  ASSERT_FALSE(s.quicklooks.empty());
-  EXPECT_EQ(s.quicklooks[0].predictions.size(), 3u);
-  const std::string html = read_file(dir / "exp" / "report.html");
-  EXPECT_EQ(html.find("class='missing'"), std::string::npos);
-
-  // A second invocation keeps every finished run.
-  const ExperimentOutcome again = run_experiment(config, {dir / "exp", "quick"});
-  EXPECT_EQ(again.runs_reused, 6);
-  EXPECT_EQ(again.runs_trained, 0);
-  EXPECT_EQ(nlohmann::json(again.summary.runs), nlohmann::json(s.runs));
-
-  // Other settings in the same folder are refused, not mixed in.
-  const ExperimentConfig other = load_experiment_config(
-      "quick", std::nullopt,
-      tiny({"experiment.arms=[imagenet, random, twin:random]", "optim.lr=0.5"}));
-  EXPECT_THROW(run_experiment(other, {dir / "exp", "quick"}), UserError);
 }
 
 TEST(ExperimentRunner, BadInputStopsBeforeAnyTraining) {

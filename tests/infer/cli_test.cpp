@@ -11,11 +11,8 @@
 #include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/io/scene_io.h"
 #include "sarseg/util/atomic_file.h"
+#include "support/geo_support.h"
 #include "support/test_support.h"
-
-#if SARSEG_HAVE_GDAL
-#include <ogr_spatialref.h>
-#endif
 
 namespace sarseg {
 namespace {
@@ -75,17 +72,7 @@ fs::path write_scene(const fs::path& dir, const std::string& name, const std::st
       sod.at(r, c) = r == 0 ? io::kLabelFill : static_cast<uint8_t>((r / 12 + c / 9) % 6);
   if (bad_label >= 0) sod.at(40, 7) = static_cast<uint8_t>(bad_label);
   scene.labels["SOD"] = sod;
-  io::GeoReference geo;
-  geo.transform = {100000.0, 80.0, 0.0, -200000.0, 0.0, -80.0};
-#if SARSEG_HAVE_GDAL
-  OGRSpatialReference srs;
-  srs.importFromEPSG(3413);
-  char* wkt = nullptr;
-  srs.exportToWkt(&wkt);
-  geo.crs_wkt = wkt;
-  CPLFree(wkt);
-#endif
-  scene.geo = geo;
+  scene.geo = testing::polar_stereographic_grid(100000.0, -200000.0, 80.0);
   const fs::path path = dir / (name + extension);
   io::write_scene(scene, path);
   return path;

@@ -1,6 +1,6 @@
 // Int8 inference (models::Int8Model through ScenePredictor): the folded fp32 graph equals the
-// model, int8 logits stay close to it, and on a trained model the test-set weighted F1 changes by
-// less than 0.005 against fp32 (the bound the performance issue sets for reduced precision).
+// model and int8 logits stay close to it. The weighted-F1 bound on a trained model is in
+// trained_precision_test.cpp (label slow).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -125,14 +125,6 @@ TEST(Int8Model, RefusesArchitecturesItDoesNotCover) {
   } catch (const UserError& e) {
     EXPECT_NE(std::string(e.what()).find("--precision fp32"), std::string::npos) << e.what();
   }
-}
-
-TEST(ReducedPrecision, Int8ChangesWeightedF1ByLessThanHalfAPercentPoint) {
-  if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
-  auto spec = small_paper_model();
-  spec.dropout = 0.1;
-  const auto model = testing::train_on_blobs(spec, 60, 2e-3);
-  testing::expect_weighted_f1_kept(model, "int8");
 }
 
 TEST(ReducedPrecision, Int8OnlyOnTheCpu) {

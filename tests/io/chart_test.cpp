@@ -14,6 +14,7 @@
 #include "sarseg/io/geotiff.h"
 #include "sarseg/io/scene_io.h"
 #include "sarseg/util/error.h"
+#include "support/geo_support.h"
 #include "support/test_support.h"
 
 namespace sarseg::io {
@@ -333,15 +334,7 @@ TEST(Chart, BadChartsAreRefused) {
   Scene like;
   like.height = like.width = 4;
   like.source_path = "like";
-  GeoReference geo;
-  geo.transform = {0, 250, 0, 1000, 0, -250};
-  OGRSpatialReference srs;
-  srs.importFromEPSG(3413);
-  char* wkt = nullptr;
-  srs.exportToWkt(&wkt);
-  geo.crs_wkt = wkt;
-  CPLFree(wkt);
-  like.geo = geo;
+  like.geo = testing::polar_stereographic_grid(0, 1000, 250);
   write_layer(dir / "no_fields.gpkg", false, 1);
   try {
     rasterize_chart(dir / "no_fields.gpkg", like);

@@ -9,6 +9,7 @@
 #include "sarseg/io/image.h"
 #include "sarseg/io/scene_io.h"
 #include "sarseg/util/atomic_file.h"
+#include "support/geo_support.h"
 #include "support/test_support.h"
 
 namespace sarseg::io {
@@ -22,18 +23,6 @@ std::string quoted(const fs::path& path) {
 
 bool is_one_error_line(const std::string& output) {
   return output.rfind("sarseg: error: ", 0) == 0 && output.find('\n') == output.size() - 1;
-}
-
-GeoReference polar_grid(double x0, double y0, double spacing) {
-  OGRSpatialReference srs;
-  srs.importFromEPSG(3413);
-  char* wkt = nullptr;
-  srs.exportToWkt(&wkt);
-  GeoReference geo;
-  geo.transform = {x0, spacing, 0, y0, 0, -spacing};
-  geo.crs_wkt = wkt;
-  CPLFree(wkt);
-  return geo;
 }
 
 TEST(CliScene, InfoStatsAndQuicklook) {
@@ -73,7 +62,7 @@ TEST(CliChart, RasterizesTheRealChartAndRefusesBadCharts) {
   // A 100 x 100 grid of 10 km pixels in polar stereographic centred on the chart (74 N, 70 W).
   Scene like = test::make_scene(100, 100);
   like.labels.clear();
-  like.geo = polar_grid(-1230000, -1090000, 10000);
+  like.geo = testing::polar_stereographic_grid(-1230000, -1090000, 10000);
   write_scene(like, dir / "like.tif");
   const auto result =
       testing::run_sarseg("chart rasterize " + quoted(chart) + " --like " +

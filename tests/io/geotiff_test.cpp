@@ -10,6 +10,7 @@
 #include "sarseg/io/scene_io.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
+#include "support/geo_support.h"
 #include "support/test_support.h"
 
 namespace sarseg::io {
@@ -17,21 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string wkt_of_epsg(int code) {
-  OGRSpatialReference srs;
-  srs.importFromEPSG(code);
-  char* wkt = nullptr;
-  srs.exportToWkt(&wkt);
-  std::string result = wkt;
-  CPLFree(wkt);
-  return result;
-}
-
 GeoReference polar_grid() {
-  GeoReference geo;
-  geo.transform = {-100000.0, 80.0, 0.0, -900000.0, 0.0, -80.0};
-  geo.crs_wkt = wkt_of_epsg(3413);  // NSIDC north polar stereographic
-  return geo;
+  return testing::polar_stereographic_grid(-100000.0, -900000.0, 80.0);
 }
 
 // Writes a plain GeoTIFF with GDAL directly (as SNAP or gdal_translate would).

@@ -9,6 +9,7 @@
 #include "sarseg/io/image.h"
 #include "sarseg/io/prediction_output.h"
 #include "sarseg/util/error.h"
+#include "support/geo_support.h"
 #include "support/test_support.h"
 
 #if SARSEG_HAVE_GDAL
@@ -36,17 +37,7 @@ io::Scene geo_scene(const std::string& id, const std::string& source) {
       band.pixels.data[i] = -20.0f + static_cast<float>(i % 17);
     scene.bands.push_back(band);
   }
-  io::GeoReference geo;
-  geo.transform = {-1200000.0, 80.0, 0.0, 900000.0, 0.0, -80.0};
-#if SARSEG_HAVE_GDAL
-  OGRSpatialReference srs;
-  srs.importFromEPSG(3413);
-  char* wkt = nullptr;
-  srs.exportToWkt(&wkt);
-  geo.crs_wkt = wkt;
-  CPLFree(wkt);
-#endif
-  scene.geo = geo;
+  scene.geo = testing::polar_stereographic_grid(-1200000.0, 900000.0, 80.0);
   return scene;
 }
 

@@ -40,7 +40,9 @@ TEST(TrainCli, ShortRunAndExitCodes) {
   const auto again = sarseg::testing::run_sarseg("--threads 1 train" + tiny_args(dir / "run"));
   EXPECT_EQ(again.exit_code, 2) << again.output;
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
-  const auto unknown = sarseg::testing::run_sarseg("train --set optim.lrr=1");
+  // In the temporary directory too: should the key ever be accepted, nothing lands in the cwd.
+  const auto unknown = sarseg::testing::run_sarseg(
+      "train --set optim.lrr=1 --set 'output.dir=" + (dir / "unknown").string() + "'");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.output.find("did you mean optim.lr"), std::string::npos) << unknown.output;
   setenv("SARSEG_TRAIN_FAULT", "nan@1:1", 1);

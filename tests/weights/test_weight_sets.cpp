@@ -1,5 +1,6 @@
 // Weight-set registry and resolution: explicit path, weights directory (hash checked), download
-// through libcurl from a local file:// URL (no network here), and the offline error.
+// through libcurl from a local file:// URL (no network here), the offline error, and fallback
+// files (torchvision's MobileNetV2 when the shipped converted file is absent).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <functional>
 #include <optional>
 
+#include "pickle_writer.h"
 #include "sarseg/build_config.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
@@ -70,6 +72,11 @@ WeightSet local_set(const fs::path& source, const std::string& file_name) {
   set.sha256 = sarseg::sha256_file_hex(source);
   set.urls = {"file://" + source.string()};
   return set;
+}
+
+// A small real torch.save archive (not any registered file's content).
+void write_fake_pth(const fs::path& path) {
+  sarseg::testing::write_torch_save(path, {{"features.0.0.weight", torch::ones({2, 3, 3, 3})}});
 }
 
 }  // namespace
@@ -232,4 +239,95 @@ TEST(Download, NeverWritesIntoAReadOnlyWeightsDirectory) {
   const std::string message = error_of([&] { resolve_weight_set(set); });
   EXPECT_NE(message.find("not writable"), std::string::npos) << message;
   EXPECT_FALSE(fs::exists(read_only / "not_there.bin"));
+}
+
+TEST(WeightSets, MobileNetFallsBackToTorchvisionsOwnFile) {
+  const WeightSet& mobilenet = find_weight_set("mobilenet_v2.imagenet");
+  ASSERT_EQ(mobilenet.fallbacks.size(), 1u);
+  const WeightSet& torchvision = mobilenet.fallbacks[0];
+  EXPECT_EQ(torchvision.name, "mobilenet_v2.imagenet_torchvision");
+  EXPECT_EQ(torchvision.architecture, "mobilenet_v2");
+  EXPECT_EQ(torchvision.file_name, "mobilenet_v2-b0353104.pth");
+  EXPECT_EQ(torchvision.hash_prefix, "b0353104");
+  EXPECT_TRUE(torchvision.sha256.empty());
+  EXPECT_EQ(torchvision.urls, std::vector<std::string>{
+                                  "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth"});
+  EXPECT_EQ(torchvision.mean, (std::vector<double>{0.485, 0.456, 0.406}));
+  EXPECT_EQ(torchvision.licence, "BSD-3-Clause (torchvision)");
+  // Also a set of its own, and the file tells which set it is (for its normalisation).
+  EXPECT_EQ(find_weight_set("mobilenet_v2.imagenet_torchvision").file_name, torchvision.file_name);
+  ASSERT_NE(weight_set_for_file("/somewhere/mobilenet_v2-b0353104.pth"), nullptr);
+  EXPECT_EQ(weight_set_for_file("/somewhere/mobilenet_v2-b0353104.pth")->name,
+            "mobilenet_v2.imagenet_torchvision");
+  EXPECT_EQ(default_weight_set("mobilenet_v2")->name, "mobilenet_v2.imagenet");
+}
+
+TEST(Resolve, ShippedFileIsUsedBeforeTheFallback) {
+  if (!fs::exists(shared_mobilenet())) GTEST_SKIP() << "no shared pretrained data";
+  TempDir weights;
+  fs::create_symlink(shared_mobilenet(), weights / shared_mobilenet().filename().string());
+  // A fallback file of the wrong hash beside it: looked at, it would be refused.
+  write_fake_pth(weights / "mobilenet_v2-b0353104.pth");
+  ScopedEnv dir("SARSEG_WEIGHTS_DIR", weights.path().string());
+  ScopedEnv offline("SARSEG_OFFLINE", "1");
+  EXPECT_EQ(resolve_weights("mobilenet_v2.imagenet"),
+            weights / "mobilenet_v2_1.0_224_imagenet_tv.safetensors");
+}
+
+TEST(Resolve, FallbackFileInTheWeightsDirectoryIsUsedWhenTheSetsOwnIsAbsent) {
+  TempDir weights;
+  write_fake_pth(weights / "fallback-1234.pth");
+  WeightSet fallback;
+  fallback.name = "test.fallback";
+  fallback.file_name = "fallback-1234.pth";
+  fallback.hash_prefix = sarseg::sha256_file_hex(weights / "fallback-1234.pth").substr(0, 8);
+  fallback.urls = {"https://example.invalid/fallback-1234.pth"};
+  WeightSet set;
+  set.name = "test.shipped";
+  set.file_name = "shipped.safetensors";
+  set.sha256 = std::string(64, 'c');
+  set.fallbacks = {fallback};
+  ScopedEnv dir("SARSEG_WEIGHTS_DIR", weights.path().string());
+  ScopedEnv offline("SARSEG_OFFLINE", "1");
+  EXPECT_EQ(resolve_weight_set(set), weights / "fallback-1234.pth");
+  // Without the fallback the same directory has nothing for the set.
+  set.fallbacks.clear();
+  EXPECT_NE(error_of([&] { resolve_weight_set(set); }).find("put shipped.safetensors"),
+            std::string::npos);
+}
+
+TEST(Resolve, TorchvisionMobileNetOfTheWrongHashIsRefusedOnOneLine) {
+  TempDir weights;
+  write_fake_pth(weights / "mobilenet_v2-b0353104.pth");
+  const std::string actual = sarseg::sha256_file_hex(weights / "mobilenet_v2-b0353104.pth");
+  ASSERT_NE(actual.substr(0, 8), "b0353104");
+  ScopedEnv dir("SARSEG_WEIGHTS_DIR", weights.path().string());
+  ScopedEnv offline("SARSEG_OFFLINE", "1");
+  const std::string message = error_of([] { resolve_weights("mobilenet_v2.imagenet"); });
+  EXPECT_NE(message.find((weights / "mobilenet_v2-b0353104.pth").string() + " has sha256 " +
+                         actual + ", expected one starting b0353104"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+}
+
+TEST(Resolve, OfflineErrorNamesTheShippedFileAndTheTorchvisionFile) {
+  TempDir empty;
+  ScopedEnv dir("SARSEG_WEIGHTS_DIR", empty.path().string());
+  ScopedEnv offline("SARSEG_OFFLINE", "1");
+  const std::string message = error_of([] { resolve_weights("mobilenet_v2.imagenet"); });
+  EXPECT_NE(message.find("put mobilenet_v2_1.0_224_imagenet_tv.safetensors (sha256 d611fc40"),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find(" or mobilenet_v2-b0353104.pth (sha256 starting b0353104) into " +
+                         empty.path().string()),
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("download from "
+                         "https://download.pytorch.org/models/mobilenet_v2-b0353104.pth failed: "
+                         "SARSEG_OFFLINE is set"),
+            std::string::npos)
+      << message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_EQ(file_count(empty.path()), 0u);
 }

@@ -4,8 +4,11 @@
 //   1. an existing file path is used as is;
 //   2. the weights directory: $SARSEG_WEIGHTS_DIR, else ~/.cache/sarseg/weights;
 //   3. download from the set's URLs (libcurl) into the weights directory, sha256 checked, only
-//      when that directory is writable and $SARSEG_OFFLINE is not set.
-// Offline, the UserError says which file to put where.
+//      when that directory is writable and $SARSEG_OFFLINE is not set;
+//   4. when the set's own file is neither there nor downloadable, its fallbacks in order, each
+//      by steps 2 and 3 (mobilenet_v2.imagenet: torchvision's mobilenet_v2-b0353104.pth).
+// Offline, the UserError says which file to put where. weight_set_for_file(path) tells which
+// set a resolved file belongs to.
 #pragma once
 
 #include <filesystem>
@@ -29,6 +32,9 @@ struct WeightSet {
   std::vector<double> mean;
   std::vector<double> std;
   std::string source;  // where the weights come from, in words
+  // Other files with the same architecture, tried in order when this set's file is neither in
+  // the weights directory nor downloadable (e.g. a converted file that has no public URL).
+  std::vector<WeightSet> fallbacks;
 };
 
 const std::vector<WeightSet>& weight_sets();
@@ -42,8 +48,9 @@ std::filesystem::path resolve_weights(const std::string& name_or_path, bool allo
 
 // The weight set whose file_name is `file`'s name, or nullptr.
 const WeightSet* weight_set_for_file(const std::filesystem::path& file);
-// Steps 2 and 3 of the resolution for one set (also for sets not in the registry, e.g. in tests).
-// A file already in the weights directory is hash-checked too.
+// Steps 2 to 4 of the resolution for one set (also for sets not in the registry, e.g. in tests).
+// A file already in the weights directory is hash-checked too (a wrong hash is an error, never a
+// reason to try a fallback).
 std::filesystem::path resolve_weight_set(const WeightSet& set, bool allow_download = true);
 // True when $SARSEG_OFFLINE is set to anything but "" or "0": never download.
 bool offline_mode();
