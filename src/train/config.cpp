@@ -4,6 +4,8 @@
 
 #include "sarseg/data/normalization.h"
 #include "sarseg/io/scene.h"
+#include "sarseg/models/decoders.h"
+#include "sarseg/models/encoders.h"
 #include "sarseg/models/model.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -13,18 +15,27 @@ namespace {
 
 using Schema = config::ConfigSchema<TrainConfig>;
 
+// "deeplabv3 4, unet 5", from the decoder registry.
+std::string decoder_default_depths() {
+  std::vector<std::string> parts;
+  for (const auto& info : models::decoder_registry())
+    parts.push_back(info.name + " " + std::to_string(info.default_encoder_depth));
+  return join(parts, ", ");
+}
+
 void add_model_keys(Schema& s) {
   s.add(
       "model.encoder", [](TrainConfig & c) -> auto& { return c.model.encoder; },
-      "encoder (resnet18, resnet34, resnet50, mobilenet_v2; see 'sarseg models')");
-  s.add("model.decoder", [](TrainConfig & c) -> auto& { return c.model.decoder; }, "decoder",
-        {"deeplabv3", "unet"});
+      "encoder (" + join(models::encoder_names(), ", ") + "; see 'sarseg models')");
+  s.add(
+      "model.decoder", [](TrainConfig & c) -> auto& { return c.model.decoder; }, "decoder",
+      models::decoder_names());
   s.add(
       "model.init", [](TrainConfig & c) -> auto& { return c.model.init; },
       "encoder start: random, imagenet, a weight-set name or a weight file");
   s.add(
       "model.encoder_depth", [](TrainConfig & c) -> auto& { return c.model.encoder_depth; },
-      "encoder stages used; 0 = decoder default (deeplabv3 4 = ResNet layer3, unet 5)");
+      "encoder stages used; 0 = decoder default (" + decoder_default_depths() + ")");
   s.add(
       "model.decoder_channels", [](TrainConfig & c) -> auto& { return c.model.decoder_channels; },
       "unet decoder channels, deepest first");

@@ -1,6 +1,7 @@
-// The command line contract: --version, --help, exit codes for usage errors.
+// The command line contract: --version, --help, exit codes for usage errors, `sarseg models`.
 #include <gtest/gtest.h>
 
+#include "sarseg/models/decoders.h"
 #include "support/test_support.h"
 
 namespace sarseg {
@@ -24,6 +25,15 @@ TEST(Cli, HelpListsOptionsWithDefaults) {
   EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.output.find("--threads"), std::string::npos);
   EXPECT_NE(result.output.find("info"), std::string::npos) << "default of --log-level shown";
+}
+
+TEST(Cli, ModelsListsEveryRegisteredDecoder) {
+  const auto result = testing::run_sarseg("models");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  for (const auto& info : models::decoder_registry()) {
+    EXPECT_NE(result.output.find(info.name), std::string::npos) << info.name;
+    EXPECT_NE(result.output.find(info.description), std::string::npos) << info.name;
+  }
 }
 
 }  // namespace sarseg

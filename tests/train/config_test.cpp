@@ -2,8 +2,10 @@
 
 #include <fstream>
 
+#include "sarseg/models/decoders.h"
 #include "sarseg/train/config.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/strings.h"
 #include "support/test_support.h"
 
 using namespace sarseg;
@@ -125,6 +127,22 @@ TEST(TrainConfig, BadValuesNameTheKey) {
   EXPECT_NE(
       error_of([&] { train::load_train_config(dir / "broken.yaml", {}); }).find("broken.yaml"),
       std::string::npos);
+}
+
+TEST(TrainConfig, ChoicesComeFromTheRegistries) {
+  const auto& schema = train::train_config_schema();
+  ASSERT_NE(schema.find("model.decoder"), nullptr);
+  EXPECT_EQ(schema.find("model.decoder")->choices, models::decoder_names());
+  // The default depth of every decoder is in the help of model.encoder_depth.
+  for (const auto& info : models::decoder_registry())
+    EXPECT_NE(schema.find("model.encoder_depth")
+                  ->help.find(info.name + " " + std::to_string(info.default_encoder_depth)),
+              std::string::npos)
+        << info.name;
+  const auto decoder =
+      error_of([] { train::load_train_config(std::nullopt, {"model.decoder=fpn"}); });
+  EXPECT_NE(decoder.find("model.decoder"), std::string::npos) << decoder;
+  EXPECT_NE(decoder.find(join(models::decoder_names(), ", ")), std::string::npos) << decoder;
 }
 
 TEST(TrainConfig, HelpListsEveryKeyWithItsDefault) {

@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "sarseg/models/decoders.h"
+
 namespace sarseg::models {
 
 struct HeadSpec {
@@ -27,11 +29,12 @@ struct HeadSpec {
 
 struct ModelSpec {
   std::string encoder = "resnet18";   // see encoder_names()
-  std::string decoder = "deeplabv3";  // "deeplabv3" or "unet"
+  std::string decoder = "deeplabv3";  // see decoder_names()
   int64_t in_channels = 3;
   std::vector<HeadSpec> heads = {HeadSpec{}};
   // Number of encoder stages used (SMP depth contract: stage k has reduction 2^k).
-  // 0 = the decoder's default: deeplabv3 4 = ResNet layer3 (stride 16); unet 5.
+  // 0 = the decoder's default (DecoderInfo::default_encoder_depth): deeplabv3 4 = ResNet layer3
+  // (stride 16); unet 5.
   int64_t encoder_depth = 0;
   // unet, deepest first; the first encoder_depth entries are used.
   std::vector<int64_t> decoder_channels = {256, 128, 64, 32, 16};
@@ -82,7 +85,7 @@ TORCH_MODULE(SegmentationModel);
 // Builds the model with torchvision's random initialisation, deterministic for spec.seed.
 SegmentationModel build_model(const ModelSpec& spec);
 
-// The decoder's default encoder depth (deeplabv3 4, unet 5); UserError for an unknown decoder.
+// find_decoder(decoder).default_encoder_depth (deeplabv3 4, unet 5); UserError when unknown.
 int64_t default_encoder_depth(const std::string& decoder);
 // `spec` with encoder_depth 0 replaced by the decoder's default, names and numbers checked.
 ModelSpec resolve_spec(const ModelSpec& spec);
