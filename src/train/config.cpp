@@ -7,6 +7,8 @@
 #include "sarseg/models/decoders.h"
 #include "sarseg/models/encoders.h"
 #include "sarseg/models/model.h"
+#include "sarseg/train/optimizers.h"
+#include "sarseg/train/scheduler.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 
@@ -14,6 +16,15 @@ namespace sarseg::train {
 namespace {
 
 using Schema = config::ConfigSchema<TrainConfig>;
+
+// "adam = Adam (...); sgd = ..." from a registry's names and descriptions.
+template <typename Registry>
+std::string described(const Registry& registry) {
+  std::vector<std::string> parts;
+  for (const auto& info : registry)
+    parts.push_back(info.name + " = " + info.description);
+  return join(parts, "; ");
+}
 
 // "deeplabv3 4, unet 5", from the decoder registry.
 std::string decoder_default_depths() {
@@ -150,8 +161,9 @@ void add_synth_keys(Schema& s) {
 }
 
 void add_optim_keys(Schema& s) {
-  s.add("optim.name", [](TrainConfig & c) -> auto& { return c.optim.name; }, "optimiser",
-        {"adam", "adamw", "sgd"});
+  s.add(
+      "optim.name", [](TrainConfig & c) -> auto& { return c.optim.name; },
+      "optimiser: " + described(optimizer_registry()), optimizer_names());
   s.add(
       "optim.lr", [](TrainConfig & c) -> auto& { return c.optim.lr; }, "learning rate");
   s.add(
@@ -175,10 +187,9 @@ void add_optim_keys(Schema& s) {
 }
 
 void add_schedule_keys(Schema& s) {
-  s.add("schedule.name", [](TrainConfig & c) -> auto& { return c.schedule.name; },
-        "learning-rate schedule: ReduceLROnPlateau on the monitored value, cosine annealing "
-        "with warm restarts (stepped per batch), or constant",
-        {"plateau", "cosine", "none"});
+  s.add(
+      "schedule.name", [](TrainConfig & c) -> auto& { return c.schedule.name; },
+      "learning-rate schedule: " + described(schedule_registry()), schedule_names());
   s.add(
       "schedule.plateau_factor", [](TrainConfig & c) -> auto& { return c.schedule.plateau_factor; },
       "plateau: lr multiplier on a plateau");

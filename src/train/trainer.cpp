@@ -25,6 +25,7 @@
 #include "sarseg/train/checkpoint.h"
 #include "sarseg/train/early_stopping.h"
 #include "sarseg/train/losses.h"
+#include "sarseg/train/optimizers.h"
 #include "sarseg/train/scheduler.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/log.h"
@@ -208,24 +209,6 @@ Fault read_fault() {
   fault.epoch = std::atoll(text.substr(at + 1, colon - at - 1).c_str());
   fault.batch = std::atoll(text.substr(colon + 1).c_str());
   return fault;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimSection& o,
-                                                        std::vector<torch::Tensor> params) {
-  if (o.name == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        params,
-        torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
-  }
-  if (o.name == "adamw") {
-    return std::make_unique<torch::optim::AdamW>(
-        params,
-        torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
-  }
-  return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.lr)
-                                                         .momentum(o.momentum)
-                                                         .weight_decay(o.weight_decay)
-                                                         .nesterov(o.nesterov));
 }
 
 void set_lr(torch::optim::Optimizer& optimizer, double lr) {
@@ -485,11 +468,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
   place_model(s);
   auto optimizer = make_optimizer(c.optim, s.model->parameters());
-  PlateauSchedule plateau(c.optim.lr, maximise, c.schedule.plateau_factor,
-                          c.schedule.plateau_patience, c.schedule.plateau_threshold,
-                          c.schedule.min_lr);
-  CosineWarmRestarts cosine(c.optim.lr, c.schedule.cosine_t0, c.schedule.cosine_t_mult,
-                            c.schedule.cosine_eta_min);
+  auto schedule = make_schedule(c.schedule, c.optim.lr, maximise);
   EarlyStopping stopping(maximise, c.train.patience, c.train.min_delta, c.train.min_epochs,
                          c.train.max_epochs);
   TrainResult result;
@@ -503,7 +482,8 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     const CheckpointMeta meta = read_checkpoint_meta(last_path);
     load_checkpoint_state(last_path, *s.model, optimizer.get(), true, s.device);
     const auto state = nlohmann::json::parse(meta.state_json);
-    plateau.load_state(state.at("plateau"));
+    // Runs saved before the schedule registry kept the plateau state under "plateau".
+    schedule->load_state(state.contains("schedule") ? state.at("schedule") : state.at("plateau"));
     stopping.load_state(state.at("early_stopping"));
     best_value = number_from(state.at("best_value"));
     result.best_epoch = state.at("best_epoch").get<int64_t>();
@@ -554,11 +534,10 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
       ++batch_number;
       if (fault.kind == "sigkill" && fault.epoch == epoch && fault.batch == batch_number)
         std::raise(SIGKILL);
-      if (c.schedule.name == "cosine") {
-        set_lr(*optimizer,
-               cosine.lr_at(static_cast<double>(epoch - 1) +
-                            static_cast<double>(batch_number - 1) / static_cast<double>(batches)));
-      }
+      if (const auto lr = schedule->lr_for_batch(static_cast<double>(epoch - 1) +
+                                                 static_cast<double>(batch_number - 1) /
+                                                     static_cast<double>(batches)))
+        set_lr(*optimizer, *lr);
       const auto targets = to_device(batch->targets, s.device);
       const auto outputs = forward_batch(s, batch->input);
       auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
@@ -608,8 +587,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
         train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
     record.data_wait_share = train_seconds > 0 ? wait_seconds / train_seconds : 0;
 
-    if (c.schedule.name == "plateau") set_lr(*optimizer, plateau.step(record.monitored));
-    if (c.schedule.name == "cosine") set_lr(*optimizer, cosine.lr_at(static_cast<double>(epoch)));
+    if (const auto lr = schedule->lr_after_epoch(epoch, record.monitored)) set_lr(*optimizer, *lr);
     record.lr = get_lr(*optimizer);
     stopping.update(epoch, record.monitored);
     const bool finite = std::isfinite(record.monitored);
@@ -623,7 +601,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     result.history.push_back(record);
 
     nlohmann::json state;
-    state["plateau"] = plateau.state();
+    state["schedule"] = schedule->state();
     state["early_stopping"] = stopping.state();
     state["best_value"] = number(best_value);
     state["best_epoch"] = result.best_epoch;

@@ -4,6 +4,8 @@
 
 #include "sarseg/models/decoders.h"
 #include "sarseg/train/config.h"
+#include "sarseg/train/optimizers.h"
+#include "sarseg/train/scheduler.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 #include "support/test_support.h"
@@ -139,6 +141,12 @@ TEST(TrainConfig, ChoicesComeFromTheRegistries) {
                   ->help.find(info.name + " " + std::to_string(info.default_encoder_depth)),
               std::string::npos)
         << info.name;
+  EXPECT_EQ(schema.find("optim.name")->choices, train::optimizer_names());
+  EXPECT_EQ(schema.find("schedule.name")->choices, train::schedule_names());
+  for (const auto& info : train::optimizer_registry())
+    EXPECT_NE(schema.find("optim.name")->help.find(info.description), std::string::npos);
+  for (const auto& info : train::schedule_registry())
+    EXPECT_NE(schema.find("schedule.name")->help.find(info.description), std::string::npos);
   const auto decoder =
       error_of([] { train::load_train_config(std::nullopt, {"model.decoder=fpn"}); });
   EXPECT_NE(decoder.find("model.decoder"), std::string::npos) << decoder;
