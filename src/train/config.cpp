@@ -365,28 +365,13 @@ std::vector<data::TaskSpec> tasks_of(const TrainConfig& config) {
 }
 
 models::ModelSpec model_spec_of(const TrainConfig& config) {
-  models::ModelSpec spec;
-  spec.encoder = config.model.encoder;
-  spec.decoder = config.model.decoder;
+  models::ModelSpec spec = config.model;
   spec.in_channels = static_cast<int64_t>(config.data.bands.size());
   spec.heads.clear();
-  for (const auto& task : tasks_of(config)) {
-    models::HeadSpec head;
-    head.name = task.label;
-    head.outputs = task.regression ? 1 : task.classes;
-    head.regression = task.regression;
-    spec.heads.push_back(head);
-  }
-  spec.encoder_depth = config.model.encoder_depth;
-  spec.decoder_channels = config.model.decoder_channels;
-  spec.aspp_channels = config.model.aspp_channels;
-  spec.aspp_rates = config.model.aspp_rates;
-  spec.aspp_pool = config.model.aspp_pool;
-  spec.dropout = config.model.dropout;
-  spec.init = config.model.init;
+  for (const auto& task : tasks_of(config))
+    spec.heads.push_back({task.label, task.regression ? 1 : task.classes, task.regression});
   spec.seed = config.train.seed;
   spec.freeze_encoder = config.model.freeze_encoder_epochs > 0;
-  spec.freeze_encoder_bn = config.model.freeze_encoder_bn;
   return spec;
 }
 

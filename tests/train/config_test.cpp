@@ -131,6 +131,47 @@ TEST(TrainConfig, BadValuesNameTheKey) {
       std::string::npos);
 }
 
+TEST(TrainConfig, TheModelSectionIsAModelSpec) {
+  // One set of defaults: those of models::ModelSpec.
+  const train::TrainConfig defaults;
+  const models::ModelSpec spec;
+  const models::ModelSpec& section = defaults.model;
+  EXPECT_EQ(section.encoder, spec.encoder);
+  EXPECT_EQ(section.decoder_channels, spec.decoder_channels);
+  EXPECT_EQ(section.aspp_rates, spec.aspp_rates);
+  EXPECT_EQ(defaults.model.freeze_encoder_epochs, 0);
+
+  // Every model key reaches the model spec; the other sections decide bands, heads and seed.
+  const auto c = train::load_train_config(
+      std::nullopt,
+      {"model.encoder=mobilenet_v2", "model.decoder=unet", "model.init=imagenet",
+       "model.encoder_depth=3", "model.decoder_channels=[8, 4, 2]", "model.aspp_channels=32",
+       "model.aspp_rates=[2, 4]", "model.aspp_pool=4", "model.dropout=0.25",
+       "model.freeze_encoder_epochs=2", "model.freeze_encoder_bn=true", "data.bands=hh_db,hv_db",
+       "data.tasks=[SIC:11:mse, SOD:6]", "train.seed=7"});
+  const auto m = train::model_spec_of(c);
+  EXPECT_EQ(m.encoder, "mobilenet_v2");
+  EXPECT_EQ(m.decoder, "unet");
+  EXPECT_EQ(m.init, "imagenet");
+  EXPECT_EQ(m.encoder_depth, 3);
+  EXPECT_EQ(m.decoder_channels, (std::vector<int64_t>{8, 4, 2}));
+  EXPECT_EQ(m.aspp_channels, 32);
+  EXPECT_EQ(m.aspp_rates, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(m.aspp_pool, 4);
+  EXPECT_DOUBLE_EQ(m.dropout, 0.25);
+  EXPECT_TRUE(m.freeze_encoder);
+  EXPECT_TRUE(m.freeze_encoder_bn);
+  EXPECT_EQ(m.in_channels, 2);
+  EXPECT_EQ(m.seed, 7u);
+  ASSERT_EQ(m.heads.size(), 2u);
+  EXPECT_EQ(m.heads[0].name, "SIC");
+  EXPECT_EQ(m.heads[0].outputs, 1);
+  EXPECT_TRUE(m.heads[0].regression);
+  EXPECT_EQ(m.heads[1].name, "SOD");
+  EXPECT_EQ(m.heads[1].outputs, 6);
+  EXPECT_FALSE(m.heads[1].regression);
+}
+
 TEST(TrainConfig, ChoicesComeFromTheRegistries) {
   const auto& schema = train::train_config_schema();
   ASSERT_NE(schema.find("model.decoder"), nullptr);
