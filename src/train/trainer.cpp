@@ -1,18 +1,14 @@
 #include "sarseg/train/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "sarseg/data/dataset.h"
 #include "sarseg/data/loader.h"
@@ -130,86 +126,6 @@ class EventLog {
  private:
   fs::path path_;
 };
-
-// A bar on a terminal (\r-redrawn), otherwise one log line every few seconds.
-class Progress {
- public:
-  Progress(const std::string& mode, double interval_s) : interval_s_(interval_s) {
-    if (mode == "off") {
-      kind_ = Kind::kOff;
-    } else if (mode == "bar" || (mode == "auto" && isatty(STDERR_FILENO))) {
-      kind_ = Kind::kBar;
-    } else {
-      kind_ = Kind::kLines;
-    }
-  }
-  void start(int64_t epoch, int64_t max_epochs, int64_t batches) {
-    epoch_ = epoch;
-    max_epochs_ = max_epochs;
-    batches_ = batches;
-    start_ = Clock::now();
-    last_ = start_;
-  }
-  void update(int64_t batch, double mean_loss, int64_t samples) {
-    if (kind_ == Kind::kOff) return;
-    const double elapsed = seconds_since(start_);
-    const double rate = elapsed > 0 ? static_cast<double>(samples) / elapsed : 0.0;
-    const double eta =
-        batch > 0 ? elapsed / static_cast<double>(batch) * static_cast<double>(batches_ - batch)
-                  : 0.0;
-    char text[256];
-    if (kind_ == Kind::kBar) {
-      const int width = 24;
-      const int filled = batches_ > 0 ? static_cast<int>(width * batch / batches_) : width;
-      std::string bar(static_cast<size_t>(filled), '#');
-      bar.resize(width, '.');
-      std::snprintf(text, sizeof(text),
-                    "\repoch %lld/%lld [%s] %lld/%lld loss %.4f %.1f samples/s ETA %.0fs   ",
-                    static_cast<long long>(epoch_), static_cast<long long>(max_epochs_),
-                    bar.c_str(), static_cast<long long>(batch), static_cast<long long>(batches_),
-                    mean_loss, rate, eta);
-      std::fputs(text, stderr);
-      std::fflush(stderr);
-      drawn_ = true;
-    } else if (seconds_since(last_) >= interval_s_) {
-      last_ = Clock::now();
-      sarseg::log::info("epoch {}/{} batch {}/{} loss {:.4f} {:.1f} samples/s ETA {:.0f}s", epoch_,
-                        max_epochs_, batch, batches_, mean_loss, rate, eta);
-    }
-  }
-  void finish() {
-    if (drawn_) std::fputs("\n", stderr);
-    drawn_ = false;
-  }
-
- private:
-  enum class Kind { kOff, kBar, kLines };
-  Kind kind_ = Kind::kLines;
-  double interval_s_;
-  int64_t epoch_ = 0, max_epochs_ = 0, batches_ = 0;
-  Clock::time_point start_, last_;
-  bool drawn_ = false;
-};
-
-// Fault injection for tests (documented in docs/config.md): SARSEG_TRAIN_FAULT="sigkill@E:B"
-// kills the process with SIGKILL before batch B of epoch E; "nan@E:B" makes that batch's loss NaN.
-struct Fault {
-  std::string kind;
-  int64_t epoch = -1, batch = -1;
-};
-Fault read_fault() {
-  Fault fault;
-  const char* env = std::getenv("SARSEG_TRAIN_FAULT");
-  if (!env) return fault;
-  const std::string text = env;
-  const auto at = text.find('@');
-  const auto colon = text.find(':');
-  if (at == std::string::npos || colon == std::string::npos) return fault;
-  fault.kind = text.substr(0, at);
-  fault.epoch = std::atoll(text.substr(at + 1, colon - at - 1).c_str());
-  fault.batch = std::atoll(text.substr(colon + 1).c_str());
-  return fault;
-}
 
 void set_lr(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups())
@@ -512,8 +428,6 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                            {"device", s.device.str()}});
   }
 
-  const Fault fault = read_fault();
-  Progress progress(c.output.progress, c.output.log_interval_s);
   std::vector<torch::Tensor> parameters = s.model->parameters();
   s.model->train();
 
@@ -526,14 +440,13 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                                                      : s.train_patches;
     data::BatchLoader loader(s.train, patches, loader_options(c, false), epoch);
     const int64_t batches = loader.num_batches();
-    progress.start(epoch, c.train.max_epochs, batches);
     double loss_sum = 0;
     int64_t samples = 0;
     int64_t batch_number = 0;
     while (auto batch = loader.next()) {
       ++batch_number;
-      if (fault.kind == "sigkill" && fault.epoch == epoch && fault.batch == batch_number)
-        std::raise(SIGKILL);
+      const FaultAction fault =
+          callbacks.inject_fault ? callbacks.inject_fault(epoch, batch_number) : FaultAction::kNone;
       if (const auto lr = schedule->lr_for_batch(static_cast<double>(epoch - 1) +
                                                  static_cast<double>(batch_number - 1) /
                                                      static_cast<double>(batches)))
@@ -542,11 +455,9 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
       const auto outputs = forward_batch(s, batch->input);
       auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
       torch::Tensor loss = terms.total;
-      if (fault.kind == "nan" && fault.epoch == epoch && fault.batch == batch_number)
-        loss = loss * std::numeric_limits<double>::quiet_NaN();
+      if (fault == FaultAction::kNanLoss) loss = loss * std::numeric_limits<double>::quiet_NaN();
       const double loss_value = loss.item<double>();
       if (!std::isfinite(loss_value)) {
-        progress.finish();
         const std::string kept = start_epoch > 0 || epoch > 1
                                      ? "the last good checkpoint " + last_path.string() +
                                            " (epoch " + std::to_string(epoch - 1) + ") is intact"
@@ -567,9 +478,23 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
       const int64_t n = batch->input.size(0);
       loss_sum += loss_value * static_cast<double>(n);
       samples += n;
-      progress.update(batch_number, loss_sum / static_cast<double>(samples), samples);
+      if (callbacks.on_progress) {
+        BatchProgress progress;
+        progress.epoch = epoch;
+        progress.max_epochs = c.train.max_epochs;
+        progress.batch = batch_number;
+        progress.batches = batches;
+        progress.mean_loss = loss_sum / static_cast<double>(samples);
+        progress.samples = samples;
+        progress.elapsed_seconds = seconds_since(epoch_start);
+        progress.samples_per_second = progress.elapsed_seconds > 0
+                                          ? static_cast<double>(samples) / progress.elapsed_seconds
+                                          : 0.0;
+        progress.eta_seconds = progress.elapsed_seconds / static_cast<double>(batch_number) *
+                               static_cast<double>(batches - batch_number);
+        callbacks.on_progress(progress);
+      }
     }
-    progress.finish();
     const double train_seconds = seconds_since(epoch_start);
     const double wait_seconds = loader.wait_seconds();
 
@@ -708,17 +633,29 @@ TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callba
   return train_loop(setup, run_dir, callbacks, false);
 }
 
-TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
-                            const SceneSplits* scenes) {
+namespace {
+// The saved config of a run and the meta record of its last checkpoint.
+std::pair<TrainConfig, CheckpointMeta> read_saved_run(const fs::path& run_dir) {
   const fs::path last = run_dir / "checkpoints" / "last.pt";
   require(fs::is_regular_file(last),
           "--resume " + run_dir.string() +
               ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
-  const CheckpointMeta meta = read_checkpoint_meta(last);
+  CheckpointMeta meta = read_checkpoint_meta(last);
   TrainConfig config;
   train_config_schema().load_yaml_text(config, meta.config_yaml, last.string());
   config.output.dir = run_dir.string();
   validate(config);
+  return {std::move(config), std::move(meta)};
+}
+}  // namespace
+
+TrainConfig saved_run_config(const fs::path& run_dir) {
+  return read_saved_run(run_dir).first;
+}
+
+TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
+                            const SceneSplits* scenes) {
+  const auto [config, meta] = read_saved_run(run_dir);
   std::optional<SceneSplits> loaded;
   if (!scenes) scenes = &loaded.emplace(load_scene_splits(config));
   Setup setup = make_setup(config, *scenes, &meta.normalization);
