@@ -268,6 +268,26 @@ std::vector<torch::Tensor> forward_batch(Setup& s, const torch::Tensor& batch_in
   return outputs;
 }
 
+// One optimisation step, the same in training and in benchmark_training: forward, loss,
+// backward, gradient clipping, optimiser step. Returns the batch's loss; a non-finite loss returns
+// before backward, with the weights unchanged (the caller stops). `nan_loss`: fault injection.
+double train_step(Setup& s, torch::optim::Optimizer& optimizer,
+                  const std::vector<torch::Tensor>& parameters, const data::Batch& batch,
+                  bool nan_loss = false) {
+  const auto targets = to_device(batch.targets, s.device);
+  const auto outputs = forward_batch(s, batch.input);
+  torch::Tensor loss = multitask_loss(outputs, targets, s.tasks, s.class_weights).total;
+  if (nan_loss) loss = loss * std::numeric_limits<double>::quiet_NaN();
+  const double loss_value = loss.item<double>();
+  if (!std::isfinite(loss_value)) return loss_value;
+  optimizer.zero_grad();
+  loss.backward();
+  if (s.config.optim.grad_clip_norm > 0)
+    torch::nn::utils::clip_grad_norm_(parameters, s.config.optim.grad_clip_norm);
+  optimizer.step();
+  return loss_value;
+}
+
 struct Validation {
   double loss = 0;
   std::map<std::string, double> metrics;
@@ -451,12 +471,8 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                                                  static_cast<double>(batch_number - 1) /
                                                      static_cast<double>(batches)))
         set_lr(*optimizer, *lr);
-      const auto targets = to_device(batch->targets, s.device);
-      const auto outputs = forward_batch(s, batch->input);
-      auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
-      torch::Tensor loss = terms.total;
-      if (fault == FaultAction::kNanLoss) loss = loss * std::numeric_limits<double>::quiet_NaN();
-      const double loss_value = loss.item<double>();
+      const double loss_value =
+          train_step(s, *optimizer, parameters, *batch, fault == FaultAction::kNanLoss);
       if (!std::isfinite(loss_value)) {
         const std::string kept = start_epoch > 0 || epoch > 1
                                      ? "the last good checkpoint " + last_path.string() +
@@ -470,11 +486,6 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                                "; " + kept + "; lower optim.lr, keep optim.grad_clip_norm on, " +
                                "or check the input scenes");
       }
-      optimizer->zero_grad();
-      loss.backward();
-      if (c.optim.grad_clip_norm > 0)
-        torch::nn::utils::clip_grad_norm_(parameters, c.optim.grad_clip_norm);
-      optimizer->step();
       const int64_t n = batch->input.size(0);
       loss_sum += loss_value * static_cast<double>(n);
       samples += n;
@@ -692,14 +703,11 @@ TrainBenchmark benchmark_training(const TrainConfig& config, int64_t steps, int6
       const double wait_before = loader.wait_seconds();
       auto batch = loader.next();
       if (!batch) break;
-      const auto outputs = forward_batch(s, batch->input);
-      auto terms =
-          multitask_loss(outputs, to_device(batch->targets, s.device), s.tasks, s.class_weights);
-      optimizer->zero_grad();
-      terms.total.backward();
-      if (config.optim.grad_clip_norm > 0)
-        torch::nn::utils::clip_grad_norm_(parameters, config.optim.grad_clip_norm);
-      optimizer->step();
+      const double loss = train_step(s, *optimizer, parameters, *batch);
+      if (!std::isfinite(loss))
+        throw TrainingDiverged("bench train: the loss is not finite at step " +
+                               std::to_string(done + 1) +
+                               "; lower optim.lr or check the input scenes");
       if (s.device.is_cuda()) torch::cuda::synchronize();
       if (done >= warmup_steps) {
         measured_seconds += seconds_since(step_start);
