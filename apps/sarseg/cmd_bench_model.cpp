@@ -149,7 +149,8 @@ void add_bench_model_command(CLI::App& root) {
   auto* command = bench_command(root).add_subcommand(
       "model", "forward and forward+backward throughput, FLOPs per image and GFLOP/s of a model");
   command->add_option("--encoder", options->encoder, "encoder (see 'sarseg models')");
-  command->add_option("--decoder", options->decoder, "decoder: deeplabv3 or unet");
+  command->add_option("--decoder", options->decoder,
+                      "decoder: " + join(models::decoder_names(), ", "));
   command->add_option("--bands", options->bands, "input bands");
   command->add_option("--classes", options->classes, "output classes");
   command->add_option("--size", options->size, "input size HxW (or N for square)");

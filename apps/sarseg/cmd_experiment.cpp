@@ -12,6 +12,7 @@
 #include "sarseg/experiment/runner.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
+#include "train_progress.h"
 
 namespace sarseg::cli {
 namespace {
@@ -43,6 +44,7 @@ void run_experiment_command(const ExperimentArgs& args) {
   }
   experiment::RunnerOptions options;
   options.profile = args.profile;
+  options.train_callbacks = terminal_train_callbacks(config.train.output);
   options.out_dir = args.out_dir.empty() ? std::filesystem::path("runs") / config.experiment.name
                                          : std::filesystem::path(args.out_dir);
   const auto outcome = experiment::run_experiment(config, options);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "commands.h"
+#include "sarseg/models/decoders.h"
 #include "sarseg/models/encoders.h"
 #include "sarseg/models/model.h"
 #include "sarseg/util/strings.h"
@@ -39,14 +40,8 @@ void print_models() {
   }
   std::printf("  (params: encoder up to stage 5, 3 bands, without the ImageNet classifier)\n\n");
   std::printf("Decoders:\n");
-  std::printf("  %-13s %s\n", "unet",
-              "segmentation_models.pytorch U-Net: nearest x2 upsampling, skip concat, 2x "
-              "(conv3x3+BN+ReLU) per stage; default depth 5, decoder channels 256,128,64,32,16; "
-              "input a multiple of 2^depth");
-  std::printf("  %-13s %s\n", "deeplabv3",
-              "the paper's DeepLabV3: encoder cut at depth 4 (stride 16), ASPP rates 12/24/36 "
-              "with an AvgPool2d(2,2) image-pool branch, projection + dropout 0.5, conv3x3, 1x1 "
-              "classifier, bilinear upsampling; input a multiple of 2^depth x 2");
+  for (const auto& info : models::decoder_registry())
+    std::printf("  %-13s %s\n", info.name.c_str(), info.description.c_str());
   std::printf("\nWeight sets (looked for in %s):\n", weights::weights_dir().string().c_str());
   std::printf("  %-24s %-13s %-44s %s\n", "name", "encoder", "file", "input normalisation");
   for (const auto& set : weights::weight_sets()) {

@@ -10,6 +10,7 @@
 #include "sarseg/train/config.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/error.h"
+#include "train_progress.h"
 
 namespace sarseg::cli {
 namespace {
@@ -26,7 +27,9 @@ void run_train(const TrainArgs& args) {
     require(args.config_file.empty() && args.overrides.empty(),
             "--resume continues a run with its saved config; --config and --set cannot be "
             "combined with it");
-    const auto result = train::resume_training(args.resume_dir);
+    const auto callbacks =
+        terminal_train_callbacks(train::saved_run_config(args.resume_dir).output);
+    const auto result = train::resume_training(args.resume_dir, callbacks);
     std::printf("run %s: %lld epochs (%s); best %s %.6g at epoch %lld\n",
                 result.run_dir.string().c_str(), static_cast<long long>(result.epochs_completed),
                 result.stop_reason.c_str(), result.monitor.c_str(), result.best_value,
@@ -40,7 +43,7 @@ void run_train(const TrainArgs& args) {
     std::fputs(train::train_config_schema().to_yaml(config).c_str(), stdout);
     return;
   }
-  const auto result = train::run_training(config);
+  const auto result = train::run_training(config, terminal_train_callbacks(config.output));
   std::printf("run %s: %lld epochs (%s); best %s %.6g at epoch %lld\n",
               result.run_dir.string().c_str(), static_cast<long long>(result.epochs_completed),
               result.stop_reason.c_str(), result.monitor.c_str(), result.best_value,

@@ -396,13 +396,13 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
         sarseg::log::info("experiment: {} resuming from {}", label,
                           (run_dir / "checkpoints" / "last.pt").string());
-        trained = train::resume_training(run_dir, {}, &scenes);
+        trained = train::resume_training(run_dir, options.train_callbacks, &scenes);
         ++outcome.runs_resumed;
       } else {
         sarseg::log::info("experiment: {} training ({})", label, arm.description);
         train::TrainConfig fresh = run_cfg;
         fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
-        trained = train::run_training(fresh, {}, &scenes);
+        trained = train::run_training(fresh, options.train_callbacks, &scenes);
         ++outcome.runs_trained;
       }
       RunResult run;

@@ -1,4 +1,4 @@
-// Internal: builders of the torchvision backbones and the decoders (not a public interface).
+// Internal: builders of the torchvision backbones and the decoder base (not a public interface).
 #pragma once
 
 #include <torch/torch.h>
@@ -27,18 +27,12 @@ std::shared_ptr<EncoderImpl> make_resnet(const std::string& name, std::vector<in
 std::shared_ptr<EncoderImpl> make_mobilenet_v2(int64_t in_channels, int64_t depth);
 
 // A decoder maps the encoder features [x, stage1..stage_depth] to one logit map per head, each
-// at the input size.
+// at the input size. Decoders live in decoders/ and are listed in models/decoders.h.
 class DecoderImpl : public torch::nn::Module {
  public:
   virtual std::vector<torch::Tensor> forward(std::vector<torch::Tensor> features) = 0;
   // Input height and width must be multiples of this.
   virtual int64_t size_multiple() const = 0;
 };
-
-// encoder_channels: channels of [input, stage1..stage_depth].
-std::shared_ptr<DecoderImpl> make_unet(const ModelSpec& spec,
-                                       const std::vector<int64_t>& encoder_channels);
-std::shared_ptr<DecoderImpl> make_deeplabv3(const ModelSpec& spec,
-                                            const std::vector<int64_t>& encoder_channels);
 
 }  // namespace sarseg::models::detail

@@ -68,16 +68,6 @@ const EncoderInfo& find_encoder(const std::string& name) {
   throw UserError("unknown encoder '" + name + "': use one of " + join(encoder_names(), ", "));
 }
 
-std::vector<std::string> decoder_names() {
-  return {"deeplabv3", "unet"};
-}
-
-void check_decoder_name(const std::string& name) {
-  for (const auto& known : decoder_names())
-    if (known == name) return;
-  throw UserError("unknown decoder '" + name + "': use one of " + join(decoder_names(), ", "));
-}
-
 std::shared_ptr<EncoderImpl> build_encoder(const std::string& name, int64_t in_channels,
                                            int64_t depth) {
   const auto& info = find_encoder(name);

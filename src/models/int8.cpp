@@ -10,6 +10,7 @@
 
 #include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/strings.h"
 
 namespace sarseg::models {
 namespace {
@@ -250,10 +251,13 @@ void prepack(ConvUnit& unit) {
 
 std::string int8_unsupported_reason(const ModelSpec& spec) {
   const bool resnet = spec.encoder.rfind("resnet", 0) == 0;
-  if (resnet && spec.decoder == "deeplabv3") return "";
-  return "int8 inference covers ResNet encoders with the deeplabv3 decoder (the paper's model); "
-         "this model is " +
-         model_label(spec) + ": use --precision fp32 or bf16";
+  if (resnet && find_decoder(spec.decoder).int8_supported) return "";
+  std::vector<std::string> decoders;
+  for (const auto& info : decoder_registry())
+    if (info.int8_supported) decoders.push_back(info.name);
+  return "int8 inference covers ResNet encoders with the " + join(decoders, " or ") +
+         " decoder (the paper's model); this model is " + model_label(spec) +
+         ": use --precision fp32 or bf16";
 }
 
 bool int8_engine_available() {

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "backbones.h"
+#include "sarseg/models/decoders.h"
 #include "sarseg/models/encoders.h"
 #include "sarseg/models/model.h"
 #include "sarseg/util/error.h"
@@ -14,8 +15,7 @@
 namespace sarseg::models {
 
 int64_t default_encoder_depth(const std::string& decoder) {
-  check_decoder_name(decoder);
-  return decoder == "deeplabv3" ? 4 : 5;
+  return find_decoder(decoder).default_encoder_depth;
 }
 
 ModelSpec resolve_spec(const ModelSpec& spec) {
@@ -48,9 +48,7 @@ std::string model_label(const ModelSpec& spec) {
 SegmentationModelImpl::SegmentationModelImpl(const ModelSpec& spec) : spec_(resolve_spec(spec)) {
   auto encoder = build_encoder(spec_.encoder, spec_.in_channels, spec_.encoder_depth);
   const auto channels = encoder->out_channels();
-  std::shared_ptr<detail::DecoderImpl> decoder = spec_.decoder == "unet"
-                                                     ? detail::make_unet(spec_, channels)
-                                                     : detail::make_deeplabv3(spec_, channels);
+  std::shared_ptr<detail::DecoderImpl> decoder = find_decoder(spec_.decoder).build(spec_, channels);
   encoder_module_ = register_module("encoder", encoder);
   register_module("decoder", decoder);
   encoder_ = torch::nn::AnyModule(encoder);

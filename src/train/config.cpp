@@ -4,7 +4,11 @@
 
 #include "sarseg/data/normalization.h"
 #include "sarseg/io/scene.h"
+#include "sarseg/models/decoders.h"
+#include "sarseg/models/encoders.h"
 #include "sarseg/models/model.h"
+#include "sarseg/train/optimizers.h"
+#include "sarseg/train/scheduler.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 
@@ -13,18 +17,36 @@ namespace {
 
 using Schema = config::ConfigSchema<TrainConfig>;
 
+// "adam = Adam (...); sgd = ..." from a registry's names and descriptions.
+template <typename Registry>
+std::string described(const Registry& registry) {
+  std::vector<std::string> parts;
+  for (const auto& info : registry)
+    parts.push_back(info.name + " = " + info.description);
+  return join(parts, "; ");
+}
+
+// "deeplabv3 4, unet 5", from the decoder registry.
+std::string decoder_default_depths() {
+  std::vector<std::string> parts;
+  for (const auto& info : models::decoder_registry())
+    parts.push_back(info.name + " " + std::to_string(info.default_encoder_depth));
+  return join(parts, ", ");
+}
+
 void add_model_keys(Schema& s) {
   s.add(
       "model.encoder", [](TrainConfig & c) -> auto& { return c.model.encoder; },
-      "encoder (resnet18, resnet34, resnet50, mobilenet_v2; see 'sarseg models')");
-  s.add("model.decoder", [](TrainConfig & c) -> auto& { return c.model.decoder; }, "decoder",
-        {"deeplabv3", "unet"});
+      "encoder (" + join(models::encoder_names(), ", ") + "; see 'sarseg models')");
+  s.add(
+      "model.decoder", [](TrainConfig & c) -> auto& { return c.model.decoder; }, "decoder",
+      models::decoder_names());
   s.add(
       "model.init", [](TrainConfig & c) -> auto& { return c.model.init; },
       "encoder start: random, imagenet, a weight-set name or a weight file");
   s.add(
       "model.encoder_depth", [](TrainConfig & c) -> auto& { return c.model.encoder_depth; },
-      "encoder stages used; 0 = decoder default (deeplabv3 4 = ResNet layer3, unet 5)");
+      "encoder stages used; 0 = decoder default (" + decoder_default_depths() + ")");
   s.add(
       "model.decoder_channels", [](TrainConfig & c) -> auto& { return c.model.decoder_channels; },
       "unet decoder channels, deepest first");
@@ -139,8 +161,9 @@ void add_synth_keys(Schema& s) {
 }
 
 void add_optim_keys(Schema& s) {
-  s.add("optim.name", [](TrainConfig & c) -> auto& { return c.optim.name; }, "optimiser",
-        {"adam", "adamw", "sgd"});
+  s.add(
+      "optim.name", [](TrainConfig & c) -> auto& { return c.optim.name; },
+      "optimiser: " + described(optimizer_registry()), optimizer_names());
   s.add(
       "optim.lr", [](TrainConfig & c) -> auto& { return c.optim.lr; }, "learning rate");
   s.add(
@@ -164,10 +187,9 @@ void add_optim_keys(Schema& s) {
 }
 
 void add_schedule_keys(Schema& s) {
-  s.add("schedule.name", [](TrainConfig & c) -> auto& { return c.schedule.name; },
-        "learning-rate schedule: ReduceLROnPlateau on the monitored value, cosine annealing "
-        "with warm restarts (stepped per batch), or constant",
-        {"plateau", "cosine", "none"});
+  s.add(
+      "schedule.name", [](TrainConfig & c) -> auto& { return c.schedule.name; },
+      "learning-rate schedule: " + described(schedule_registry()), schedule_names());
   s.add(
       "schedule.plateau_factor", [](TrainConfig & c) -> auto& { return c.schedule.plateau_factor; },
       "plateau: lr multiplier on a plateau");
@@ -343,28 +365,13 @@ std::vector<data::TaskSpec> tasks_of(const TrainConfig& config) {
 }
 
 models::ModelSpec model_spec_of(const TrainConfig& config) {
-  models::ModelSpec spec;
-  spec.encoder = config.model.encoder;
-  spec.decoder = config.model.decoder;
+  models::ModelSpec spec = config.model;
   spec.in_channels = static_cast<int64_t>(config.data.bands.size());
   spec.heads.clear();
-  for (const auto& task : tasks_of(config)) {
-    models::HeadSpec head;
-    head.name = task.label;
-    head.outputs = task.regression ? 1 : task.classes;
-    head.regression = task.regression;
-    spec.heads.push_back(head);
-  }
-  spec.encoder_depth = config.model.encoder_depth;
-  spec.decoder_channels = config.model.decoder_channels;
-  spec.aspp_channels = config.model.aspp_channels;
-  spec.aspp_rates = config.model.aspp_rates;
-  spec.aspp_pool = config.model.aspp_pool;
-  spec.dropout = config.model.dropout;
-  spec.init = config.model.init;
+  for (const auto& task : tasks_of(config))
+    spec.heads.push_back({task.label, task.regression ? 1 : task.classes, task.regression});
   spec.seed = config.train.seed;
   spec.freeze_encoder = config.model.freeze_encoder_epochs > 0;
-  spec.freeze_encoder_bn = config.model.freeze_encoder_bn;
   return spec;
 }
 

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "sarseg/util/error.h"
+#include "sarseg/util/strings.h"
+
 namespace sarseg::train {
 
 PlateauSchedule::PlateauSchedule(double initial_lr, bool maximise, double factor, int64_t patience,
@@ -70,6 +73,80 @@ double CosineWarmRestarts::lr_at(double epoch) const {
   }
   const double pi = 3.14159265358979323846;
   return eta_min_ + (base_lr_ - eta_min_) * (1.0 + std::cos(pi * t_cur / t_i)) / 2.0;
+}
+
+namespace {
+
+// ReduceLROnPlateau on the monitored value, once per epoch.
+class Plateau : public LrSchedule {
+ public:
+  Plateau(const ScheduleSection& s, double base_lr, bool maximise)
+      : plateau_(base_lr, maximise, s.plateau_factor, s.plateau_patience, s.plateau_threshold,
+                 s.min_lr) {}
+  std::optional<double> lr_after_epoch(int64_t, double monitored) override {
+    return plateau_.step(monitored);
+  }
+  nlohmann::json state() const override { return plateau_.state(); }
+  void load_state(const nlohmann::json& state) override { plateau_.load_state(state); }
+
+ private:
+  PlateauSchedule plateau_;
+};
+
+// Cosine annealing with warm restarts, set before every batch and at the end of each epoch.
+class Cosine : public LrSchedule {
+ public:
+  Cosine(const ScheduleSection& s, double base_lr)
+      : cosine_(base_lr, s.cosine_t0, s.cosine_t_mult, s.cosine_eta_min) {}
+  std::optional<double> lr_for_batch(double epoch) override { return cosine_.lr_at(epoch); }
+  std::optional<double> lr_after_epoch(int64_t epoch, double) override {
+    return cosine_.lr_at(static_cast<double>(epoch));
+  }
+
+ private:
+  CosineWarmRestarts cosine_;
+};
+
+// optim.lr throughout.
+class Constant : public LrSchedule {};
+
+}  // namespace
+
+const std::vector<ScheduleInfo>& schedule_registry() {
+  static const std::vector<ScheduleInfo> registry = {
+      {"plateau", "ReduceLROnPlateau on the monitored value",
+       [](const ScheduleSection& s, double base_lr, bool maximise) {
+         return std::unique_ptr<LrSchedule>(std::make_unique<Plateau>(s, base_lr, maximise));
+       }},
+      {"cosine", "cosine annealing with warm restarts (stepped per batch)",
+       [](const ScheduleSection& s, double base_lr, bool) {
+         return std::unique_ptr<LrSchedule>(std::make_unique<Cosine>(s, base_lr));
+       }},
+      {"none", "constant optim.lr",
+       [](const ScheduleSection&, double, bool) {
+         return std::unique_ptr<LrSchedule>(std::make_unique<Constant>());
+       }},
+  };
+  return registry;
+}
+
+std::vector<std::string> schedule_names() {
+  std::vector<std::string> names;
+  for (const auto& info : schedule_registry())
+    names.push_back(info.name);
+  return names;
+}
+
+const ScheduleInfo& find_schedule(const std::string& name) {
+  for (const auto& info : schedule_registry())
+    if (info.name == name) return info;
+  throw UserError("unknown learning-rate schedule '" + name + "' (schedule.name): use one of " +
+                  join(schedule_names(), ", "));
+}
+
+std::unique_ptr<LrSchedule> make_schedule(const ScheduleSection& schedule, double base_lr,
+                                          bool maximise) {
+  return find_schedule(schedule.name).build(schedule, base_lr, maximise);
 }
 
 }  // namespace sarseg::train

@@ -1,18 +1,14 @@
 #include "sarseg/train/trainer.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
+#include <utility>
 
 #include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/data/dataset.h"
@@ -25,6 +21,7 @@
 #include "sarseg/synth/synth.h"
 #include "sarseg/train/early_stopping.h"
 #include "sarseg/train/losses.h"
+#include "sarseg/train/optimizers.h"
 #include "sarseg/train/scheduler.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/log.h"
@@ -129,104 +126,6 @@ class EventLog {
  private:
   fs::path path_;
 };
-
-// A bar on a terminal (\r-redrawn), otherwise one log line every few seconds.
-class Progress {
- public:
-  Progress(const std::string& mode, double interval_s) : interval_s_(interval_s) {
-    if (mode == "off") {
-      kind_ = Kind::kOff;
-    } else if (mode == "bar" || (mode == "auto" && isatty(STDERR_FILENO))) {
-      kind_ = Kind::kBar;
-    } else {
-      kind_ = Kind::kLines;
-    }
-  }
-  void start(int64_t epoch, int64_t max_epochs, int64_t batches) {
-    epoch_ = epoch;
-    max_epochs_ = max_epochs;
-    batches_ = batches;
-    start_ = Clock::now();
-    last_ = start_;
-  }
-  void update(int64_t batch, double mean_loss, int64_t samples) {
-    if (kind_ == Kind::kOff) return;
-    const double elapsed = seconds_since(start_);
-    const double rate = elapsed > 0 ? static_cast<double>(samples) / elapsed : 0.0;
-    const double eta =
-        batch > 0 ? elapsed / static_cast<double>(batch) * static_cast<double>(batches_ - batch)
-                  : 0.0;
-    char text[256];
-    if (kind_ == Kind::kBar) {
-      const int width = 24;
-      const int filled = batches_ > 0 ? static_cast<int>(width * batch / batches_) : width;
-      std::string bar(static_cast<size_t>(filled), '#');
-      bar.resize(width, '.');
-      std::snprintf(text, sizeof(text),
-                    "\repoch %lld/%lld [%s] %lld/%lld loss %.4f %.1f samples/s ETA %.0fs   ",
-                    static_cast<long long>(epoch_), static_cast<long long>(max_epochs_),
-                    bar.c_str(), static_cast<long long>(batch), static_cast<long long>(batches_),
-                    mean_loss, rate, eta);
-      std::fputs(text, stderr);
-      std::fflush(stderr);
-      drawn_ = true;
-    } else if (seconds_since(last_) >= interval_s_) {
-      last_ = Clock::now();
-      sarseg::log::info("epoch {}/{} batch {}/{} loss {:.4f} {:.1f} samples/s ETA {:.0f}s", epoch_,
-                        max_epochs_, batch, batches_, mean_loss, rate, eta);
-    }
-  }
-  void finish() {
-    if (drawn_) std::fputs("\n", stderr);
-    drawn_ = false;
-  }
-
- private:
-  enum class Kind { kOff, kBar, kLines };
-  Kind kind_ = Kind::kLines;
-  double interval_s_;
-  int64_t epoch_ = 0, max_epochs_ = 0, batches_ = 0;
-  Clock::time_point start_, last_;
-  bool drawn_ = false;
-};
-
-// Fault injection for tests (documented in docs/config.md): SARSEG_TRAIN_FAULT="sigkill@E:B"
-// kills the process with SIGKILL before batch B of epoch E; "nan@E:B" makes that batch's loss NaN.
-struct Fault {
-  std::string kind;
-  int64_t epoch = -1, batch = -1;
-};
-Fault read_fault() {
-  Fault fault;
-  const char* env = std::getenv("SARSEG_TRAIN_FAULT");
-  if (!env) return fault;
-  const std::string text = env;
-  const auto at = text.find('@');
-  const auto colon = text.find(':');
-  if (at == std::string::npos || colon == std::string::npos) return fault;
-  fault.kind = text.substr(0, at);
-  fault.epoch = std::atoll(text.substr(at + 1, colon - at - 1).c_str());
-  fault.batch = std::atoll(text.substr(colon + 1).c_str());
-  return fault;
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimSection& o,
-                                                        std::vector<torch::Tensor> params) {
-  if (o.name == "adam") {
-    return std::make_unique<torch::optim::Adam>(
-        params,
-        torch::optim::AdamOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
-  }
-  if (o.name == "adamw") {
-    return std::make_unique<torch::optim::AdamW>(
-        params,
-        torch::optim::AdamWOptions(o.lr).betas({o.beta1, o.beta2}).weight_decay(o.weight_decay));
-  }
-  return std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(o.lr)
-                                                         .momentum(o.momentum)
-                                                         .weight_decay(o.weight_decay)
-                                                         .nesterov(o.nesterov));
-}
 
 void set_lr(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups())
@@ -369,6 +268,26 @@ std::vector<torch::Tensor> forward_batch(Setup& s, const torch::Tensor& batch_in
   return outputs;
 }
 
+// One optimisation step, the same in training and in benchmark_training: forward, loss,
+// backward, gradient clipping, optimiser step. Returns the batch's loss; a non-finite loss returns
+// before backward, with the weights unchanged (the caller stops). `nan_loss`: fault injection.
+double train_step(Setup& s, torch::optim::Optimizer& optimizer,
+                  const std::vector<torch::Tensor>& parameters, const data::Batch& batch,
+                  bool nan_loss = false) {
+  const auto targets = to_device(batch.targets, s.device);
+  const auto outputs = forward_batch(s, batch.input);
+  torch::Tensor loss = multitask_loss(outputs, targets, s.tasks, s.class_weights).total;
+  if (nan_loss) loss = loss * std::numeric_limits<double>::quiet_NaN();
+  const double loss_value = loss.item<double>();
+  if (!std::isfinite(loss_value)) return loss_value;
+  optimizer.zero_grad();
+  loss.backward();
+  if (s.config.optim.grad_clip_norm > 0)
+    torch::nn::utils::clip_grad_norm_(parameters, s.config.optim.grad_clip_norm);
+  optimizer.step();
+  return loss_value;
+}
+
 struct Validation {
   double loss = 0;
   std::map<std::string, double> metrics;
@@ -487,11 +406,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
   place_model(s);
   auto optimizer = make_optimizer(c.optim, s.model->parameters());
-  PlateauSchedule plateau(c.optim.lr, maximise, c.schedule.plateau_factor,
-                          c.schedule.plateau_patience, c.schedule.plateau_threshold,
-                          c.schedule.min_lr);
-  CosineWarmRestarts cosine(c.optim.lr, c.schedule.cosine_t0, c.schedule.cosine_t_mult,
-                            c.schedule.cosine_eta_min);
+  auto schedule = make_schedule(c.schedule, c.optim.lr, maximise);
   EarlyStopping stopping(maximise, c.train.patience, c.train.min_delta, c.train.min_epochs,
                          c.train.max_epochs);
   TrainResult result;
@@ -505,7 +420,8 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     const checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last_path);
     checkpoint::load_checkpoint_state(last_path, *s.model, optimizer.get(), true, s.device);
     const auto state = nlohmann::json::parse(meta.state_json);
-    plateau.load_state(state.at("plateau"));
+    // Runs saved before the schedule registry kept the plateau state under "plateau".
+    schedule->load_state(state.contains("schedule") ? state.at("schedule") : state.at("plateau"));
     stopping.load_state(state.at("early_stopping"));
     best_value = number_from(state.at("best_value"));
     result.best_epoch = state.at("best_epoch").get<int64_t>();
@@ -534,8 +450,6 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                            {"device", s.device.str()}});
   }
 
-  const Fault fault = read_fault();
-  Progress progress(c.output.progress, c.output.log_interval_s);
   std::vector<torch::Tensor> parameters = s.model->parameters();
   s.model->train();
 
@@ -548,28 +462,20 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                                                      : s.train_patches;
     data::BatchLoader loader(s.train, patches, loader_options(c, false), epoch);
     const int64_t batches = loader.num_batches();
-    progress.start(epoch, c.train.max_epochs, batches);
     double loss_sum = 0;
     int64_t samples = 0;
     int64_t batch_number = 0;
     while (auto batch = loader.next()) {
       ++batch_number;
-      if (fault.kind == "sigkill" && fault.epoch == epoch && fault.batch == batch_number)
-        std::raise(SIGKILL);
-      if (c.schedule.name == "cosine") {
-        set_lr(*optimizer,
-               cosine.lr_at(static_cast<double>(epoch - 1) +
-                            static_cast<double>(batch_number - 1) / static_cast<double>(batches)));
-      }
-      const auto targets = to_device(batch->targets, s.device);
-      const auto outputs = forward_batch(s, batch->input);
-      auto terms = multitask_loss(outputs, targets, s.tasks, s.class_weights);
-      torch::Tensor loss = terms.total;
-      if (fault.kind == "nan" && fault.epoch == epoch && fault.batch == batch_number)
-        loss = loss * std::numeric_limits<double>::quiet_NaN();
-      const double loss_value = loss.item<double>();
+      const FaultAction fault =
+          callbacks.inject_fault ? callbacks.inject_fault(epoch, batch_number) : FaultAction::kNone;
+      if (const auto lr = schedule->lr_for_batch(static_cast<double>(epoch - 1) +
+                                                 static_cast<double>(batch_number - 1) /
+                                                     static_cast<double>(batches)))
+        set_lr(*optimizer, *lr);
+      const double loss_value =
+          train_step(s, *optimizer, parameters, *batch, fault == FaultAction::kNanLoss);
       if (!std::isfinite(loss_value)) {
-        progress.finish();
         const std::string kept = start_epoch > 0 || epoch > 1
                                      ? "the last good checkpoint " + last_path.string() +
                                            " (epoch " + std::to_string(epoch - 1) + ") is intact"
@@ -582,17 +488,26 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                                "; " + kept + "; lower optim.lr, keep optim.grad_clip_norm on, " +
                                "or check the input scenes");
       }
-      optimizer->zero_grad();
-      loss.backward();
-      if (c.optim.grad_clip_norm > 0)
-        torch::nn::utils::clip_grad_norm_(parameters, c.optim.grad_clip_norm);
-      optimizer->step();
       const int64_t n = batch->input.size(0);
       loss_sum += loss_value * static_cast<double>(n);
       samples += n;
-      progress.update(batch_number, loss_sum / static_cast<double>(samples), samples);
+      if (callbacks.on_progress) {
+        BatchProgress progress;
+        progress.epoch = epoch;
+        progress.max_epochs = c.train.max_epochs;
+        progress.batch = batch_number;
+        progress.batches = batches;
+        progress.mean_loss = loss_sum / static_cast<double>(samples);
+        progress.samples = samples;
+        progress.elapsed_seconds = seconds_since(epoch_start);
+        progress.samples_per_second = progress.elapsed_seconds > 0
+                                          ? static_cast<double>(samples) / progress.elapsed_seconds
+                                          : 0.0;
+        progress.eta_seconds = progress.elapsed_seconds / static_cast<double>(batch_number) *
+                               static_cast<double>(batches - batch_number);
+        callbacks.on_progress(progress);
+      }
     }
-    progress.finish();
     const double train_seconds = seconds_since(epoch_start);
     const double wait_seconds = loader.wait_seconds();
 
@@ -610,8 +525,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
         train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
     record.data_wait_share = train_seconds > 0 ? wait_seconds / train_seconds : 0;
 
-    if (c.schedule.name == "plateau") set_lr(*optimizer, plateau.step(record.monitored));
-    if (c.schedule.name == "cosine") set_lr(*optimizer, cosine.lr_at(static_cast<double>(epoch)));
+    if (const auto lr = schedule->lr_after_epoch(epoch, record.monitored)) set_lr(*optimizer, *lr);
     record.lr = get_lr(*optimizer);
     stopping.update(epoch, record.monitored);
     const bool finite = std::isfinite(record.monitored);
@@ -625,7 +539,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     result.history.push_back(record);
 
     nlohmann::json state;
-    state["plateau"] = plateau.state();
+    state["schedule"] = schedule->state();
     state["early_stopping"] = stopping.state();
     state["best_value"] = number(best_value);
     state["best_epoch"] = result.best_epoch;
@@ -732,17 +646,29 @@ TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callba
   return train_loop(setup, run_dir, callbacks, false);
 }
 
-TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
-                            const SceneSplits* scenes) {
+namespace {
+// The saved config of a run and the meta record of its last checkpoint.
+std::pair<TrainConfig, CheckpointMeta> read_saved_run(const fs::path& run_dir) {
   const fs::path last = run_dir / "checkpoints" / "last.pt";
   require(fs::is_regular_file(last),
           "--resume " + run_dir.string() +
               ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
-  const checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last);
+  checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last);
   TrainConfig config;
   train_config_schema().load_yaml_text(config, meta.config_yaml, last.string());
   config.output.dir = run_dir.string();
   validate(config);
+  return {std::move(config), std::move(meta)};
+}
+}  // namespace
+
+TrainConfig saved_run_config(const fs::path& run_dir) {
+  return read_saved_run(run_dir).first;
+}
+
+TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
+                            const SceneSplits* scenes) {
+  const auto [config, meta] = read_saved_run(run_dir);
   std::optional<SceneSplits> loaded;
   if (!scenes) scenes = &loaded.emplace(load_scene_splits(config));
   Setup setup = make_setup(config, *scenes, &meta.normalization);
@@ -779,14 +705,11 @@ TrainBenchmark benchmark_training(const TrainConfig& config, int64_t steps, int6
       const double wait_before = loader.wait_seconds();
       auto batch = loader.next();
       if (!batch) break;
-      const auto outputs = forward_batch(s, batch->input);
-      auto terms =
-          multitask_loss(outputs, to_device(batch->targets, s.device), s.tasks, s.class_weights);
-      optimizer->zero_grad();
-      terms.total.backward();
-      if (config.optim.grad_clip_norm > 0)
-        torch::nn::utils::clip_grad_norm_(parameters, config.optim.grad_clip_norm);
-      optimizer->step();
+      const double loss = train_step(s, *optimizer, parameters, *batch);
+      if (!std::isfinite(loss))
+        throw TrainingDiverged("bench train: the loss is not finite at step " +
+                               std::to_string(done + 1) +
+                               "; lower optim.lr or check the input scenes");
       if (s.device.is_cuda()) torch::cuda::synchronize();
       if (done >= warmup_steps) {
         measured_seconds += seconds_since(step_start);

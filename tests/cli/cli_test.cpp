@@ -6,8 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "sarseg/infer/options.h"
 #include "sarseg/experiment/config.h"
+#include "sarseg/infer/options.h"
+#include "sarseg/models/decoders.h"
 #include "sarseg/io/prediction_output.h"
 #include "sarseg/synth/synth.h"
 #include "sarseg/train/config.h"
@@ -156,6 +157,15 @@ TEST(Cli, SynthHelpShowsTheSimulatorDefaults) {
   EXPECT_DOUBLE_EQ(number(shown_default(help, "--land-probability")), spec.land_probability);
   EXPECT_DOUBLE_EQ(number(shown_default(help, "--polygon-size")), spec.chart_polygon_size_km);
   EXPECT_EQ(shown_default(help, "--out"), "");
+}
+
+TEST(Cli, ModelsListsEveryRegisteredDecoder) {
+  const auto result = testing::run_sarseg("models");
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  for (const auto& info : models::decoder_registry()) {
+    EXPECT_NE(result.output.find(info.name), std::string::npos) << info.name;
+    EXPECT_NE(result.output.find(info.description), std::string::npos) << info.name;
+  }
 }
 
 }  // namespace sarseg

@@ -1,8 +1,9 @@
-// Encoder registry, torchvision names and sizes, input-size checks, FLOP counting.
+// Encoder and decoder registries, torchvision names and sizes, input-size checks, FLOP counting.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "sarseg/models/classifier.h"
+#include "sarseg/models/decoders.h"
 #include "sarseg/models/encoders.h"
 #include "sarseg/models/flop_counter.h"
 #include "sarseg/models/model.h"
@@ -85,6 +86,34 @@ TEST(Registry, UnknownNamesListTheValidOnes) {
   spec.decoder = "unet";
   spec.encoder_depth = 6;
   EXPECT_THROW(build_model(spec), UserError);
+}
+
+TEST(DecoderRegistry, EntriesGiveNamesDefaultDepthsAndBuilders) {
+  const auto& registry = decoder_registry();
+  ASSERT_EQ(registry.size(), 2u);
+  std::vector<std::string> names;
+  for (const auto& info : registry) {
+    names.push_back(info.name);
+    EXPECT_FALSE(info.description.empty()) << info.name;
+    ASSERT_TRUE(static_cast<bool>(info.build)) << info.name;
+    EXPECT_EQ(&find_decoder(info.name), &info);
+    EXPECT_EQ(default_encoder_depth(info.name), info.default_encoder_depth);
+    // encoder_depth 0 takes the entry's default.
+    ModelSpec spec;
+    spec.decoder = info.name;
+    EXPECT_EQ(resolve_spec(spec).encoder_depth, info.default_encoder_depth) << info.name;
+  }
+  EXPECT_EQ(names, decoder_names());
+  EXPECT_EQ(names, (std::vector<std::string>{"deeplabv3", "unet"}));
+  EXPECT_EQ(find_decoder("deeplabv3").default_encoder_depth, 4);
+  EXPECT_EQ(find_decoder("unet").default_encoder_depth, 5);
+  // int8 inference mirrors the deeplabv3 layers only.
+  EXPECT_TRUE(find_decoder("deeplabv3").int8_supported);
+  EXPECT_FALSE(find_decoder("unet").int8_supported);
+  const auto message = user_error_message([] { find_decoder("fpn"); });
+  EXPECT_NE(message.find("unknown decoder 'fpn'"), std::string::npos) << message;
+  EXPECT_NE(message.find("use one of deeplabv3, unet"), std::string::npos) << message;
+  EXPECT_THROW(default_encoder_depth("fpn"), UserError);
 }
 
 TEST(Registry, BadInputSizesNameTheNearestValidSize) {

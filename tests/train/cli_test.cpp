@@ -57,3 +57,18 @@ TEST(TrainCli, ShortRunAndExitCodes) {
   EXPECT_NE(bench.output.find("data wait"), std::string::npos) << bench.output;
   EXPECT_FALSE(fs::exists(dir / "unused"));
 }
+
+// The program draws the progress (the library only reports it) and reads the test switch.
+TEST(TrainCli, ProgramDrawsTheBarAndRefusesAMalformedFaultSwitch) {
+  sarseg::testing::TempDir dir;
+  const auto bar = sarseg::testing::run_sarseg("--threads 1 train" + tiny_args(dir / "bar") +
+                                               " --set output.progress=bar");
+  EXPECT_EQ(bar.exit_code, 0) << bar.output;
+  EXPECT_NE(bar.output.find("\repoch 1/1 [########################] 1/1 loss "), std::string::npos)
+      << bar.output;
+  setenv("SARSEG_TRAIN_FAULT", "nan@one:1", 1);
+  const auto bad = sarseg::testing::run_sarseg("--threads 1 train" + tiny_args(dir / "bad"));
+  unsetenv("SARSEG_TRAIN_FAULT");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("SARSEG_TRAIN_FAULT='nan@one:1'"), std::string::npos) << bad.output;
+}

@@ -2,8 +2,12 @@
 
 #include <fstream>
 
+#include "sarseg/models/decoders.h"
 #include "sarseg/train/config.h"
+#include "sarseg/train/optimizers.h"
+#include "sarseg/train/scheduler.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/strings.h"
 #include "support/test_support.h"
 
 using namespace sarseg;
@@ -125,6 +129,69 @@ TEST(TrainConfig, BadValuesNameTheKey) {
   EXPECT_NE(
       error_of([&] { train::load_train_config(dir / "broken.yaml", {}); }).find("broken.yaml"),
       std::string::npos);
+}
+
+TEST(TrainConfig, TheModelSectionIsAModelSpec) {
+  // One set of defaults: those of models::ModelSpec.
+  const train::TrainConfig defaults;
+  const models::ModelSpec spec;
+  const models::ModelSpec& section = defaults.model;
+  EXPECT_EQ(section.encoder, spec.encoder);
+  EXPECT_EQ(section.decoder_channels, spec.decoder_channels);
+  EXPECT_EQ(section.aspp_rates, spec.aspp_rates);
+  EXPECT_EQ(defaults.model.freeze_encoder_epochs, 0);
+
+  // Every model key reaches the model spec; the other sections decide bands, heads and seed.
+  const auto c = train::load_train_config(
+      std::nullopt,
+      {"model.encoder=mobilenet_v2", "model.decoder=unet", "model.init=imagenet",
+       "model.encoder_depth=3", "model.decoder_channels=[8, 4, 2]", "model.aspp_channels=32",
+       "model.aspp_rates=[2, 4]", "model.aspp_pool=4", "model.dropout=0.25",
+       "model.freeze_encoder_epochs=2", "model.freeze_encoder_bn=true", "data.bands=hh_db,hv_db",
+       "data.tasks=[SIC:11:mse, SOD:6]", "train.seed=7"});
+  const auto m = train::model_spec_of(c);
+  EXPECT_EQ(m.encoder, "mobilenet_v2");
+  EXPECT_EQ(m.decoder, "unet");
+  EXPECT_EQ(m.init, "imagenet");
+  EXPECT_EQ(m.encoder_depth, 3);
+  EXPECT_EQ(m.decoder_channels, (std::vector<int64_t>{8, 4, 2}));
+  EXPECT_EQ(m.aspp_channels, 32);
+  EXPECT_EQ(m.aspp_rates, (std::vector<int64_t>{2, 4}));
+  EXPECT_EQ(m.aspp_pool, 4);
+  EXPECT_DOUBLE_EQ(m.dropout, 0.25);
+  EXPECT_TRUE(m.freeze_encoder);
+  EXPECT_TRUE(m.freeze_encoder_bn);
+  EXPECT_EQ(m.in_channels, 2);
+  EXPECT_EQ(m.seed, 7u);
+  ASSERT_EQ(m.heads.size(), 2u);
+  EXPECT_EQ(m.heads[0].name, "SIC");
+  EXPECT_EQ(m.heads[0].outputs, 1);
+  EXPECT_TRUE(m.heads[0].regression);
+  EXPECT_EQ(m.heads[1].name, "SOD");
+  EXPECT_EQ(m.heads[1].outputs, 6);
+  EXPECT_FALSE(m.heads[1].regression);
+}
+
+TEST(TrainConfig, ChoicesComeFromTheRegistries) {
+  const auto& schema = train::train_config_schema();
+  ASSERT_NE(schema.find("model.decoder"), nullptr);
+  EXPECT_EQ(schema.find("model.decoder")->choices, models::decoder_names());
+  // The default depth of every decoder is in the help of model.encoder_depth.
+  for (const auto& info : models::decoder_registry())
+    EXPECT_NE(schema.find("model.encoder_depth")
+                  ->help.find(info.name + " " + std::to_string(info.default_encoder_depth)),
+              std::string::npos)
+        << info.name;
+  EXPECT_EQ(schema.find("optim.name")->choices, train::optimizer_names());
+  EXPECT_EQ(schema.find("schedule.name")->choices, train::schedule_names());
+  for (const auto& info : train::optimizer_registry())
+    EXPECT_NE(schema.find("optim.name")->help.find(info.description), std::string::npos);
+  for (const auto& info : train::schedule_registry())
+    EXPECT_NE(schema.find("schedule.name")->help.find(info.description), std::string::npos);
+  const auto decoder =
+      error_of([] { train::load_train_config(std::nullopt, {"model.decoder=fpn"}); });
+  EXPECT_NE(decoder.find("model.decoder"), std::string::npos) << decoder;
+  EXPECT_NE(decoder.find(join(models::decoder_names(), ", ")), std::string::npos) << decoder;
 }
 
 TEST(TrainConfig, HelpListsEveryKeyWithItsDefault) {

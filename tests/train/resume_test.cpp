@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <functional>
 
@@ -62,8 +63,14 @@ TEST(Resume, SigkillMidEpochThenResumeEndsWithTheSameWeights) {
   });
   ASSERT_TRUE(WIFEXITED(a) && WEXITSTATUS(a) == 0) << a;
   const int b = in_child([&] {
-    setenv("SARSEG_TRAIN_FAULT", "sigkill@2:2", 1);
-    train::run_training(train::load_train_config(std::nullopt, tiny_overrides(killed, 3)));
+    // What the program's SARSEG_TRAIN_FAULT=sigkill@2:2 hook does.
+    train::TrainCallbacks callbacks;
+    callbacks.inject_fault = [](int64_t epoch, int64_t batch) {
+      if (epoch == 2 && batch == 2) std::raise(SIGKILL);
+      return train::FaultAction::kNone;
+    };
+    train::run_training(train::load_train_config(std::nullopt, tiny_overrides(killed, 3)),
+                        callbacks);
     return 0;
   });
   ASSERT_TRUE(WIFSIGNALED(b) && WTERMSIG(b) == SIGKILL) << b;

@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <string>
+#include <vector>
 
 #include "sarseg/train/early_stopping.h"
 #include "sarseg/train/scheduler.h"
+#include "sarseg/util/error.h"
 
 using namespace sarseg;
 
@@ -89,4 +93,65 @@ TEST(EarlyStopping, PatienceMinDeltaAndMinEpochs) {
   restored.load_state(e.state());
   EXPECT_EQ(restored.epochs_without_improvement(), 4);
   EXPECT_EQ(restored.best_epoch(), 1);
+}
+
+namespace {
+std::string user_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no UserError)";
+}
+}  // namespace
+
+TEST(ScheduleRegistry, NamesAndUnknownNameListsThem) {
+  EXPECT_EQ(train::schedule_names(), (std::vector<std::string>{"plateau", "cosine", "none"}));
+  for (const auto& info : train::schedule_registry()) {
+    EXPECT_FALSE(info.description.empty()) << info.name;
+    EXPECT_EQ(&train::find_schedule(info.name), &info);
+  }
+  train::ScheduleSection section;
+  section.name = "step";
+  const auto message = user_error_of([&] { train::make_schedule(section, 1.0, false); });
+  EXPECT_NE(message.find("'step'"), std::string::npos) << message;
+  EXPECT_NE(message.find("use one of plateau, cosine, none"), std::string::npos) << message;
+}
+
+TEST(ScheduleRegistry, EntriesDriveTheLearningRateLikeTheSchedules) {
+  train::ScheduleSection section;
+  section.plateau_patience = 1;
+  section.plateau_factor = 0.5;
+  section.min_lr = 0.0;
+  section.cosine_t0 = 3;
+  section.cosine_t_mult = 2;
+  section.cosine_eta_min = 0.01;
+
+  section.name = "plateau";
+  auto plateau = train::make_schedule(section, 1.0, false);
+  train::PlateauSchedule reference(1.0, false, 0.5, 1, section.plateau_threshold, 0.0);
+  EXPECT_FALSE(plateau->lr_for_batch(0.5).has_value());  // only after an epoch
+  for (double value : {5.0, 5.0, 5.0, 4.0, 4.0, 4.0}) {
+    const auto lr = plateau->lr_after_epoch(1, value);
+    ASSERT_TRUE(lr.has_value());
+    EXPECT_DOUBLE_EQ(*lr, reference.step(value));
+  }
+  EXPECT_LT(reference.lr(), 1.0);  // it did reduce
+  // Its state continues in a fresh schedule.
+  auto resumed = train::make_schedule(section, 1.0, false);
+  resumed->load_state(plateau->state());
+  EXPECT_DOUBLE_EQ(*resumed->lr_after_epoch(7, 4.0), *plateau->lr_after_epoch(7, 4.0));
+
+  section.name = "cosine";
+  auto cosine = train::make_schedule(section, 0.1, false);
+  train::CosineWarmRestarts closed(0.1, 3, 2, 0.01);
+  for (double epoch : {0.0, 0.25, 2.5, 3.0, 7.75})
+    EXPECT_DOUBLE_EQ(*cosine->lr_for_batch(epoch), closed.lr_at(epoch)) << epoch;
+  EXPECT_DOUBLE_EQ(*cosine->lr_after_epoch(4, 123.0), closed.lr_at(4.0));
+
+  section.name = "none";
+  auto constant = train::make_schedule(section, 0.1, false);
+  EXPECT_FALSE(constant->lr_for_batch(1.5).has_value());
+  EXPECT_FALSE(constant->lr_after_epoch(2, 1.0).has_value());
 }

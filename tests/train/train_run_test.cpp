@@ -1,5 +1,5 @@
-// End-to-end training on tiny synthetic scenes: run directory contents, exact resume after
-// SIGKILL, divergence handling and bad input, through the library and the `sarseg` binary.
+// End-to-end training on tiny synthetic scenes through the library: run directory contents,
+// divergence handling (a fault injected through the callbacks), progress callbacks, bad input.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +11,7 @@
 #include "sarseg/infer/checkpoint_loader.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/atomic_file.h"
+#include "sarseg/util/log.h"
 #include "sarseg/util/strings.h"
 #include "support/test_support.h"
 #include "tiny_config.h"
@@ -108,9 +109,14 @@ TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
   const fs::path run = dir / "nan";
   const auto config = train::load_train_config(std::nullopt, tiny_overrides(run, 3));
   {
-    ScopedEnv fault("SARSEG_TRAIN_FAULT", "nan@2:1");
+    // The fault comes through the callback (the program turns SARSEG_TRAIN_FAULT=nan@2:1 into
+    // this hook).
+    train::TrainCallbacks callbacks;
+    callbacks.inject_fault = [](int64_t epoch, int64_t batch) {
+      return epoch == 2 && batch == 1 ? train::FaultAction::kNanLoss : train::FaultAction::kNone;
+    };
     try {
-      train::run_training(config);
+      train::run_training(config, callbacks);
       FAIL() << "expected TrainingDiverged";
     } catch (const train::TrainingDiverged& e) {
       const std::string message = e.what();
@@ -136,6 +142,52 @@ TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
     EXPECT_NE(std::string(e.what()).find("training diverged: loss is"), std::string::npos)
         << e.what();
   }
+}
+
+// The library reports through callbacks and never prints: no bar even when output.progress asks
+// for one (the program draws it), and the test switch in the environment is not read.
+TEST(TrainRun, ReportsProgressThroughCallbacksAndPrintsNothing) {
+  sarseg::testing::TempDir dir;
+  log::init("off");  // the logger is the one sanctioned output; this test is about the rest
+  ScopedEnv fault("SARSEG_TRAIN_FAULT", "nan@1:1");
+  const auto config = train::load_train_config(
+      std::nullopt,
+      sarseg::testing::tiny_train_overrides(dir / "run", 2, 3, {"output.progress=bar"}));
+  std::vector<train::BatchProgress> seen;
+  int64_t hook_calls = 0;
+  train::TrainCallbacks callbacks;
+  callbacks.on_progress = [&](const train::BatchProgress& p) { seen.push_back(p); };
+  callbacks.inject_fault = [&](int64_t, int64_t) {
+    ++hook_calls;
+    return train::FaultAction::kNone;
+  };
+  ::testing::internal::CaptureStdout();
+  ::testing::internal::CaptureStderr();
+  const auto result = train::run_training(config, callbacks);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(out, "");
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(result.epochs_completed, 2);  // SARSEG_TRAIN_FAULT had no effect
+
+  // 2 scenes x 4 patches in batches of 4: 2 batches per epoch.
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(hook_calls, 4);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    const auto& p = seen[i];
+    EXPECT_EQ(p.epoch, static_cast<int64_t>(i / 2 + 1));
+    EXPECT_EQ(p.max_epochs, 2);
+    EXPECT_EQ(p.batch, static_cast<int64_t>(i % 2 + 1));
+    EXPECT_EQ(p.batches, 2);
+    EXPECT_EQ(p.samples, 4 * p.batch);
+    EXPECT_TRUE(std::isfinite(p.mean_loss));
+    EXPECT_GE(p.elapsed_seconds, 0.0);
+    EXPECT_GE(p.samples_per_second, 0.0);
+  }
+  EXPECT_EQ(seen[1].eta_seconds, 0.0);  // the epoch's last batch
+  // The last batch's running mean is the epoch's training loss.
+  EXPECT_NEAR(seen[1].mean_loss, result.history[0].train_loss, 1e-9);
+  EXPECT_NEAR(seen[3].mean_loss, result.history[1].train_loss, 1e-9);
 }
 
 TEST(TrainRun, BadInputIsAUserErrorAndWritesNothing) {

@@ -22,12 +22,14 @@
 #include "sarseg/experiment/config.h"
 #include "sarseg/experiment/report.h"
 #include "sarseg/experiment/summary.h"
+#include "sarseg/train/trainer.h"
 
 namespace sarseg::experiment {
 
 struct RunnerOptions {
   std::filesystem::path out_dir;
-  std::string profile = "quick";  // recorded in the report
+  std::string profile = "quick";            // recorded in the report
+  train::TrainCallbacks train_callbacks{};  // handed to every run's training (progress, faults)
 };
 
 struct ExperimentOutcome {

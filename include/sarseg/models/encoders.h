@@ -53,10 +53,6 @@ std::vector<std::string> encoder_names();
 // UserError listing the valid names when unknown.
 const EncoderInfo& find_encoder(const std::string& name);
 
-std::vector<std::string> decoder_names();  // "deeplabv3", "unet"
-// UserError listing the valid names when unknown.
-void check_decoder_name(const std::string& name);
-
 // find_encoder(name).build(in_channels, depth), with the arguments checked.
 std::shared_ptr<EncoderImpl> build_encoder(const std::string& name, int64_t in_channels,
                                            int64_t depth);

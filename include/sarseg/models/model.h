@@ -17,35 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "sarseg/models/decoders.h"
+#include "sarseg/models/spec.h"
+
 namespace sarseg::models {
-
-struct HeadSpec {
-  std::string name = "classes";
-  int64_t outputs = 6;  // classes; 1 with regression = true
-  bool regression = false;
-};
-
-struct ModelSpec {
-  std::string encoder = "resnet18";   // see encoder_names()
-  std::string decoder = "deeplabv3";  // "deeplabv3" or "unet"
-  int64_t in_channels = 3;
-  std::vector<HeadSpec> heads = {HeadSpec{}};
-  // Number of encoder stages used (SMP depth contract: stage k has reduction 2^k).
-  // 0 = the decoder's default: deeplabv3 4 = ResNet layer3 (stride 16); unet 5.
-  int64_t encoder_depth = 0;
-  // unet, deepest first; the first encoder_depth entries are used.
-  std::vector<int64_t> decoder_channels = {256, 128, 64, 32, 16};
-  int64_t aspp_channels = 256;  // deeplabv3
-  std::vector<int64_t> aspp_rates = {12, 24, 36};
-  int64_t aspp_pool = 2;  // fixed AvgPool2d kernel of the image-pool branch
-  double dropout = 0.5;
-  // "random", "imagenet" (the encoder's default weight set), a weight-set name such as
-  // "mobilenet_v2.imagenet", or a path to a .safetensors / .pth file.
-  std::string init = "random";
-  uint64_t seed = 1;
-  bool freeze_encoder = false;     // no gradients into the encoder
-  bool freeze_encoder_bn = false;  // encoder BatchNorm keeps its running statistics (eval mode)
-};
 
 class SegmentationModelImpl : public torch::nn::Module {
  public:
@@ -82,7 +57,7 @@ TORCH_MODULE(SegmentationModel);
 // Builds the model with torchvision's random initialisation, deterministic for spec.seed.
 SegmentationModel build_model(const ModelSpec& spec);
 
-// The decoder's default encoder depth (deeplabv3 4, unet 5); UserError for an unknown decoder.
+// find_decoder(decoder).default_encoder_depth (deeplabv3 4, unet 5); UserError when unknown.
 int64_t default_encoder_depth(const std::string& decoder);
 // `spec` with encoder_depth 0 replaced by the decoder's default, names and numbers checked.
 ModelSpec resolve_spec(const ModelSpec& spec);

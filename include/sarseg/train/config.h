@@ -18,26 +18,16 @@
 #include <vector>
 
 #include "sarseg/data/task.h"
+#include "sarseg/models/spec.h"
 #include "sarseg/util/config.h"
-
-namespace sarseg::models {
-struct ModelSpec;
-}
 
 namespace sarseg::train {
 
-struct ModelSection {
-  std::string encoder = "resnet18";
-  std::string decoder = "deeplabv3";
-  std::string init = "random";  // random | imagenet | weight-set name | weight file path
-  int64_t encoder_depth = 0;    // 0 = the decoder's default (deeplabv3 4 = layer3, unet 5)
-  std::vector<int64_t> decoder_channels = {256, 128, 64, 32, 16};
-  int64_t aspp_channels = 256;
-  std::vector<int64_t> aspp_rates = {12, 24, 36};
-  int64_t aspp_pool = 2;
-  double dropout = 0.5;
+// The model keys (model.encoder, model.decoder, ...) are the ModelSpec fields, defaults and all;
+// model_spec_of() fills the fields that other sections decide (in_channels from data.bands, heads
+// from data.tasks, seed from train.seed, freeze_encoder from freeze_encoder_epochs).
+struct ModelSection : models::ModelSpec {
   int64_t freeze_encoder_epochs = 0;  // encoder gets no gradient during the first N epochs
-  bool freeze_encoder_bn = false;     // encoder BatchNorm keeps its running statistics
 };
 
 struct DataSection {

@@ -43,8 +43,31 @@ struct EpochRecord {
   bool best = false;  // best monitored value so far (checkpoints/best.pt written)
 };
 
+// Progress within an epoch, after each training batch (what a progress bar shows).
+struct BatchProgress {
+  int64_t epoch = 0;  // 1-based
+  int64_t max_epochs = 0;
+  int64_t batch = 0;           // 1-based: batches done in this epoch
+  int64_t batches = 0;         // batches in this epoch
+  double mean_loss = 0;        // mean training loss of the epoch so far
+  int64_t samples = 0;         // training samples of the epoch so far
+  double elapsed_seconds = 0;  // since the epoch started
+  double samples_per_second = 0;
+  double eta_seconds = 0;  // rest of the epoch at the pace so far
+};
+
+// What a fault hook asks of the training batch about to run (tests).
+enum class FaultAction { kNone, kNanLoss };
+
+// The library reports through these and never prints; the program draws the progress.
 struct TrainCallbacks {
   std::function<void(const EpochRecord&)> on_epoch_end;
+  // After every training batch.
+  std::function<void(const BatchProgress&)> on_progress;
+  // Fault injection for tests, called before training batch `batch` (1-based) of `epoch`:
+  // kNanLoss makes that batch's loss NaN (the divergence path). The hook may also end the process
+  // itself, e.g. with SIGKILL mid-epoch to test resuming.
+  std::function<FaultAction(int64_t epoch, int64_t batch)> inject_fault;
 };
 
 struct TrainResult {
@@ -78,6 +101,10 @@ class TrainingDiverged : public UserError {
 // the output directory is unusable.
 TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callbacks = {},
                          const SceneSplits* scenes = nullptr);
+
+// The configuration the run in `run_dir` was started with (saved in checkpoints/last.pt), with
+// output.dir = run_dir. UserError when the run has no checkpoint yet.
+TrainConfig saved_run_config(const std::filesystem::path& run_dir);
 
 // Continues the run in `run_dir` from checkpoints/last.pt with its saved config.
 TrainResult resume_training(const std::filesystem::path& run_dir,
