@@ -648,7 +648,7 @@ TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callba
 
 namespace {
 // The saved config of a run and the meta record of its last checkpoint.
-std::pair<TrainConfig, CheckpointMeta> read_saved_run(const fs::path& run_dir) {
+std::pair<TrainConfig, checkpoint::CheckpointMeta> read_saved_run(const fs::path& run_dir) {
   const fs::path last = run_dir / "checkpoints" / "last.pt";
   require(fs::is_regular_file(last),
           "--resume " + run_dir.string() +
