@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "sarseg/train/config.h"
+#include "sarseg/experiment/scene_sources.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/torch_runtime.h"
@@ -30,8 +30,10 @@ void run_bench_train(const BenchTrainArgs& args) {
   auto overrides = args.overrides;
   if (!args.precision.empty()) overrides.push_back("train.precision=" + args.precision);
   if (args.channels_last) overrides.push_back("train.channels_last=true");
-  auto config = train::load_train_config(file, overrides);
-  const auto bench = train::benchmark_training(config, args.steps, args.warmup);
+  const experiment::TrainJob job = experiment::load_train_job(file, overrides);
+  const train::TrainConfig& config = job.train;
+  const auto bench = train::benchmark_training(config, experiment::load_scenes(config, job.synth),
+                                               args.steps, args.warmup);
   std::printf("machine        %s\n", cpu_description().c_str());
   std::printf("torch          %s, %d intra-op threads, device %s\n", torch_version().c_str(),
               bench.torch_threads, bench.device.c_str());

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "commands.h"
-#include "sarseg/train/config.h"
+#include "sarseg/experiment/scene_sources.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/error.h"
 #include "train_progress.h"
@@ -27,9 +27,11 @@ void run_train(const TrainArgs& args) {
     require(args.config_file.empty() && args.overrides.empty(),
             "--resume continues a run with its saved config; --config and --set cannot be "
             "combined with it");
+    const experiment::TrainJob job = experiment::saved_train_job(args.resume_dir);
+    const auto scenes = experiment::load_scenes(job.train, job.synth);
     const auto callbacks =
         terminal_train_callbacks(train::saved_run_config(args.resume_dir).output);
-    const auto result = train::resume_training(args.resume_dir, callbacks);
+    const auto result = train::resume_training(args.resume_dir, callbacks, &scenes);
     std::printf("run %s: %lld epochs (%s); best %s %.6g at epoch %lld\n",
                 result.run_dir.string().c_str(), static_cast<long long>(result.epochs_completed),
                 result.stop_reason.c_str(), result.monitor.c_str(), result.best_value,
@@ -38,12 +40,14 @@ void run_train(const TrainArgs& args) {
   }
   std::optional<std::filesystem::path> file;
   if (!args.config_file.empty()) file = args.config_file;
-  const auto config = train::load_train_config(file, args.overrides);
+  const experiment::TrainJob job = experiment::load_train_job(file, args.overrides);
   if (args.print_config) {
-    std::fputs(train::train_config_schema().to_yaml(config).c_str(), stdout);
+    std::fputs(experiment::train_job_schema().to_yaml(job).c_str(), stdout);
     return;
   }
-  const auto result = train::run_training(config, terminal_train_callbacks(config.output));
+  const auto scenes = experiment::load_scenes(job.train, job.synth);
+  const auto result =
+      train::run_training(job.train, terminal_train_callbacks(job.train.output), &scenes);
   std::printf("run %s: %lld epochs (%s); best %s %.6g at epoch %lld\n",
               result.run_dir.string().c_str(), static_cast<long long>(result.epochs_completed),
               result.stop_reason.c_str(), result.monitor.c_str(), result.best_value,
@@ -60,7 +64,8 @@ void add_train_command(CLI::App& root) {
   cmd->add_option("--resume", args->resume_dir,
                   "continue the run in this directory from checkpoints/last.pt, exactly");
   cmd->add_flag("--print-config", args->print_config, "print the resolved config as YAML and exit");
-  cmd->footer("Config keys (section.key = default):\n" + train::train_config_schema().help_text() +
+  cmd->footer("Config keys (section.key = default):\n" +
+              experiment::train_job_schema().help_text() +
               "docs/config.md describes every key; configs/train/ holds example configs.");
   cmd->callback([args] { run_train(*args); });
 }

@@ -21,6 +21,8 @@ Schema make_schema() {
   Schema s;
   s.include(
       train::train_config_schema(), [](ExperimentConfig & c) -> auto& { return c.train; });
+  s.include(
+      synth::split_options_schema(), [](ExperimentConfig & c) -> auto& { return c.synth; });
   s.add(
       "experiment.name", [](ExperimentConfig & c) -> auto& { return c.experiment.name; },
       "experiment name; the default output folder is runs/<name>");
@@ -145,6 +147,7 @@ std::vector<ArmSpec> arms_of(const ExperimentConfig& config) {
 }
 
 void validate(const ExperimentConfig& c) {
+  if (c.train.data.source == "synthetic") synth::validate(c.synth);
   const auto& e = c.experiment;
   require(!e.arms.empty(), "experiment.arms is empty: name at least two arms (imagenet, random)");
   const auto arms = arms_of(c);

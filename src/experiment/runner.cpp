@@ -1,4 +1,5 @@
 #include "sarseg/experiment/runner.h"
+#include "sarseg/experiment/scene_sources.h"
 
 #include <torch/torch.h>
 #include "sarseg/util/log.h"
@@ -252,9 +253,9 @@ std::string describe_data(const ExperimentConfig& config, const train::SceneSpli
                      std::to_string(scenes.test.size()) + " test scenes (test seasons " +
                      join(std::vector<std::string>(seasons.begin(), seasons.end()), ", ") + ")";
   if (config.train.data.source == "synthetic")
-    return "synthetic scenes generated on the fly (" + config.train.synth.size + " px, " +
-           config.train.synth.label_mode + " labels, synth.seed " +
-           std::to_string(config.train.synth.seed) + "): " + text;
+    return "synthetic scenes generated on the fly (" + config.synth.size + " px, " +
+           config.synth.label_mode + " labels, synth.seed " + std::to_string(config.synth.seed) +
+           "): " + text;
   return "scene files: " + text;
 }
 
@@ -280,7 +281,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   // ---- every input check before anything is written or trained ----
   check_arm_weights(config, arms);
   sarseg::log::info("experiment: reading or generating the scenes");
-  const train::SceneSplits scenes = train::load_scene_splits(config.train);
+  const train::SceneSplits scenes = load_scenes(config.train, config.synth);
   check_test_scenes(config, scenes);
   const fs::path out_dir = options.out_dir;
   ensure_output_directory(out_dir);

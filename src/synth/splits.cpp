@@ -35,18 +35,24 @@ const config::ConfigSchema<SplitOptions>& split_options_schema() {
   static const auto schema = [] {
     config::ConfigSchema<SplitOptions> s;
     using O = SplitOptions;
-    s.add("synth.seasons", [](O& o) -> auto& { return o.seasons; },
-          "seasons of the generated scenes (data.source=synthetic)");
-    s.add("synth.train_per_season", [](O& o) -> auto& { return o.train_per_season; },
-          "generated training scenes per season");
-    s.add("synth.val_per_season", [](O& o) -> auto& { return o.val_per_season; },
-          "generated validation scenes per season");
-    s.add("synth.test_per_season", [](O& o) -> auto& { return o.test_per_season; },
-          "generated test scenes per season");
-    s.add("synth.size", [](O& o) -> auto& { return o.size; }, "generated scene size, HxW or N");
-    s.add("synth.seed", [](O& o) -> auto& { return o.seed; },
-          "simulator seed (scene k of a split and season gets its own derived seed)");
-    s.add("synth.label_mode", [](O& o) -> auto& { return o.label_mode; },
+    s.add(
+        "synth.seasons", [](O & o) -> auto& { return o.seasons; },
+        "seasons of the generated scenes (data.source=synthetic)");
+    s.add(
+        "synth.train_per_season", [](O & o) -> auto& { return o.train_per_season; },
+        "generated training scenes per season");
+    s.add(
+        "synth.val_per_season", [](O & o) -> auto& { return o.val_per_season; },
+        "generated validation scenes per season");
+    s.add(
+        "synth.test_per_season", [](O & o) -> auto& { return o.test_per_season; },
+        "generated test scenes per season");
+    s.add(
+        "synth.size", [](O & o) -> auto& { return o.size; }, "generated scene size, HxW or N");
+    s.add(
+        "synth.seed", [](O & o) -> auto& { return o.seed; },
+        "simulator seed (scene k of a split and season gets its own derived seed)");
+    s.add("synth.label_mode", [](O & o) -> auto& { return o.label_mode; },
           "labels from chart polygons (like real data) or pixel truth", {"chart", "pixel"});
     return s;
   }();

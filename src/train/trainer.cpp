@@ -18,7 +18,6 @@
 #include "sarseg/eval/metrics.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
-#include "sarseg/synth/synth.h"
 #include "sarseg/train/early_stopping.h"
 #include "sarseg/train/losses.h"
 #include "sarseg/train/optimizers.h"
@@ -205,6 +204,7 @@ Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
   require(!scenes.train.empty(), "no training scenes: set data.train (or data.source=synthetic)");
   require(!scenes.val.empty(), "no validation scenes: set data.val");
   const int ignore = static_cast<int>(config.data.ignore_label);
+  data::check_scene_splits(scenes, config.data.bands, s.tasks, ignore);
   if (saved_normalization) {
     s.normalization = *saved_normalization;
   } else {
@@ -577,58 +577,17 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   return result;
 }
 
-std::vector<io::Scene> generate_split(const TrainConfig& c, int split_index, int64_t per_season) {
-  std::vector<io::Scene> scenes;
-  const auto [height, width] = parse_size(c.synth.size, "synth.size");
-  for (size_t s = 0; s < c.synth.seasons.size(); ++s) {
-    for (int64_t k = 0; k < per_season; ++k) {
-      synth::SynthSpec spec;
-      spec.season = io::parse_season(c.synth.seasons[s]);
-      spec.height = height;
-      spec.width = width;
-      spec.label_mode = synth::parse_label_mode(c.synth.label_mode);
-      // Independent of the other splits' counts, so adding test scenes leaves training alone.
-      spec.seed = c.synth.seed * 1000003ULL + static_cast<uint64_t>(split_index) * 100000ULL +
-                  s * 1000ULL + static_cast<uint64_t>(k);
-      io::Scene scene = synth::generate_scene(spec);
-      if (scene.source_path.empty())
-        scene.source_path =
-            "synthetic " + c.synth.seasons[s] + " scene (seed " + std::to_string(spec.seed) + ")";
-      scenes.push_back(std::move(scene));
-    }
-  }
-  return scenes;
-}
-
 }  // namespace
 
 SceneSplits load_scene_splits(const TrainConfig& config) {
-  SceneSplits splits;
-  if (config.data.source == "synthetic") {
-    splits.train = generate_split(config, 0, config.synth.train_per_season);
-    splits.val = generate_split(config, 1, config.synth.val_per_season);
-    splits.test = generate_split(config, 2, config.synth.test_per_season);
-  } else {
-    require(!config.data.train.empty(),
-            "data.train is empty: list training scene files (or set data.source=synthetic)");
-    require(!config.data.val.empty(), "data.val is empty: list validation scene files");
-    io::SceneReadOptions options;
-    options.physical_units = config.data.physical_units;
-    splits.train =
-        data::read_scene_files(data::expand_scene_paths(config.data.train, "data.train"), options);
-    splits.val =
-        data::read_scene_files(data::expand_scene_paths(config.data.val, "data.val"), options);
-    splits.test =
-        data::read_scene_files(data::expand_scene_paths(config.data.test, "data.test"), options);
-    require(!splits.train.empty(), "data.train lists no scene");
-    require(!splits.val.empty(), "data.val lists no scene");
-  }
-  const auto tasks = tasks_of(config);
-  const int ignore = static_cast<int>(config.data.ignore_label);
-  data::check_scenes(splits.train, config.data.bands, tasks, ignore, "data.train");
-  data::check_scenes(splits.val, config.data.bands, tasks, ignore, "data.val");
-  data::check_scenes(splits.test, config.data.bands, tasks, ignore, "data.test");
-  return splits;
+  require(config.data.source == "files",
+          "data.source=" + config.data.source +
+              ": these scenes come from the program's scene source (sarseg train, sarseg "
+              "experiment), not from training files; in code, pass them to run_training");
+  io::SceneReadOptions options;
+  options.physical_units = config.data.physical_units;
+  return data::SceneFileSource(config.data.train, config.data.val, config.data.test, options)
+      .load();
 }
 
 TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callbacks,
@@ -642,7 +601,8 @@ TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callba
   prepare_run_dir(config, run_dir);
   write_file_atomically(
       run_dir / "config.yaml",
-      train_config_schema().to_yaml(config, "sarseg train: resolved configuration"));
+      train_config_schema().to_yaml(config, "sarseg train: resolved configuration") +
+          scenes->source_yaml);
   return train_loop(setup, run_dir, callbacks, false);
 }
 
@@ -655,7 +615,10 @@ std::pair<TrainConfig, checkpoint::CheckpointMeta> read_saved_run(const fs::path
               ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
   checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last);
   TrainConfig config;
-  train_config_schema().load_yaml_text(config, meta.config_yaml, last.string());
+  // Checkpoints written while the trainer still owned the simulator hold its synth.* keys: they
+  // belong to the scene source, not to training.
+  for (const auto& setting : config::flatten_yaml(meta.config_yaml, last.string()))
+    if (setting.key.rfind("synth.", 0) != 0) train_config_schema().set(config, setting);
   config.output.dir = run_dir.string();
   validate(config);
   return {std::move(config), std::move(meta)};
@@ -675,10 +638,10 @@ TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callb
   return train_loop(setup, run_dir, callbacks, true);
 }
 
-TrainBenchmark benchmark_training(const TrainConfig& config, int64_t steps, int64_t warmup_steps) {
+TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& scenes,
+                                  int64_t steps, int64_t warmup_steps) {
   validate(config);
   require(steps > 0, "--steps must be positive");
-  const SceneSplits scenes = load_scene_splits(config);
   Setup s = make_setup(config, scenes, nullptr);
   s.model->set_encoder_bn_frozen(config.model.freeze_encoder_bn);
   place_model(s);

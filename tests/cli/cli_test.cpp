@@ -8,8 +8,9 @@
 
 #include "sarseg/experiment/config.h"
 #include "sarseg/infer/options.h"
-#include "sarseg/models/decoders.h"
 #include "sarseg/io/prediction_output.h"
+#include "sarseg/models/decoders.h"
+#include "sarseg/synth/splits.h"
 #include "sarseg/synth/synth.h"
 #include "sarseg/train/config.h"
 #include "support/test_support.h"
@@ -130,7 +131,7 @@ TEST(Cli, TrainAndExperimentHelpShowTheTypedDefaults) {
               std::to_string(train_defaults.data.patch_size));
     EXPECT_DOUBLE_EQ(number(shown_key_default(help, "data.min_valid_fraction")),
                      train_defaults.data.min_valid_fraction);
-    EXPECT_EQ(shown_key_default(help, "synth.size"), train_defaults.synth.size);
+    EXPECT_EQ(shown_key_default(help, "synth.size"), synth::SplitOptions{}.size);
     EXPECT_EQ(shown_key_default(help, "train.batch_size"),
               std::to_string(train_defaults.train.batch_size));
   }

@@ -26,7 +26,7 @@ namespace {
 train::TrainResult tiny_run(const fs::path& dir, const std::vector<std::string>& extra) {
   auto overrides = sarseg::testing::tiny_train_overrides(dir, 2, 5, extra);
   overrides.push_back("data.loader_threads=0");
-  return train::run_training(train::load_train_config(std::nullopt, overrides), {});
+  return sarseg::testing::train_tiny(overrides, {});
 }
 
 TEST(Gpu, TrainingOnCudaMatchesTheCpuWithinNoise) {

@@ -58,7 +58,7 @@ TEST(Resume, SigkillMidEpochThenResumeEndsWithTheSameWeights) {
   sarseg::testing::TempDir dir;
   const fs::path straight = dir / "straight", killed = dir / "killed";
   const int a = in_child([&] {
-    train::run_training(train::load_train_config(std::nullopt, tiny_overrides(straight, 3)));
+    sarseg::testing::train_tiny(tiny_overrides(straight, 3));
     return 0;
   });
   ASSERT_TRUE(WIFEXITED(a) && WEXITSTATUS(a) == 0) << a;
@@ -69,15 +69,14 @@ TEST(Resume, SigkillMidEpochThenResumeEndsWithTheSameWeights) {
       if (epoch == 2 && batch == 2) std::raise(SIGKILL);
       return train::FaultAction::kNone;
     };
-    train::run_training(train::load_train_config(std::nullopt, tiny_overrides(killed, 3)),
-                        callbacks);
+    sarseg::testing::train_tiny(tiny_overrides(killed, 3), callbacks);
     return 0;
   });
   ASSERT_TRUE(WIFSIGNALED(b) && WTERMSIG(b) == SIGKILL) << b;
   // Killed in epoch 2: the run directory holds epoch 1 only.
   ASSERT_EQ(lines_of(killed / "metrics.csv").size(), 2u);
   const int c = in_child([&] {
-    train::resume_training(killed);
+    sarseg::testing::resume_tiny(killed);
     return 0;
   });
   ASSERT_TRUE(WIFEXITED(c) && WEXITSTATUS(c) == 0) << c;
@@ -102,7 +101,7 @@ TEST(Resume, SigkillMidEpochThenResumeEndsWithTheSameWeights) {
   EXPECT_NE(read_file(killed / "events.jsonl").find("\"resume\""), std::string::npos);
 
   // A finished run resumed again trains no further.
-  const auto again = train::resume_training(killed);
+  const auto again = sarseg::testing::resume_tiny(killed);
   EXPECT_EQ(again.epochs_completed, 3);
   EXPECT_EQ(lines_of(killed / "metrics.csv").size(), 4u);
 }

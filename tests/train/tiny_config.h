@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "sarseg/checkpoint/checkpoint.h"
+#include "sarseg/experiment/scene_sources.h"
 #include "sarseg/models/model.h"
+#include "sarseg/train/trainer.h"
 
 namespace sarseg::testing {
 
@@ -44,6 +46,30 @@ inline std::vector<std::string> tiny_train_overrides(const std::filesystem::path
                                         "output.dir=" + run_dir.string()};
   overrides.insert(overrides.end(), extra.begin(), extra.end());
   return overrides;
+}
+
+// The job of `overrides` (training and simulator keys) and the scenes its source makes.
+inline experiment::TrainJob tiny_job(const std::vector<std::string>& overrides) {
+  return experiment::load_train_job(std::nullopt, overrides);
+}
+inline data::SceneSplits tiny_scenes(const experiment::TrainJob& job) {
+  return experiment::load_scenes(job.train, job.synth);
+}
+
+// Trains the job of `overrides` on its scenes, as `sarseg train` does.
+inline train::TrainResult train_tiny(const std::vector<std::string>& overrides,
+                                     const train::TrainCallbacks& callbacks = {}) {
+  const auto job = tiny_job(overrides);
+  const auto scenes = tiny_scenes(job);
+  return train::run_training(job.train, callbacks, &scenes);
+}
+
+// Resumes the run in `run_dir` on the scenes of its saved job, as `sarseg train --resume` does.
+inline train::TrainResult resume_tiny(const std::filesystem::path& run_dir,
+                                      const train::TrainCallbacks& callbacks = {}) {
+  const auto job = experiment::saved_train_job(run_dir);
+  const auto scenes = tiny_scenes(job);
+  return train::resume_training(run_dir, callbacks, &scenes);
 }
 
 // Every parameter and buffer of a checkpoint, by name.

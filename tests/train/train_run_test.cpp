@@ -48,11 +48,13 @@ class ScopedEnv {
 TEST(TrainRun, TinyRunWritesTheRunDirectory) {
   sarseg::testing::TempDir dir;
   const fs::path run = dir / "run";
-  const auto config = train::load_train_config(std::nullopt, tiny_overrides(run, 2));
+  const auto job = sarseg::testing::tiny_job(tiny_overrides(run, 2));
+  const auto& config = job.train;
+  const auto scenes = sarseg::testing::tiny_scenes(job);
   std::vector<train::EpochRecord> seen;
   train::TrainCallbacks callbacks;
   callbacks.on_epoch_end = [&](const train::EpochRecord& r) { seen.push_back(r); };
-  const auto result = train::run_training(config, callbacks);
+  const auto result = train::run_training(config, callbacks, &scenes);
 
   EXPECT_EQ(result.epochs_completed, 2);
   ASSERT_EQ(seen.size(), 2u);
@@ -79,12 +81,11 @@ TEST(TrainRun, TinyRunWritesTheRunDirectory) {
   EXPECT_NE(events.front().find("\"start\""), std::string::npos);
   EXPECT_NE(events.back().find("\"end\""), std::string::npos);
 
-  // The written config reproduces the run's config.
-  train::TrainConfig reread;
-  train::train_config_schema().load_yaml_text(reread, read_file(run / "config.yaml"),
-                                              "config.yaml");
-  EXPECT_EQ(train::train_config_schema().to_yaml(reread),
-            train::train_config_schema().to_yaml(config));
+  // The written config reproduces the run's job: training and scene-source keys.
+  const auto& schema = experiment::train_job_schema();
+  experiment::TrainJob reread;
+  schema.load_yaml_text(reread, read_file(run / "config.yaml"), "config.yaml");
+  EXPECT_EQ(schema.to_yaml(reread), schema.to_yaml(job));
 
   // What evaluation and prediction load.
   auto bundle = infer::load_inference_bundle(run);
@@ -92,7 +93,6 @@ TEST(TrainRun, TinyRunWritesTheRunDirectory) {
   EXPECT_EQ(bundle.normalization.bands, config.data.bands);
   EXPECT_EQ(bundle.spec.in_channels, 3);
   EXPECT_EQ(bundle.path, run / "checkpoints" / "best.pt");
-  const auto scenes = train::load_scene_splits(config);
   const auto input = data::scene_to_input(scenes.val[0], bundle.normalization);
   torch::NoGradGuard no_grad;
   const auto logits = bundle.model->forward(input.input.unsqueeze(0));
@@ -100,14 +100,16 @@ TEST(TrainRun, TinyRunWritesTheRunDirectory) {
   EXPECT_EQ(bundle.epoch, result.best_epoch);
 
   // A second run into the same directory is refused (nothing is overwritten).
-  EXPECT_THROW(train::run_training(config), UserError);
+  EXPECT_THROW(train::run_training(config, {}, &scenes), UserError);
   EXPECT_EQ(lines_of(run / "metrics.csv").size(), 3u);
 }
 
 TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
   sarseg::testing::TempDir dir;
   const fs::path run = dir / "nan";
-  const auto config = train::load_train_config(std::nullopt, tiny_overrides(run, 3));
+  const auto job = sarseg::testing::tiny_job(tiny_overrides(run, 3));
+  const auto& config = job.train;
+  const auto scenes = sarseg::testing::tiny_scenes(job);
   {
     // The fault comes through the callback (the program turns SARSEG_TRAIN_FAULT=nan@2:1 into
     // this hook).
@@ -116,7 +118,7 @@ TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
       return epoch == 2 && batch == 1 ? train::FaultAction::kNanLoss : train::FaultAction::kNone;
     };
     try {
-      train::run_training(config, callbacks);
+      train::run_training(config, callbacks, &scenes);
       FAIL() << "expected TrainingDiverged";
     } catch (const train::TrainingDiverged& e) {
       const std::string message = e.what();
@@ -136,7 +138,7 @@ TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
   auto overrides = tiny_overrides(dir / "lr", 2);
   overrides.push_back("optim.lr=1e30");
   try {
-    train::run_training(train::load_train_config(std::nullopt, overrides));
+    sarseg::testing::train_tiny(overrides);
     FAIL() << "expected TrainingDiverged";
   } catch (const train::TrainingDiverged& e) {
     EXPECT_NE(std::string(e.what()).find("training diverged: loss is"), std::string::npos)
@@ -150,9 +152,10 @@ TEST(TrainRun, ReportsProgressThroughCallbacksAndPrintsNothing) {
   sarseg::testing::TempDir dir;
   log::init("off");  // the logger is the one sanctioned output; this test is about the rest
   ScopedEnv fault("SARSEG_TRAIN_FAULT", "nan@1:1");
-  const auto config = train::load_train_config(
-      std::nullopt,
+  const auto job = sarseg::testing::tiny_job(
       sarseg::testing::tiny_train_overrides(dir / "run", 2, 3, {"output.progress=bar"}));
+  const auto& config = job.train;
+  const auto scenes = sarseg::testing::tiny_scenes(job);
   std::vector<train::BatchProgress> seen;
   int64_t hook_calls = 0;
   train::TrainCallbacks callbacks;
@@ -163,7 +166,7 @@ TEST(TrainRun, ReportsProgressThroughCallbacksAndPrintsNothing) {
   };
   ::testing::internal::CaptureStdout();
   ::testing::internal::CaptureStderr();
-  const auto result = train::run_training(config, callbacks);
+  const auto result = train::run_training(config, callbacks, &scenes);
   const std::string out = ::testing::internal::GetCapturedStdout();
   const std::string err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(out, "");
@@ -197,7 +200,7 @@ TEST(TrainRun, BadInputIsAUserErrorAndWritesNothing) {
     auto overrides = tiny_overrides(run, 1);
     overrides.insert(overrides.end(), extra.begin(), extra.end());
     try {
-      train::run_training(train::load_train_config(std::nullopt, overrides));
+      sarseg::testing::train_tiny(overrides);
       ADD_FAILURE() << "expected a UserError for: " << words;
     } catch (const UserError& e) {
       EXPECT_NE(std::string(e.what()).find(words), std::string::npos) << e.what();
@@ -219,7 +222,7 @@ TEST(TrainRun, ChannelsLastAndBf16AutocastTrainLikeFp32) {
   const auto run_with = [&](const std::string& name, const std::vector<std::string>& extra) {
     auto overrides = sarseg::testing::tiny_train_overrides(dir / name, 2, 3, extra);
     overrides.push_back("data.loader_threads=0");
-    return train::run_training(train::load_train_config(std::nullopt, overrides), {});
+    return sarseg::testing::train_tiny(overrides, {});
   };
   const auto fp32 = run_with("fp32", {});
   const auto nhwc = run_with("nhwc", {"train.channels_last=true"});

@@ -18,6 +18,10 @@ namespace sarseg::data {
 // Scenes of the three splits, read or generated.
 struct SceneSplits {
   std::vector<io::Scene> train, val, test;
+  // The source's own settings as config YAML (e.g. the `synth.*` keys), written into a training
+  // run's config.yaml so that the program can rebuild the source to resume the run; empty for
+  // files (their names are training keys).
+  std::string source_yaml;
 };
 
 class SceneSource {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "sarseg/infer/options.h"
+#include "sarseg/synth/splits.h"
 #include "sarseg/train/config.h"
 #include "sarseg/util/config.h"
 
@@ -44,6 +45,7 @@ struct ExperimentSection {
 
 struct ExperimentConfig {
   train::TrainConfig train;
+  synth::SplitOptions synth;  // the simulated scenes of data.source=synthetic
   ExperimentSection experiment;
   infer::InferenceOptions inference;  // how the test scenes are predicted
 };

@@ -31,7 +31,7 @@ struct ModelSection : models::ModelSpec {
 };
 
 struct DataSection {
-  std::string source = "files";    // files | synthetic
+  std::string source = "files";    // the scene source: files, or one the caller provides
   std::vector<std::string> train;  // scene files or list files (*.txt, *.list)
   std::vector<std::string> val;
   std::vector<std::string> test;
@@ -51,16 +51,6 @@ struct DataSection {
   double scale = 0.0;
   int64_t loader_threads = 1;
   int64_t prefetch_batches = 4;
-};
-
-struct SynthSection {
-  std::vector<std::string> seasons = {"freeze-up", "winter", "melt"};
-  int64_t train_per_season = 2;
-  int64_t val_per_season = 1;
-  int64_t test_per_season = 1;
-  std::string size = "512";  // HxW or N
-  uint64_t seed = 1;
-  std::string label_mode = "chart";  // chart | pixel
 };
 
 struct OptimSection {
@@ -112,7 +102,6 @@ struct OutputSection {
 struct TrainConfig {
   ModelSection model;
   DataSection data;
-  SynthSection synth;
   OptimSection optim;
   LossSection loss;
   ScheduleSection schedule;
