@@ -6,6 +6,8 @@
 #include <functional>
 #include <limits>
 
+#include "sarseg/util/find.h"
+
 namespace sarseg::experiment {
 
 namespace {
@@ -270,15 +272,11 @@ std::string to_string(VerdictLevel level) {
 }
 
 const ArmFigure* FigureAnalysis::find(const std::string& arm) const {
-  for (const auto& a : arms)
-    if (a.arm == arm) return &a;
-  return nullptr;
+  return find_first(arms, [&](const ArmFigure& a) { return a.arm == arm; });
 }
 
 const FigureAnalysis* Analysis::find(const std::string& key) const {
-  for (const auto& f : figures)
-    if (f.key == key) return &f;
-  return nullptr;
+  return find_first(figures, [&](const FigureAnalysis& f) { return f.key == key; });
 }
 
 Verdict judge(const FigureAnalysis& figure, const std::string& reference_arm,
