@@ -6,6 +6,8 @@
 #include <functional>
 #include <limits>
 
+#include "sarseg/util/find.h"
+
 namespace sarseg::experiment {
 
 namespace {
@@ -70,16 +72,185 @@ FigureAnalysis make_figure(const ExperimentSummary& summary, std::string key, st
   return figure;
 }
 
-double season_metric(const RunResult& run, const std::string& weights, const std::string& season,
-                     double SeasonMetrics::*member) {
+// One value of a run's test metrics: `read` applied to the metrics of `season` under the
+// `weights` checkpoint (NaN when the run has none).
+using SeasonReader = std::function<double(const SeasonMetrics&)>;
+
+double season_value(const RunResult& run, const std::string& weights, const std::string& season,
+                    const SeasonReader& read) {
   const Evaluation* evaluation = run.find(weights);
-  if (!evaluation) return kNaN;
-  const SeasonMetrics* metrics = evaluation->find(season);
-  return metrics ? metrics->*member : kNaN;
+  const SeasonMetrics* metrics = evaluation ? evaluation->find(season) : nullptr;
+  return metrics ? read(*metrics) : kNaN;
 }
 
 std::string season_words(const std::string& season) {
   return season == "all" ? "all test scenes pooled" : season + " test scenes";
+}
+
+// How a verdict is reached, in words, for the report.
+std::string verdict_rule(const std::string& ref, const std::string& base) {
+  return "For each question the paired per-seed difference " + ref + " - " + base +
+         " of one figure is oriented so that positive favours " + ref +
+         ". The claim is 'supported' only when the median advantage exceeds the figure's "
+         "tolerance and either every non-tied seed favours " +
+         ref + " or the exact two-sided Wilcoxon signed-rank p-value is below " +
+         format_p(kSignificance) +
+         " (at least 2 non-tied seeds). 'Contradicted' is the same with the arms swapped; a median "
+         "within the tolerance is 'no difference'; anything else is 'not supported (mixed)'. "
+         "Differences within the tolerance (" +
+         format_value(kMetricTolerance, "") + " for F1/IoU/accuracy, " +
+         format_value(kEpochTolerance, "epochs") +
+         ") count as ties and are dropped from the tests. With n seeds all agreeing, the smallest "
+         "two-sided p is 2/2^n (0.25 for 3 seeds, 0.0625 for 5), so few seeds give consistency, "
+         "not significance.";
+}
+
+// Seasons present in any evaluation, in a fixed order.
+std::vector<std::string> seasons_present(const ExperimentSummary& summary) {
+  std::vector<std::string> seasons;
+  for (const auto& run : summary.runs)
+    for (const auto& evaluation : run.evaluations)
+      for (const auto& metrics : evaluation.seasons)
+        if (std::find(seasons.begin(), seasons.end(), metrics.season) == seasons.end())
+          seasons.push_back(metrics.season);
+  std::stable_sort(seasons.begin(), seasons.end(), [](const auto& a, const auto& b) {
+    const auto rank = [](const std::string& s) {
+      const auto it = std::find(kSeasonOrder.begin(), kSeasonOrder.end(), s);
+      return it - kSeasonOrder.begin();
+    };
+    return rank(a) < rank(b);
+  });
+  return seasons;
+}
+
+// Names of the extra scores (other heads, AutoICE) in any evaluation, in order of appearance.
+std::vector<std::string> score_names_present(const ExperimentSummary& summary) {
+  std::vector<std::string> score_names;
+  for (const auto& run : summary.runs)
+    for (const auto& evaluation : run.evaluations)
+      for (const auto& metrics : evaluation.seasons)
+        for (const auto& [name, value] : metrics.scores)
+          if (std::find(score_names.begin(), score_names.end(), name) == score_names.end())
+            score_names.push_back(name);
+  return score_names;
+}
+
+void add_convergence_figures(const ExperimentSummary& summary,
+                             std::vector<FigureAnalysis>& figures) {
+  figures.push_back(make_figure(
+      summary, "convergence.epochs_to_95pct_final_f1",
+      "epochs until the validation weighted F1 first reaches 95 % of its final value", "epochs",
+      Direction::kLowerIsBetter, kEpochTolerance,
+      [](const RunResult& r) { return static_cast<double>(r.epochs_to_95pct_final_f1); }));
+  figures.push_back(make_figure(
+      summary, "convergence.epochs_to_best_val_loss", "epochs to the best validation loss",
+      "epochs", Direction::kLowerIsBetter, kEpochTolerance,
+      [](const RunResult& r) { return static_cast<double>(r.best_epoch); }));
+  figures.push_back(make_figure(
+      summary, "convergence.seconds_to_best_val_loss", "wall time to the best validation loss", "s",
+      Direction::kLowerIsBetter, 0.0, [](const RunResult& r) { return r.seconds_to_best; }));
+  figures.push_back(make_figure(
+      summary, "convergence.samples_to_best_val_loss",
+      "training samples seen until the best validation loss", "samples", Direction::kLowerIsBetter,
+      0.5, [](const RunResult& r) { return static_cast<double>(r.samples_to_best); }));
+  figures.push_back(make_figure(summary, "convergence.best_val_loss", "best validation loss", "",
+                                Direction::kLowerIsBetter, 1e-4,
+                                [](const RunResult& r) { return r.best_val_loss; }));
+  figures.push_back(make_figure(
+      summary, "convergence.final_val_weighted_f1", "final validation weighted F1", "",
+      Direction::kHigherIsBetter, kMetricTolerance,
+      [](const RunResult& r) { return r.curve.empty() ? kNaN : r.curve.back().val_weighted_f1; }));
+  figures.push_back(make_figure(
+      summary, "convergence.epochs_trained", "epochs trained", "epochs", Direction::kLowerIsBetter,
+      kEpochTolerance, [](const RunResult& r) { return static_cast<double>(r.curve.size()); }));
+}
+
+// A test metric: its key part, its words and how to read it from a season's metrics.
+struct TestMetric {
+  std::string key;
+  std::string words;
+  SeasonReader read;
+};
+
+// One figure per checkpoint, season and metric (in that nesting), keyed
+// test.<checkpoint>.<season>.<metric>.
+void add_test_figures(const ExperimentSummary& summary, const std::vector<std::string>& seasons,
+                      const std::vector<TestMetric>& metrics,
+                      std::vector<FigureAnalysis>& figures) {
+  const std::vector<std::pair<std::string, std::string>> checkpoints = {
+      {"last", "last-epoch weights"}, {"best", "best-validation-loss checkpoint"}};
+  for (const auto& [weights, weights_words] : checkpoints)
+    for (const auto& season : seasons)
+      for (const auto& metric : metrics) {
+        const auto weights_copy = weights;
+        const auto season_copy = season;
+        const auto read = metric.read;
+        figures.push_back(make_figure(
+            summary, "test." + weights + "." + season + "." + metric.key,
+            metric.words + " on " + season_words(season) + " (" + weights_words + ")", "",
+            Direction::kHigherIsBetter, kMetricTolerance,
+            [=](const RunResult& r) { return season_value(r, weights_copy, season_copy, read); }));
+      }
+}
+
+std::vector<TestMetric> standard_test_metrics() {
+  const auto member = [](double SeasonMetrics::*field) -> SeasonReader {
+    return [field](const SeasonMetrics& m) { return m.*field; };
+  };
+  return {{"weighted_f1", "weighted F1", member(&SeasonMetrics::weighted_f1)},
+          {"weighted_iou", "weighted IoU", member(&SeasonMetrics::weighted_iou)},
+          {"accuracy", "accuracy", member(&SeasonMetrics::accuracy)},
+          {"macro_f1", "macro F1", member(&SeasonMetrics::macro_f1)}};
+}
+
+// Extra scores (other heads, AutoICE) read by name; NaN where a season lacks the score.
+std::vector<TestMetric> extra_score_metrics(const ExperimentSummary& summary) {
+  std::vector<TestMetric> metrics;
+  for (const auto& name : score_names_present(summary))
+    metrics.push_back({name, name, [name](const SeasonMetrics& m) {
+                         const auto it = m.scores.find(name);
+                         return it == m.scores.end() ? kNaN : it->second;
+                       }});
+  return metrics;
+}
+
+bool has_season(const std::vector<std::string>& seasons, const std::string& season) {
+  return std::find(seasons.begin(), seasons.end(), season) != seasons.end();
+}
+
+// Is the advantage larger on melt than on freeze-up ("especially in the melt season")? The
+// per-seed reference-minus-baseline weighted F1 (last-epoch weights) on melt against the same on
+// freeze-up; unpaired when either season's figure is.
+FigureAnalysis melt_versus_freeze_up_figure(const ExperimentSummary& summary,
+                                            const Analysis& analysis) {
+  const std::string& ref = summary.reference_arm;
+  const std::string& base = summary.baseline_arm;
+  FigureAnalysis gap;
+  gap.key = "test.last.melt_vs_freeze-up.weighted_f1_advantage";
+  gap.label = "the " + ref + " advantage in weighted F1 (last-epoch weights), melt minus freeze-up";
+  gap.direction = Direction::kHigherIsBetter;
+  gap.tolerance = kMetricTolerance;
+  const FigureAnalysis* melt = analysis.find("test.last.melt.weighted_f1");
+  const FigureAnalysis* freeze = analysis.find("test.last.freeze-up.weighted_f1");
+  if (melt && freeze && melt->has_paired && freeze->has_paired) {
+    ArmFigure melt_advantage{"melt advantage", {}, {}};
+    ArmFigure freeze_advantage{"freeze-up advantage", {}, {}};
+    const ArmFigure* melt_ref = melt->find(ref);
+    const ArmFigure* melt_base = melt->find(base);
+    const ArmFigure* freeze_ref = freeze->find(ref);
+    const ArmFigure* freeze_base = freeze->find(base);
+    for (size_t i = 0; i < summary.seeds.size(); ++i) {
+      melt_advantage.per_seed.push_back(melt_ref->per_seed[i] - melt_base->per_seed[i]);
+      freeze_advantage.per_seed.push_back(freeze_ref->per_seed[i] - freeze_base->per_seed[i]);
+    }
+    melt_advantage.spread = spread_of(melt_advantage.per_seed);
+    freeze_advantage.spread = spread_of(freeze_advantage.per_seed);
+    gap.paired =
+        compare_paired(melt_advantage.per_seed, freeze_advantage.per_seed, kMetricTolerance);
+    gap.has_paired = true;
+    gap.arms = {melt_advantage, freeze_advantage};
+  }
+  return gap;
 }
 
 }  // namespace
@@ -101,15 +272,11 @@ std::string to_string(VerdictLevel level) {
 }
 
 const ArmFigure* FigureAnalysis::find(const std::string& arm) const {
-  for (const auto& a : arms)
-    if (a.arm == arm) return &a;
-  return nullptr;
+  return find_first(arms, [&](const ArmFigure& a) { return a.arm == arm; });
 }
 
 const FigureAnalysis* Analysis::find(const std::string& key) const {
-  for (const auto& f : figures)
-    if (f.key == key) return &f;
-  return nullptr;
+  return find_first(figures, [&](const FigureAnalysis& f) { return f.key == key; });
 }
 
 Verdict judge(const FigureAnalysis& figure, const std::string& reference_arm,
@@ -172,151 +339,13 @@ Verdict judge(const FigureAnalysis& figure, const std::string& reference_arm,
   return verdict;
 }
 
-Analysis analyse(const ExperimentSummary& summary) {
-  Analysis analysis;
+namespace {
+
+// The questions the study answers, each judged on its primary figure with the verdicts of
+// related figures as support; a question whose figure is missing is left out.
+void add_verdicts(const ExperimentSummary& summary, Analysis& analysis, bool has_melt_and_freeze) {
   const std::string& ref = summary.reference_arm;
   const std::string& base = summary.baseline_arm;
-  analysis.rule =
-      "For each question the paired per-seed difference " + ref + " - " + base +
-      " of one figure is oriented so that positive favours " + ref +
-      ". The claim is 'supported' only when the median advantage exceeds the figure's tolerance "
-      "and either every non-tied seed favours " +
-      ref + " or the exact two-sided Wilcoxon signed-rank p-value is below " +
-      format_p(kSignificance) +
-      " (at least 2 non-tied seeds). 'Contradicted' is the same with the arms swapped; a median "
-      "within the tolerance is 'no difference'; anything else is 'not supported (mixed)'. "
-      "Differences within the tolerance (" +
-      format_value(kMetricTolerance, "") + " for F1/IoU/accuracy, " +
-      format_value(kEpochTolerance, "epochs") +
-      ") count as ties and are dropped from the tests. With n seeds all agreeing, the smallest "
-      "two-sided p is 2/2^n (0.25 for 3 seeds, 0.0625 for 5), so few seeds give consistency, not "
-      "significance.";
-
-  // Seasons present in any evaluation, in a fixed order.
-  std::vector<std::string> seasons;
-  for (const auto& run : summary.runs)
-    for (const auto& evaluation : run.evaluations)
-      for (const auto& metrics : evaluation.seasons)
-        if (std::find(seasons.begin(), seasons.end(), metrics.season) == seasons.end())
-          seasons.push_back(metrics.season);
-  std::stable_sort(seasons.begin(), seasons.end(), [](const auto& a, const auto& b) {
-    const auto rank = [](const std::string& s) {
-      const auto it = std::find(kSeasonOrder.begin(), kSeasonOrder.end(), s);
-      return it - kSeasonOrder.begin();
-    };
-    return rank(a) < rank(b);
-  });
-  analysis.seasons = seasons;
-
-  auto& figures = analysis.figures;
-  figures.push_back(make_figure(
-      summary, "convergence.epochs_to_95pct_final_f1",
-      "epochs until the validation weighted F1 first reaches 95 % of its final value", "epochs",
-      Direction::kLowerIsBetter, kEpochTolerance,
-      [](const RunResult& r) { return static_cast<double>(r.epochs_to_95pct_final_f1); }));
-  figures.push_back(make_figure(
-      summary, "convergence.epochs_to_best_val_loss", "epochs to the best validation loss",
-      "epochs", Direction::kLowerIsBetter, kEpochTolerance,
-      [](const RunResult& r) { return static_cast<double>(r.best_epoch); }));
-  figures.push_back(make_figure(
-      summary, "convergence.seconds_to_best_val_loss", "wall time to the best validation loss", "s",
-      Direction::kLowerIsBetter, 0.0, [](const RunResult& r) { return r.seconds_to_best; }));
-  figures.push_back(make_figure(
-      summary, "convergence.samples_to_best_val_loss",
-      "training samples seen until the best validation loss", "samples", Direction::kLowerIsBetter,
-      0.5, [](const RunResult& r) { return static_cast<double>(r.samples_to_best); }));
-  figures.push_back(make_figure(summary, "convergence.best_val_loss", "best validation loss", "",
-                                Direction::kLowerIsBetter, 1e-4,
-                                [](const RunResult& r) { return r.best_val_loss; }));
-  figures.push_back(make_figure(
-      summary, "convergence.final_val_weighted_f1", "final validation weighted F1", "",
-      Direction::kHigherIsBetter, kMetricTolerance,
-      [](const RunResult& r) { return r.curve.empty() ? kNaN : r.curve.back().val_weighted_f1; }));
-  figures.push_back(make_figure(
-      summary, "convergence.epochs_trained", "epochs trained", "epochs", Direction::kLowerIsBetter,
-      kEpochTolerance, [](const RunResult& r) { return static_cast<double>(r.curve.size()); }));
-
-  const std::vector<std::pair<std::string, std::string>> checkpoints = {
-      {"last", "last-epoch weights"}, {"best", "best-validation-loss checkpoint"}};
-  const std::vector<std::tuple<std::string, std::string, double SeasonMetrics::*>> metrics = {
-      {"weighted_f1", "weighted F1", &SeasonMetrics::weighted_f1},
-      {"weighted_iou", "weighted IoU", &SeasonMetrics::weighted_iou},
-      {"accuracy", "accuracy", &SeasonMetrics::accuracy},
-      {"macro_f1", "macro F1", &SeasonMetrics::macro_f1}};
-  for (const auto& [weights, weights_words] : checkpoints)
-    for (const auto& season : seasons)
-      for (const auto& [metric, metric_words, member] : metrics) {
-        const auto weights_copy = weights;
-        const auto season_copy = season;
-        const auto member_copy = member;
-        figures.push_back(
-            make_figure(summary, "test." + weights + "." + season + "." + metric,
-                        metric_words + " on " + season_words(season) + " (" + weights_words + ")",
-                        "", Direction::kHigherIsBetter, kMetricTolerance, [=](const RunResult& r) {
-                          return season_metric(r, weights_copy, season_copy, member_copy);
-                        }));
-      }
-
-  // Extra scores (other heads, AutoICE), per checkpoint and season.
-  std::vector<std::string> score_names;
-  for (const auto& run : summary.runs)
-    for (const auto& evaluation : run.evaluations)
-      for (const auto& metrics : evaluation.seasons)
-        for (const auto& [name, value] : metrics.scores)
-          if (std::find(score_names.begin(), score_names.end(), name) == score_names.end())
-            score_names.push_back(name);
-  for (const auto& [weights, weights_words] : checkpoints)
-    for (const auto& season : seasons)
-      for (const auto& name : score_names) {
-        const auto weights_copy = weights;
-        const auto season_copy = season;
-        const auto name_copy = name;
-        figures.push_back(make_figure(
-            summary, "test." + weights + "." + season + "." + name,
-            name + " on " + season_words(season) + " (" + weights_words + ")", "",
-            Direction::kHigherIsBetter, kMetricTolerance, [=](const RunResult& r) {
-              const Evaluation* evaluation = r.find(weights_copy);
-              const SeasonMetrics* m = evaluation ? evaluation->find(season_copy) : nullptr;
-              if (!m) return kNaN;
-              const auto it = m->scores.find(name_copy);
-              return it == m->scores.end() ? kNaN : it->second;
-            }));
-      }
-
-  // Is the advantage larger on melt than on freeze-up ("especially in the melt season")?
-  const bool has_both = std::count(seasons.begin(), seasons.end(), "melt") > 0 &&
-                        std::count(seasons.begin(), seasons.end(), "freeze-up") > 0;
-  if (has_both) {
-    FigureAnalysis gap;
-    gap.key = "test.last.melt_vs_freeze-up.weighted_f1_advantage";
-    gap.label =
-        "the " + ref + " advantage in weighted F1 (last-epoch weights), melt minus freeze-up";
-    gap.direction = Direction::kHigherIsBetter;
-    gap.tolerance = kMetricTolerance;
-    const FigureAnalysis* melt = analysis.find("test.last.melt.weighted_f1");
-    const FigureAnalysis* freeze = analysis.find("test.last.freeze-up.weighted_f1");
-    if (melt && freeze && melt->has_paired && freeze->has_paired) {
-      ArmFigure melt_advantage{"melt advantage", {}, {}};
-      ArmFigure freeze_advantage{"freeze-up advantage", {}, {}};
-      const ArmFigure* melt_ref = melt->find(ref);
-      const ArmFigure* melt_base = melt->find(base);
-      const ArmFigure* freeze_ref = freeze->find(ref);
-      const ArmFigure* freeze_base = freeze->find(base);
-      for (size_t i = 0; i < summary.seeds.size(); ++i) {
-        melt_advantage.per_seed.push_back(melt_ref->per_seed[i] - melt_base->per_seed[i]);
-        freeze_advantage.per_seed.push_back(freeze_ref->per_seed[i] - freeze_base->per_seed[i]);
-      }
-      melt_advantage.spread = spread_of(melt_advantage.per_seed);
-      freeze_advantage.spread = spread_of(freeze_advantage.per_seed);
-      gap.paired =
-          compare_paired(melt_advantage.per_seed, freeze_advantage.per_seed, kMetricTolerance);
-      gap.has_paired = true;
-      gap.arms = {melt_advantage, freeze_advantage};
-    }
-    figures.push_back(gap);
-  }
-
-  // ---- the questions -----------------------------------------------------------------------
   const auto add_question = [&](const std::string& question, const std::string& primary,
                                 const std::vector<std::string>& secondary) {
     const FigureAnalysis* figure = analysis.find(primary);
@@ -336,7 +365,7 @@ Analysis analyse(const ExperimentSummary& summary) {
                 "convergence.best_val_loss"});
   for (const std::string season : {"melt", "freeze-up", "winter", "all"}) {
     if (season == "all" && summary.headline_metric == "weighted_f1") continue;
-    if (std::find(seasons.begin(), seasons.end(), season) == seasons.end()) continue;
+    if (!has_season(analysis.seasons, season)) continue;
     const std::string& h = summary.headline_metric;
     std::vector<std::string> secondary = {"test.best." + season + "." + h};
     if (h == "weighted_f1") {
@@ -346,7 +375,7 @@ Analysis analyse(const ExperimentSummary& summary) {
     add_question("Is " + ref + " better than " + base + " on " + season + " scenes?",
                  "test.last." + season + "." + h, secondary);
   }
-  if (has_both) {
+  if (has_melt_and_freeze) {
     const FigureAnalysis* gap = analysis.find("test.last.melt_vs_freeze-up.weighted_f1_advantage");
     if (gap) {
       Verdict verdict = judge(*gap, "melt", "freeze-up",
@@ -360,6 +389,22 @@ Analysis analyse(const ExperimentSummary& summary) {
     none.answer = "Cannot be answered: no run has test metrics.";
     analysis.verdicts.push_back(none);
   }
+}
+
+}  // namespace
+
+Analysis analyse(const ExperimentSummary& summary) {
+  Analysis analysis;
+  analysis.rule = verdict_rule(summary.reference_arm, summary.baseline_arm);
+  analysis.seasons = seasons_present(summary);
+  add_convergence_figures(summary, analysis.figures);
+  add_test_figures(summary, analysis.seasons, standard_test_metrics(), analysis.figures);
+  add_test_figures(summary, analysis.seasons, extra_score_metrics(summary), analysis.figures);
+  const bool has_melt_and_freeze =
+      has_season(analysis.seasons, "melt") && has_season(analysis.seasons, "freeze-up");
+  if (has_melt_and_freeze)
+    analysis.figures.push_back(melt_versus_freeze_up_figure(summary, analysis));
+  add_verdicts(summary, analysis, has_melt_and_freeze);
   return analysis;
 }
 

@@ -3,24 +3,20 @@
 #include <cmath>
 #include <limits>
 
+#include "sarseg/util/find.h"
+
 namespace sarseg::experiment {
 
 const SeasonMetrics* Evaluation::find(const std::string& season) const {
-  for (const auto& s : seasons)
-    if (s.season == season) return &s;
-  return nullptr;
+  return find_first(seasons, [&](const SeasonMetrics& s) { return s.season == season; });
 }
 
 const Evaluation* RunResult::find(const std::string& weights) const {
-  for (const auto& e : evaluations)
-    if (e.weights == weights) return &e;
-  return nullptr;
+  return find_first(evaluations, [&](const Evaluation& e) { return e.weights == weights; });
 }
 
 const RunResult* ExperimentSummary::find_run(const std::string& arm, int64_t seed) const {
-  for (const auto& r : runs)
-    if (r.arm == arm && r.seed == seed) return &r;
-  return nullptr;
+  return find_first(runs, [&](const RunResult& r) { return r.arm == arm && r.seed == seed; });
 }
 
 void derive_convergence(RunResult& run) {

@@ -363,79 +363,101 @@ LabelRasterFile read_label_geotiff(const std::filesystem::path& path) {
   return file;
 }
 
-Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptions& options) {
-  DatasetPtr ds = open_raster(path, "GeoTIFF");
-  const std::string where = "GeoTIFF '" + path.string() + "'";
-  Scene scene;
-  scene.source_path = path.string();
-  scene.height = ds->GetRasterYSize();
-  scene.width = ds->GetRasterXSize();
-  scene.geo = geo_of(*ds);
-  const int count = ds->GetRasterCount();
+namespace {
 
-  // Which bands: by 1-based index or by description (case-insensitive).
+std::vector<std::string> band_descriptions(GDALDataset& ds) {
   std::vector<std::string> descriptions;
-  for (int i = 1; i <= count; ++i)
-    descriptions.push_back(trim(ds->GetRasterBand(i)->GetDescription()));
+  for (int i = 1; i <= ds.GetRasterCount(); ++i)
+    descriptions.push_back(trim(ds.GetRasterBand(i)->GetDescription()));
+  return descriptions;
+}
+
+// Which bands (1-based): all in file order, or those `wanted` by 1-based index or by description
+// (case-insensitive, or by its canonical name).
+std::vector<int> chosen_bands(const std::vector<std::string>& wanted,
+                              const std::vector<std::string>& descriptions,
+                              const std::string& where) {
+  const int count = static_cast<int>(descriptions.size());
   std::vector<int> chosen;
-  if (options.bands.empty()) {
+  if (wanted.empty()) {
     for (int i = 1; i <= count; ++i)
       chosen.push_back(i);
-  } else {
-    for (const auto& wanted : options.bands) {
-      int index = 0;
-      const std::string t = trim(wanted);
-      if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(c); })) {
-        index = std::stoi(t);
-        require(index >= 1 && index <= count, where + " has " + std::to_string(count) +
-                                                  " bands; band index " + t + " is out of range");
-      } else {
-        for (int i = 1; i <= count && index == 0; ++i) {
-          if (to_lower(descriptions[static_cast<size_t>(i - 1)]) == to_lower(t) ||
-              canonical_band_name(descriptions[static_cast<size_t>(i - 1)]) == to_lower(t))
-            index = i;
-        }
-        require(index != 0, where + " has no band described '" + t + "'; its bands are: " +
-                                join(descriptions, ", ") + " (or choose by 1-based index)");
-      }
-      chosen.push_back(index);
-    }
+    return chosen;
   }
+  for (const auto& name : wanted) {
+    int index = 0;
+    const std::string t = trim(name);
+    if (!t.empty() && std::all_of(t.begin(), t.end(), [](char c) { return std::isdigit(c); })) {
+      index = std::stoi(t);
+      require(index >= 1 && index <= count, where + " has " + std::to_string(count) +
+                                                " bands; band index " + t + " is out of range");
+    } else {
+      for (int i = 1; i <= count && index == 0; ++i) {
+        if (to_lower(descriptions[static_cast<size_t>(i - 1)]) == to_lower(t) ||
+            canonical_band_name(descriptions[static_cast<size_t>(i - 1)]) == to_lower(t))
+          index = i;
+      }
+      require(index != 0, where + " has no band described '" + t + "'; its bands are: " +
+                              join(descriptions, ", ") + " (or choose by 1-based index)");
+    }
+    chosen.push_back(index);
+  }
+  return chosen;
+}
 
-  scene.valid = Raster<uint8_t>(scene.height, scene.width, 1);
+// The scene's name for band `index`: its canonical description; for an unnamed stack of up to
+// three bands hh_db, hv_db, incidence_deg; else band_<index>. Made unique within `scene`.
+std::string scene_band_name(const Scene& scene, int index,
+                            const std::vector<std::string>& descriptions) {
   const bool unnamed = std::all_of(descriptions.begin(), descriptions.end(),
                                    [](const std::string& d) { return d.empty(); });
   static const char* kDefaultNames[] = {"hh_db", "hv_db", "incidence_deg"};
-  for (size_t k = 0; k < chosen.size(); ++k) {
-    const int index = chosen[k];
+  const std::string& description = descriptions[static_cast<size_t>(index - 1)];
+  std::string name;
+  if (!description.empty()) {
+    name = canonical_band_name(description);
+  } else if (unnamed && descriptions.size() <= 3) {
+    name = kDefaultNames[index - 1];
+  } else {
+    name = "band_" + std::to_string(index);
+  }
+  while (scene.find_band(name))
+    name += "_" + std::to_string(index);
+  return name;
+}
+
+// Linear sigma0 to dB, with `floor_db` for zero, negative, tiny or infinite values (NaN stays).
+void convert_linear_to_db(Band& band, double floor_db) {
+  const float floor = static_cast<float>(floor_db);
+  for (float& v : band.pixels.data) {
+    if (std::isnan(v)) continue;
+    v = (v > 0 && std::isfinite(v)) ? std::max(10.0f * std::log10(v), floor) : floor;
+  }
+  band.units = "dB";
+}
+
+// Reads the chosen bands into `scene`, marking invalid pixels in `scene.valid`.
+void read_scene_bands(GDALDataset& ds, const std::filesystem::path& path,
+                      const SceneReadOptions& options, const std::vector<int>& chosen,
+                      const std::vector<std::string>& descriptions, Scene& scene) {
+  scene.valid = Raster<uint8_t>(scene.height, scene.width, 1);
+  for (const int index : chosen) {
     Band band;
-    const std::string& description = descriptions[static_cast<size_t>(index - 1)];
-    if (!description.empty()) {
-      band.name = canonical_band_name(description);
-    } else if (unnamed && count <= 3) {
-      band.name = kDefaultNames[index - 1];
-    } else {
-      band.name = "band_" + std::to_string(index);
-    }
-    while (scene.find_band(band.name))
-      band.name += "_" + std::to_string(index);
-    band.pixels = read_float_band(*ds, index, scene.valid, path);
-    band.units = ds->GetRasterBand(index)->GetUnitType();
-    if (options.linear_to_db && band.name != "incidence_deg" && band.name != "distance_map") {
-      const float floor_db = static_cast<float>(options.db_floor);
-      for (float& v : band.pixels.data) {
-        if (std::isnan(v)) continue;
-        v = (v > 0 && std::isfinite(v)) ? std::max(10.0f * std::log10(v), floor_db) : floor_db;
-      }
-      band.units = "dB";
-    }
+    band.name = scene_band_name(scene, index, descriptions);
+    band.pixels = read_float_band(ds, index, scene.valid, path);
+    band.units = ds.GetRasterBand(index)->GetUnitType();
+    if (options.linear_to_db && band.name != "incidence_deg" && band.name != "distance_map")
+      convert_linear_to_db(band, options.db_floor);
     if (band.units.empty()) {
       if (is_backscatter(band.name)) band.units = "dB";
       if (band.name == "incidence_deg") band.units = "deg";
     }
     scene.bands.push_back(std::move(band));
   }
-  // Invalid pixels get the band's mean over valid pixels: nothing downstream sees NaN.
+}
+
+// Invalid pixels get the band's mean over valid pixels: nothing downstream sees NaN.
+void fill_invalid_with_band_means(Scene& scene) {
   for (auto& band : scene.bands) {
     double sum = 0;
     int64_t n = 0;
@@ -449,22 +471,19 @@ Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptio
     for (size_t i = 0; i < band.pixels.data.size(); ++i)
       if (!scene.valid.data[i]) band.pixels.data[i] = fill;
   }
+}
 
-  // Metadata.
-  auto metadata = read_metadata(*ds);
-  auto take = [&](const char* key) {
-    auto it = metadata.find(key);
-    if (it == metadata.end()) return std::string();
-    std::string value = it->second;
-    metadata.erase(it);
-    return value;
-  };
-  scene.id = take(kSceneIdKey);
-  if (scene.id.empty()) scene.id = path.stem().string();
-  scene.ice_service = take(kIceServiceKey);
-  scene.acquisition_time = take(kTimeKey);
-  const std::string season_item = take(kSeasonKey);
-  const std::string spacing = take(kSpacingKey);
+// Removes `key` from `metadata` and returns its value ("" when absent).
+std::string take_item(std::map<std::string, std::string>& metadata, const char* key) {
+  auto it = metadata.find(key);
+  if (it == metadata.end()) return std::string();
+  std::string value = it->second;
+  metadata.erase(it);
+  return value;
+}
+
+// The pixel spacing from the PIXEL_SPACING item, else from a projected grid (else unchanged).
+void set_pixel_spacing(Scene& scene, const std::string& spacing, const std::string& where) {
   if (!spacing.empty()) {
     try {
       scene.pixel_spacing_m = std::stod(spacing);
@@ -475,12 +494,13 @@ Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptio
     auto srs = gdal::make_srs(scene.geo->crs_wkt, where);
     if (srs->IsProjected()) scene.pixel_spacing_m = std::abs(scene.geo->transform[1]);
   }
-  for (const auto& [key, value] : metadata) {
-    if (key == "AREA_OR_POINT" || starts_with(key, "TIFFTAG_")) continue;
-    scene.attributes[key] = value;
-  }
-  if (!options.season.empty()) {
-    scene.season = parse_season(options.season);
+}
+
+// The season: the option, else the SARSEG_SEASON item, else from the date and latitude.
+void set_season(Scene& scene, const std::string& option, const std::string& season_item,
+                const std::string& where) {
+  if (!option.empty()) {
+    scene.season = parse_season(option);
   } else if (!season_item.empty()) {
     try {
       scene.season = parse_season(season_item);
@@ -491,37 +511,75 @@ Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptio
   } else if (auto month = month_of(scene.acquisition_time)) {
     scene.season = season_from_date(*month, centre_latitude(scene));
   }
+}
 
-  // Labels: the given file, or a sibling <stem>_labels.tif when there is one.
+// Scene id, ice service, time, pixel spacing and season from the metadata (the rest become
+// attributes, less GDAL's own items).
+void apply_scene_metadata(GDALDataset& ds, const std::filesystem::path& path,
+                          const SceneReadOptions& options, const std::string& where, Scene& scene) {
+  auto metadata = read_metadata(ds);
+  scene.id = take_item(metadata, kSceneIdKey);
+  if (scene.id.empty()) scene.id = path.stem().string();
+  scene.ice_service = take_item(metadata, kIceServiceKey);
+  scene.acquisition_time = take_item(metadata, kTimeKey);
+  const std::string season_item = take_item(metadata, kSeasonKey);
+  set_pixel_spacing(scene, take_item(metadata, kSpacingKey), where);
+  for (const auto& [key, value] : metadata) {
+    if (key == "AREA_OR_POINT" || starts_with(key, "TIFFTAG_")) continue;
+    scene.attributes[key] = value;
+  }
+  set_season(scene, options.season, season_item, where);
+}
+
+// Labels: the given file, or a sibling <stem>_labels.tif when there is one; refused (or, when
+// asked, resampled) when not on the scene's grid.
+void attach_labels(const std::filesystem::path& path, const SceneReadOptions& options,
+                   const std::string& where, Scene& scene) {
   std::filesystem::path labels_path = options.labels_path;
   if (labels_path.empty()) {
     const auto sibling = geotiff_labels_path(path);
     if (std::filesystem::exists(sibling)) labels_path = sibling;
   }
-  if (!labels_path.empty()) {
-    LabelRasterFile labels = read_label_geotiff(labels_path);
-    const LabelRaster& first = labels.labels.front().second;
-    const bool same_size = first.height == scene.height && first.width == scene.width;
-    bool matches = same_size;
-    if (matches && (labels.geo.has_value() != scene.geo.has_value())) matches = false;
-    if (matches && labels.geo && scene.geo) matches = same_grid(*labels.geo, *scene.geo);
-    if (!matches) {
-      require(options.resample_labels,
-              "label raster '" + labels_path.string() + "' (" + std::to_string(first.height) + "x" +
-                  std::to_string(first.width) + ") is not on the grid of " + where + " (" +
-                  std::to_string(scene.height) + "x" + std::to_string(scene.width) +
-                  "; size, geotransform and CRS must match); resample it or ask for "
-                  "resampling");
-      require(labels.geo && scene.geo, "cannot resample label raster '" + labels_path.string() +
-                                           "': it and the scene both need a geotransform");
-      for (auto& [name, raster] : labels.labels) {
-        raster =
-            resample_labels_nearest(raster, *labels.geo, scene.height, scene.width, *scene.geo);
-      }
+  if (labels_path.empty()) return;
+  LabelRasterFile labels = read_label_geotiff(labels_path);
+  const LabelRaster& first = labels.labels.front().second;
+  const bool same_size = first.height == scene.height && first.width == scene.width;
+  bool matches = same_size;
+  if (matches && (labels.geo.has_value() != scene.geo.has_value())) matches = false;
+  if (matches && labels.geo && scene.geo) matches = same_grid(*labels.geo, *scene.geo);
+  if (!matches) {
+    require(options.resample_labels,
+            "label raster '" + labels_path.string() + "' (" + std::to_string(first.height) + "x" +
+                std::to_string(first.width) + ") is not on the grid of " + where + " (" +
+                std::to_string(scene.height) + "x" + std::to_string(scene.width) +
+                "; size, geotransform and CRS must match); resample it or ask for "
+                "resampling");
+    require(labels.geo && scene.geo, "cannot resample label raster '" + labels_path.string() +
+                                         "': it and the scene both need a geotransform");
+    for (auto& [name, raster] : labels.labels) {
+      raster = resample_labels_nearest(raster, *labels.geo, scene.height, scene.width, *scene.geo);
     }
-    for (auto& [name, raster] : labels.labels)
-      scene.labels[name] = std::move(raster);
   }
+  for (auto& [name, raster] : labels.labels)
+    scene.labels[name] = std::move(raster);
+}
+
+}  // namespace
+
+Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptions& options) {
+  DatasetPtr ds = open_raster(path, "GeoTIFF");
+  const std::string where = "GeoTIFF '" + path.string() + "'";
+  Scene scene;
+  scene.source_path = path.string();
+  scene.height = ds->GetRasterYSize();
+  scene.width = ds->GetRasterXSize();
+  scene.geo = geo_of(*ds);
+  const std::vector<std::string> descriptions = band_descriptions(*ds);
+  const std::vector<int> chosen = chosen_bands(options.bands, descriptions, where);
+  read_scene_bands(*ds, path, options, chosen, descriptions, scene);
+  fill_invalid_with_band_means(scene);
+  apply_scene_metadata(*ds, path, options, where, scene);
+  attach_labels(path, options, where, scene);
   scene.check_consistent();
   return scene;
 }

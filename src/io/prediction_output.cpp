@@ -9,6 +9,7 @@
 #include "sarseg/io/quicklook.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::io {
@@ -28,9 +29,8 @@ std::string output_stem(const Scene& scene) {
 
 const LabelPrediction* find_head(const std::vector<LabelPrediction>& heads,
                                  const std::string& label) {
-  for (const auto& head : heads)
-    if (to_lower(head.label) == to_lower(label)) return &head;
-  return nullptr;
+  return find_first(
+      heads, [&](const LabelPrediction& head) { return to_lower(head.label) == to_lower(label); });
 }
 
 RgbImage quicklook(const Scene& scene, const std::vector<LabelPrediction>& heads, int max_side) {

@@ -1,6 +1,7 @@
 #include "sarseg/io/scene.h"
 
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::io {
@@ -38,17 +39,11 @@ Season season_from_date(int month, double latitude_deg) {
 }
 
 const Band* Scene::find_band(std::string_view name) const {
-  for (const auto& b : bands) {
-    if (b.name == name) return &b;
-  }
-  return nullptr;
+  return find_first(bands, [&](const Band& b) { return b.name == name; });
 }
 
 Band* Scene::find_band(std::string_view name) {
-  for (auto& b : bands) {
-    if (b.name == name) return &b;
-  }
-  return nullptr;
+  return find_first(bands, [&](const Band& b) { return b.name == name; });
 }
 
 const Band& Scene::band(std::string_view name) const {

@@ -59,28 +59,13 @@ class ZipArchive {
   }
 
   // The entry's uncompressed size (UserError when it is missing).
-  uint64_t entry_size(const std::string& name) const {
-    const zip_int64_t index = zip_name_locate(archive_, name.c_str(), 0);
-    require(index >= 0, where_ + " lacks the entry '" + name + "'; the archive is incomplete");
-    zip_stat_t stat;
-    zip_stat_init(&stat);
-    require(zip_stat_index(archive_, static_cast<zip_uint64_t>(index), 0, &stat) == 0 &&
-                (stat.valid & ZIP_STAT_SIZE),
-            where_ + ": cannot read the size of entry '" + name + "'");
-    return stat.size;
-  }
+  uint64_t entry_size(const std::string& name) const { return entry(name).size; }
 
   // The entry's uncompressed size, checked against `expected_size` (when >= 0) before reading, so
   // that a corrupt archive cannot make us allocate or inflate arbitrary amounts.
   void read(const std::string& name, int64_t expected_size, void* out,
             std::string* text = nullptr) const {
-    const zip_int64_t index = zip_name_locate(archive_, name.c_str(), 0);
-    require(index >= 0, where_ + " lacks the entry '" + name + "'; the archive is incomplete");
-    zip_stat_t stat;
-    zip_stat_init(&stat);
-    require(zip_stat_index(archive_, static_cast<zip_uint64_t>(index), 0, &stat) == 0 &&
-                (stat.valid & ZIP_STAT_SIZE),
-            where_ + ": cannot read the size of entry '" + name + "'");
+    const zip_stat_t stat = entry(name);
     if (expected_size >= 0) {
       require(stat.size == static_cast<zip_uint64_t>(expected_size),
               where_ + ": entry '" + name + "' has " + std::to_string(stat.size) +
@@ -91,7 +76,7 @@ class ZipArchive {
       text->resize(stat.size);
       out = text->data();
     }
-    zip_file_t* file = zip_fopen_index(archive_, static_cast<zip_uint64_t>(index), 0);
+    zip_file_t* file = zip_fopen_index(archive_, stat.index, 0);
     require(file != nullptr,
             where_ + ": cannot open entry '" + name + "' (" + zip_strerror(archive_) + ")");
     const zip_int64_t got = stat.size ? zip_fread(file, out, stat.size) : 0;
@@ -109,6 +94,19 @@ class ZipArchive {
   }
 
  private:
+  // The entry's index and uncompressed size (UserError when it is missing or has no size).
+  zip_stat_t entry(const std::string& name) const {
+    const zip_int64_t index = zip_name_locate(archive_, name.c_str(), 0);
+    require(index >= 0, where_ + " lacks the entry '" + name + "'; the archive is incomplete");
+    zip_stat_t stat;
+    zip_stat_init(&stat);
+    require(zip_stat_index(archive_, static_cast<zip_uint64_t>(index), 0, &stat) == 0 &&
+                (stat.valid & ZIP_STAT_SIZE),
+            where_ + ": cannot read the size of entry '" + name + "'");
+    stat.index = static_cast<zip_uint64_t>(index);
+    return stat;
+  }
+
   std::string where_;
   zip_t* archive_ = nullptr;
 };

@@ -123,8 +123,9 @@ class Unpickler {
         case ')':  // EMPTY_TUPLE
           push(make(Kind::Tuple));
           break;
-        case 't': {  // TUPLE
-          auto value = make(Kind::Tuple);
+        case 't':    // TUPLE
+        case 'l': {  // LIST
+          auto value = make(opcode == 't' ? Kind::Tuple : Kind::List);
           value->items = pop_to_mark();
           push(value);
           break;
@@ -136,12 +137,6 @@ class Unpickler {
           value->items.resize(opcode - 0x84);
           for (size_t i = value->items.size(); i-- > 0;)
             value->items[i] = pop();
-          push(value);
-          break;
-        }
-        case 'l': {  // LIST
-          auto value = make(Kind::List);
-          value->items = pop_to_mark();
           push(value);
           break;
         }
