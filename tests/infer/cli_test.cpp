@@ -116,6 +116,36 @@ TEST_F(EvalPredictCli, EvalWritesJsonAndMarkdownPerSceneSeasonAndPooled) {
   EXPECT_TRUE(fs::exists(out / "eval.md"));
 }
 
+// The inference options are config keys too: a YAML file's `inference:` section, then --set, then
+// the flags (which win).
+TEST_F(EvalPredictCli, InferenceKeysComeFromConfigSetAndFlagsInThatOrder) {
+  const fs::path yaml = dir_.path() / "inference.yaml";
+  write_file_atomically(yaml, "inference:\n  tile: 96\n  overlap: 8\n  blend: linear\n");
+  const auto settings_of = [&](const std::string& options) {
+    const fs::path out = dir_.path() / "layered";
+    const auto r = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                       " --out " + q(out) + " " + options);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return nlohmann::json::parse(read_file(out / "eval.json")).at("settings");
+  };
+  const auto from_file = settings_of("--config " + q(yaml));
+  EXPECT_EQ(from_file["tile"], 96);
+  EXPECT_EQ(from_file["overlap"], 8);
+  EXPECT_EQ(from_file["blend"], "linear");
+  const auto overridden = settings_of("--config " + q(yaml) + " --set inference.tile=64");
+  EXPECT_EQ(overridden["tile"], 64);
+  EXPECT_EQ(overridden["blend"], "linear");
+  const auto flag_wins = settings_of("--config " + q(yaml) + " --set inference.tile=64 --tile 32");
+  EXPECT_EQ(flag_wins["tile"], 32);
+  EXPECT_EQ(flag_wins["overlap"], 8);
+  const auto unknown =
+      testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(winter_) + " --out " +
+                          q(dir_.path() / "p") + " --set inference.tiles=64");
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("inference.tile"), std::string::npos) << unknown.output;
+  EXPECT_FALSE(fs::exists(dir_.path() / "p"));
+}
+
 TEST_F(EvalPredictCli, PredictWritesClassMapProbabilitiesAndQuicklook) {
   const fs::path out = dir_.path() / "maps";
   const auto r = testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(winter_) +
