@@ -3,8 +3,8 @@
 #include <functional>
 
 #include "sarseg/train/trainer.h"
-#include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::experiment {
@@ -34,10 +34,7 @@ const std::vector<SceneSourceEntry>& scene_sources() {
 }
 
 const SceneSourceEntry& find_source(const std::string& name) {
-  for (const auto& source : scene_sources())
-    if (source.name == name) return source;
-  throw UserError("data.source '" + name + "' is not a scene source; use " +
-                  join(scene_source_names(), " or "));
+  return find_registered(scene_sources(), name, "scene source", "data.source");
 }
 
 }  // namespace
@@ -80,10 +77,7 @@ TrainJob saved_train_job(const std::filesystem::path& run_dir) {
 }
 
 std::vector<std::string> scene_source_names() {
-  std::vector<std::string> names;
-  for (const auto& source : scene_sources())
-    names.push_back(source.name);
-  return names;
+  return registered_names(scene_sources());
 }
 
 data::SceneSplits load_scenes(const train::TrainConfig& train, const synth::SplitOptions& synth) {

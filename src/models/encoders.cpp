@@ -5,6 +5,7 @@
 
 #include "backbones.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::models {
@@ -56,16 +57,11 @@ const std::vector<EncoderInfo>& encoder_registry() {
 }
 
 std::vector<std::string> encoder_names() {
-  std::vector<std::string> names;
-  for (const auto& info : encoder_registry())
-    names.push_back(info.name);
-  return names;
+  return registered_names(encoder_registry());
 }
 
 const EncoderInfo& find_encoder(const std::string& name) {
-  for (const auto& info : encoder_registry())
-    if (info.name == name) return info;
-  throw UserError("unknown encoder '" + name + "': use one of " + join(encoder_names(), ", "));
+  return find_registered(encoder_registry(), name, "encoder");
 }
 
 std::shared_ptr<EncoderImpl> build_encoder(const std::string& name, int64_t in_channels,

@@ -2,6 +2,7 @@
 #include "sarseg/train/optimizers.h"
 
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::train {
@@ -35,17 +36,11 @@ const std::vector<OptimizerInfo>& optimizer_registry() {
 }
 
 std::vector<std::string> optimizer_names() {
-  std::vector<std::string> names;
-  for (const auto& info : optimizer_registry())
-    names.push_back(info.name);
-  return names;
+  return registered_names(optimizer_registry());
 }
 
 const OptimizerInfo& find_optimizer(const std::string& name) {
-  for (const auto& info : optimizer_registry())
-    if (info.name == name) return info;
-  throw UserError("unknown optimiser '" + name + "' (optim.name): use one of " +
-                  join(optimizer_names(), ", "));
+  return find_registered(optimizer_registry(), name, "optimiser", "optim.name");
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimSection& optim,

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::train {
@@ -131,17 +132,11 @@ const std::vector<ScheduleInfo>& schedule_registry() {
 }
 
 std::vector<std::string> schedule_names() {
-  std::vector<std::string> names;
-  for (const auto& info : schedule_registry())
-    names.push_back(info.name);
-  return names;
+  return registered_names(schedule_registry());
 }
 
 const ScheduleInfo& find_schedule(const std::string& name) {
-  for (const auto& info : schedule_registry())
-    if (info.name == name) return info;
-  throw UserError("unknown learning-rate schedule '" + name + "' (schedule.name): use one of " +
-                  join(schedule_names(), ", "));
+  return find_registered(schedule_registry(), name, "learning-rate schedule", "schedule.name");
 }
 
 std::unique_ptr<LrSchedule> make_schedule(const ScheduleSection& schedule, double base_lr,

@@ -5,6 +5,7 @@
 
 #include "decoder_parts.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/find.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::models {
@@ -18,16 +19,11 @@ const std::vector<DecoderInfo>& decoder_registry() {
 }
 
 std::vector<std::string> decoder_names() {
-  std::vector<std::string> names;
-  for (const auto& info : decoder_registry())
-    names.push_back(info.name);
-  return names;
+  return registered_names(decoder_registry());
 }
 
 const DecoderInfo& find_decoder(const std::string& name) {
-  for (const auto& info : decoder_registry())
-    if (info.name == name) return info;
-  throw UserError("unknown decoder '" + name + "': use one of " + join(decoder_names(), ", "));
+  return find_registered(decoder_registry(), name, "decoder");
 }
 
 void check_decoder_name(const std::string& name) {
