@@ -396,148 +396,30 @@ void prepare_run_dir(const TrainConfig& config, const fs::path& run_dir) {
     fs::remove(run_dir / name);
 }
 
-TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& callbacks,
-                       bool resume) {
-  const TrainConfig& c = s.config;
-  const fs::path last_path = run_dir / "checkpoints" / "last.pt";
-  const fs::path best_path = run_dir / "checkpoints" / "best.pt";
-  const bool maximise = monitor_maximises(c.train.monitor);
-
-  s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
-  place_model(s);
-  auto optimizer = make_optimizer(c.optim, s.model->parameters());
-  auto schedule = make_schedule(c.schedule, c.optim.lr, maximise);
-  EarlyStopping stopping(maximise, c.train.patience, c.train.min_delta, c.train.min_epochs,
-                         c.train.max_epochs);
-  TrainResult result;
-  result.run_dir = run_dir;
-  result.monitor = c.train.monitor;
-  double best_value = NAN;
-  int64_t start_epoch = 0;
-  EventLog events(run_dir / "events.jsonl");
-
-  if (resume) {
-    const checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last_path);
-    checkpoint::load_checkpoint_state(last_path, *s.model, optimizer.get(), true, s.device);
-    const auto state = nlohmann::json::parse(meta.state_json);
-    // Runs saved before the schedule registry kept the plateau state under "plateau".
-    schedule->load_state(state.contains("schedule") ? state.at("schedule") : state.at("plateau"));
-    stopping.load_state(state.at("early_stopping"));
-    best_value = number_from(state.at("best_value"));
-    result.best_epoch = state.at("best_epoch").get<int64_t>();
-    for (const auto& r : state.at("history"))
-      result.history.push_back(record_from_json(r));
-    start_epoch = meta.epoch;
-    events.write("resume", {{"epoch", start_epoch}});
-    sarseg::log::info("resuming {} after epoch {}", run_dir.string(), start_epoch);
-    if (!result.history.empty() && stopping.should_stop(start_epoch)) {
-      result.epochs_completed = start_epoch;
-      result.best_value = best_value;
-      result.stop_reason = "already finished: " + stopping.reason(start_epoch);
-      return result;
-    }
-  } else {
-    const auto report = models::initialise_encoder(s.model, s.spec);
-    place_model(s);
-    events.write("start", {{"model", models::model_label(s.spec)},
-                           {"init", s.spec.init},
-                           {"init_source", report.source},
-                           {"train_scenes", s.train.size()},
-                           {"val_scenes", s.val.size()},
-                           {"normalization",
-                            nlohmann::json::parse(data::normalization_to_json(s.normalization))},
-                           {"torch_threads", torch_threads()},
-                           {"device", s.device.str()}});
+// Everything the loop carries from epoch to epoch, and what a checkpoint's state restores.
+struct LoopState {
+  LoopState(const Setup& s, const fs::path& run_dir)
+      : maximise(monitor_maximises(s.config.train.monitor)),
+        stopping(maximise, s.config.train.patience, s.config.train.min_delta,
+                 s.config.train.min_epochs, s.config.train.max_epochs),
+        last_path(run_dir / "checkpoints" / "last.pt"),
+        best_path(run_dir / "checkpoints" / "best.pt"),
+        events(run_dir / "events.jsonl") {
+    result.run_dir = run_dir;
+    result.monitor = s.config.train.monitor;
   }
 
-  std::vector<torch::Tensor> parameters = s.model->parameters();
-  s.model->train();
+  bool maximise;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
+  std::unique_ptr<LrSchedule> schedule;
+  EarlyStopping stopping;
+  TrainResult result;
+  double best_value = NAN;
+  int64_t start_epoch = 0;
+  fs::path last_path, best_path;
+  EventLog events;
 
-  for (int64_t epoch = start_epoch + 1; epoch <= c.train.max_epochs; ++epoch) {
-    const auto epoch_start = Clock::now();
-    const bool frozen = epoch <= c.model.freeze_encoder_epochs;
-    s.model->set_encoder_frozen(frozen);
-    const auto patches = c.data.resample_every_epoch ? draw(s.train, sampler_options(c, false),
-                                                            train_draw_seed(c, epoch), "data.train")
-                                                     : s.train_patches;
-    data::BatchLoader loader(s.train, patches, loader_options(c, false), epoch);
-    const int64_t batches = loader.num_batches();
-    double loss_sum = 0;
-    int64_t samples = 0;
-    int64_t batch_number = 0;
-    while (auto batch = loader.next()) {
-      ++batch_number;
-      const FaultAction fault =
-          callbacks.inject_fault ? callbacks.inject_fault(epoch, batch_number) : FaultAction::kNone;
-      if (const auto lr = schedule->lr_for_batch(static_cast<double>(epoch - 1) +
-                                                 static_cast<double>(batch_number - 1) /
-                                                     static_cast<double>(batches)))
-        set_lr(*optimizer, *lr);
-      const double loss_value =
-          train_step(s, *optimizer, parameters, *batch, fault == FaultAction::kNanLoss);
-      if (!std::isfinite(loss_value)) {
-        const std::string kept = start_epoch > 0 || epoch > 1
-                                     ? "the last good checkpoint " + last_path.string() +
-                                           " (epoch " + std::to_string(epoch - 1) + ") is intact"
-                                     : "no checkpoint was written yet";
-        events.write("diverged", {{"epoch", epoch}, {"batch", batch_number}, {"loss", nullptr}});
-        throw TrainingDiverged("training diverged: loss is " +
-                               std::string(std::isnan(loss_value) ? "NaN" : "infinite") +
-                               " at epoch " + std::to_string(epoch) + ", batch " +
-                               std::to_string(batch_number) + " of " + std::to_string(batches) +
-                               "; " + kept + "; lower optim.lr, keep optim.grad_clip_norm on, " +
-                               "or check the input scenes");
-      }
-      const int64_t n = batch->input.size(0);
-      loss_sum += loss_value * static_cast<double>(n);
-      samples += n;
-      if (callbacks.on_progress) {
-        BatchProgress progress;
-        progress.epoch = epoch;
-        progress.max_epochs = c.train.max_epochs;
-        progress.batch = batch_number;
-        progress.batches = batches;
-        progress.mean_loss = loss_sum / static_cast<double>(samples);
-        progress.samples = samples;
-        progress.elapsed_seconds = seconds_since(epoch_start);
-        progress.samples_per_second = progress.elapsed_seconds > 0
-                                          ? static_cast<double>(samples) / progress.elapsed_seconds
-                                          : 0.0;
-        progress.eta_seconds = progress.elapsed_seconds / static_cast<double>(batch_number) *
-                               static_cast<double>(batches - batch_number);
-        callbacks.on_progress(progress);
-      }
-    }
-    const double train_seconds = seconds_since(epoch_start);
-    const double wait_seconds = loader.wait_seconds();
-
-    const Validation validation = validate_epoch(s);
-    EpochRecord record;
-    record.epoch = epoch;
-    record.train_loss = samples > 0 ? loss_sum / static_cast<double>(samples) : NAN;
-    record.val_loss = validation.loss;
-    record.val_metrics = validation.metrics;
-    record.monitored =
-        c.train.monitor == "val_loss" ? validation.loss : validation.metrics.at(c.train.monitor);
-    record.train_samples = samples;
-    record.encoder_frozen = frozen;
-    record.samples_per_second =
-        train_seconds > 0 ? static_cast<double>(samples) / train_seconds : 0;
-    record.data_wait_share = train_seconds > 0 ? wait_seconds / train_seconds : 0;
-
-    if (const auto lr = schedule->lr_after_epoch(epoch, record.monitored)) set_lr(*optimizer, *lr);
-    record.lr = get_lr(*optimizer);
-    stopping.update(epoch, record.monitored);
-    const bool finite = std::isfinite(record.monitored);
-    record.best = finite && (std::isnan(best_value) || (maximise ? record.monitored > best_value
-                                                                 : record.monitored < best_value));
-    if (record.best) {
-      best_value = record.monitored;
-      result.best_epoch = epoch;
-    }
-    record.seconds = seconds_since(epoch_start);
-    result.history.push_back(record);
-
+  nlohmann::json saved_state() const {
     nlohmann::json state;
     state["schedule"] = schedule->state();
     state["early_stopping"] = stopping.state();
@@ -546,35 +428,216 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
     state["history"] = nlohmann::json::array();
     for (const auto& r : result.history)
       state["history"].push_back(record_to_json(r));
-    checkpoint::save_checkpoint(last_path, make_meta(s, epoch, state), *s.model, optimizer.get());
-    if (record.best) copy_atomically(last_path, best_path);
-    write_file_atomically(run_dir / "metrics.csv", metrics_csv(result.history));
-    events.write("epoch", record_to_json(record));
+    return state;
+  }
+};
 
-    std::string metric_text;
-    if (c.train.monitor != "val_loss")
-      metric_text = " " + c.train.monitor + " " + csv_number(record.monitored);
-    sarseg::log::info(
-        "epoch {}/{}: train_loss {:.4f} val_loss {:.4f}{} lr {:.3g} {:.1f}s {:.1f} samples/s{}",
-        epoch, c.train.max_epochs, record.train_loss, record.val_loss, metric_text, record.lr,
-        record.seconds, record.samples_per_second, record.best ? " (best)" : "");
+// Restores weights, optimiser, RNG and loop state from checkpoints/last.pt. Returns true when the
+// run had already finished.
+bool restore_run(Setup& s, LoopState& loop) {
+  const checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(loop.last_path);
+  checkpoint::load_checkpoint_state(loop.last_path, *s.model, loop.optimizer.get(), true, s.device);
+  const auto state = nlohmann::json::parse(meta.state_json);
+  // Runs saved before the schedule registry kept the plateau state under "plateau".
+  loop.schedule->load_state(state.contains("schedule") ? state.at("schedule")
+                                                       : state.at("plateau"));
+  loop.stopping.load_state(state.at("early_stopping"));
+  loop.best_value = number_from(state.at("best_value"));
+  loop.result.best_epoch = state.at("best_epoch").get<int64_t>();
+  for (const auto& r : state.at("history"))
+    loop.result.history.push_back(record_from_json(r));
+  loop.start_epoch = meta.epoch;
+  loop.events.write("resume", {{"epoch", loop.start_epoch}});
+  sarseg::log::info("resuming {} after epoch {}", loop.result.run_dir.string(), loop.start_epoch);
+  if (loop.result.history.empty() || !loop.stopping.should_stop(loop.start_epoch)) return false;
+  loop.result.epochs_completed = loop.start_epoch;
+  loop.result.best_value = loop.best_value;
+  loop.result.stop_reason = "already finished: " + loop.stopping.reason(loop.start_epoch);
+  return true;
+}
+
+// A new run: the encoder's initial weights, and the start event.
+void start_run(Setup& s, LoopState& loop) {
+  const auto report = models::initialise_encoder(s.model, s.spec);
+  place_model(s);
+  loop.events.write("start", {{"model", models::model_label(s.spec)},
+                              {"init", s.spec.init},
+                              {"init_source", report.source},
+                              {"train_scenes", s.train.size()},
+                              {"val_scenes", s.val.size()},
+                              {"normalization",
+                               nlohmann::json::parse(data::normalization_to_json(s.normalization))},
+                              {"torch_threads", torch_threads()},
+                              {"device", s.device.str()}});
+}
+
+[[noreturn]] void report_divergence(LoopState& loop, double loss, int64_t epoch, int64_t batch,
+                                    int64_t batches) {
+  const std::string kept = loop.start_epoch > 0 || epoch > 1
+                               ? "the last good checkpoint " + loop.last_path.string() +
+                                     " (epoch " + std::to_string(epoch - 1) + ") is intact"
+                               : "no checkpoint was written yet";
+  loop.events.write("diverged", {{"epoch", epoch}, {"batch", batch}, {"loss", nullptr}});
+  throw TrainingDiverged(
+      "training diverged: loss is " + std::string(std::isnan(loss) ? "NaN" : "infinite") +
+      " at epoch " + std::to_string(epoch) + ", batch " + std::to_string(batch) + " of " +
+      std::to_string(batches) + "; " + kept + "; lower optim.lr, keep optim.grad_clip_norm on, " +
+      "or check the input scenes");
+}
+
+BatchProgress batch_progress(int64_t epoch, int64_t max_epochs, int64_t batch, int64_t batches,
+                             double loss_sum, int64_t samples, double elapsed) {
+  BatchProgress progress;
+  progress.epoch = epoch;
+  progress.max_epochs = max_epochs;
+  progress.batch = batch;
+  progress.batches = batches;
+  progress.mean_loss = loss_sum / static_cast<double>(samples);
+  progress.samples = samples;
+  progress.elapsed_seconds = elapsed;
+  progress.samples_per_second = elapsed > 0 ? static_cast<double>(samples) / elapsed : 0.0;
+  progress.eta_seconds =
+      elapsed / static_cast<double>(batch) * static_cast<double>(batches - batch);
+  return progress;
+}
+
+// One epoch's training half: every batch through train_step, with the schedule's per-batch rate.
+struct EpochTraining {
+  double loss_sum = 0;
+  int64_t samples = 0;
+  double seconds = 0, wait_seconds = 0;
+};
+
+EpochTraining train_epoch(Setup& s, LoopState& loop, std::vector<torch::Tensor>& parameters,
+                          int64_t epoch, const TrainCallbacks& callbacks) {
+  const TrainConfig& c = s.config;
+  const auto epoch_start = Clock::now();
+  const auto patches = c.data.resample_every_epoch ? draw(s.train, sampler_options(c, false),
+                                                          train_draw_seed(c, epoch), "data.train")
+                                                   : s.train_patches;
+  data::BatchLoader loader(s.train, patches, loader_options(c, false), epoch);
+  const int64_t batches = loader.num_batches();
+  EpochTraining out;
+  int64_t batch_number = 0;
+  while (auto batch = loader.next()) {
+    ++batch_number;
+    const FaultAction fault =
+        callbacks.inject_fault ? callbacks.inject_fault(epoch, batch_number) : FaultAction::kNone;
+    if (const auto lr = loop.schedule->lr_for_batch(static_cast<double>(epoch - 1) +
+                                                    static_cast<double>(batch_number - 1) /
+                                                        static_cast<double>(batches)))
+      set_lr(*loop.optimizer, *lr);
+    const double loss_value =
+        train_step(s, *loop.optimizer, parameters, *batch, fault == FaultAction::kNanLoss);
+    if (!std::isfinite(loss_value))
+      report_divergence(loop, loss_value, epoch, batch_number, batches);
+    const int64_t n = batch->input.size(0);
+    out.loss_sum += loss_value * static_cast<double>(n);
+    out.samples += n;
+    if (callbacks.on_progress)
+      callbacks.on_progress(batch_progress(epoch, c.train.max_epochs, batch_number, batches,
+                                           out.loss_sum, out.samples, seconds_since(epoch_start)));
+  }
+  out.seconds = seconds_since(epoch_start);
+  out.wait_seconds = loader.wait_seconds();
+  return out;
+}
+
+// The epoch's record after validation; steps the per-epoch schedule and early stopping and
+// tracks the best monitored value.
+EpochRecord close_epoch(Setup& s, LoopState& loop, int64_t epoch, bool frozen,
+                        const EpochTraining& trained) {
+  const TrainConfig& c = s.config;
+  const Validation validation = validate_epoch(s);
+  EpochRecord record;
+  record.epoch = epoch;
+  record.train_loss =
+      trained.samples > 0 ? trained.loss_sum / static_cast<double>(trained.samples) : NAN;
+  record.val_loss = validation.loss;
+  record.val_metrics = validation.metrics;
+  record.monitored =
+      c.train.monitor == "val_loss" ? validation.loss : validation.metrics.at(c.train.monitor);
+  record.train_samples = trained.samples;
+  record.encoder_frozen = frozen;
+  record.samples_per_second =
+      trained.seconds > 0 ? static_cast<double>(trained.samples) / trained.seconds : 0;
+  record.data_wait_share = trained.seconds > 0 ? trained.wait_seconds / trained.seconds : 0;
+
+  if (const auto lr = loop.schedule->lr_after_epoch(epoch, record.monitored))
+    set_lr(*loop.optimizer, *lr);
+  record.lr = get_lr(*loop.optimizer);
+  loop.stopping.update(epoch, record.monitored);
+  const bool finite = std::isfinite(record.monitored);
+  record.best =
+      finite &&
+      (std::isnan(loop.best_value) ||
+       (loop.maximise ? record.monitored > loop.best_value : record.monitored < loop.best_value));
+  if (record.best) {
+    loop.best_value = record.monitored;
+    loop.result.best_epoch = epoch;
+  }
+  return record;
+}
+
+// checkpoints/last.pt (and best.pt), metrics.csv, events.jsonl and the log line of one epoch.
+void save_epoch(Setup& s, LoopState& loop, const EpochRecord& record, const fs::path& run_dir) {
+  const TrainConfig& c = s.config;
+  checkpoint::save_checkpoint(loop.last_path, make_meta(s, record.epoch, loop.saved_state()),
+                              *s.model, loop.optimizer.get());
+  if (record.best) copy_atomically(loop.last_path, loop.best_path);
+  write_file_atomically(run_dir / "metrics.csv", metrics_csv(loop.result.history));
+  loop.events.write("epoch", record_to_json(record));
+  std::string metric_text;
+  if (c.train.monitor != "val_loss")
+    metric_text = " " + c.train.monitor + " " + csv_number(record.monitored);
+  sarseg::log::info(
+      "epoch {}/{}: train_loss {:.4f} val_loss {:.4f}{} lr {:.3g} {:.1f}s {:.1f} samples/s{}",
+      record.epoch, c.train.max_epochs, record.train_loss, record.val_loss, metric_text, record.lr,
+      record.seconds, record.samples_per_second, record.best ? " (best)" : "");
+}
+
+TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& callbacks,
+                       bool resume) {
+  const TrainConfig& c = s.config;
+  LoopState loop(s, run_dir);
+  s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
+  place_model(s);
+  loop.optimizer = make_optimizer(c.optim, s.model->parameters());
+  loop.schedule = make_schedule(c.schedule, c.optim.lr, loop.maximise);
+  if (resume) {
+    if (restore_run(s, loop)) return loop.result;
+  } else {
+    start_run(s, loop);
+  }
+
+  std::vector<torch::Tensor> parameters = s.model->parameters();
+  s.model->train();
+  for (int64_t epoch = loop.start_epoch + 1; epoch <= c.train.max_epochs; ++epoch) {
+    const auto epoch_start = Clock::now();
+    const bool frozen = epoch <= c.model.freeze_encoder_epochs;
+    s.model->set_encoder_frozen(frozen);
+    const EpochTraining trained = train_epoch(s, loop, parameters, epoch, callbacks);
+    EpochRecord record = close_epoch(s, loop, epoch, frozen, trained);
+    record.seconds = seconds_since(epoch_start);
+    loop.result.history.push_back(record);
+    save_epoch(s, loop, record, run_dir);
     if (callbacks.on_epoch_end) callbacks.on_epoch_end(record);
-    result.epochs_completed = epoch;
-    if (stopping.should_stop(epoch)) {
-      result.stop_reason = stopping.reason(epoch);
+    loop.result.epochs_completed = epoch;
+    if (loop.stopping.should_stop(epoch)) {
+      loop.result.stop_reason = loop.stopping.reason(epoch);
       break;
     }
   }
-  result.best_value = best_value;
-  events.write("end", {{"epochs", result.epochs_completed},
-                       {"best_epoch", result.best_epoch},
-                       {"best_value", number(best_value)},
-                       {"monitor", c.train.monitor},
-                       {"reason", result.stop_reason}});
+  loop.result.best_value = loop.best_value;
+  loop.events.write("end", {{"epochs", loop.result.epochs_completed},
+                            {"best_epoch", loop.result.best_epoch},
+                            {"best_value", number(loop.best_value)},
+                            {"monitor", c.train.monitor},
+                            {"reason", loop.result.stop_reason}});
   sarseg::log::info("finished after {} epochs ({}); best {} {} at epoch {}",
-                    result.epochs_completed, result.stop_reason, c.train.monitor,
-                    csv_number(best_value), result.best_epoch);
-  return result;
+                    loop.result.epochs_completed, loop.result.stop_reason, c.train.monitor,
+                    csv_number(loop.best_value), loop.result.best_epoch);
+  return loop.result;
 }
 
 }  // namespace
