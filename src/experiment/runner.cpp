@@ -272,13 +272,146 @@ fs::path run_directory(const fs::path& out_dir, const std::string& arm, int64_t 
   return out_dir / arm / ("seed" + std::to_string(seed));
 }
 
+namespace {
+
+// Quicklook scenes: the first few test scenes of each season; truth and input drawn once.
+std::vector<Quicklook> draw_quicklook_scenes(Context& ctx, int64_t first_seed) {
+  const auto& config = ctx.config;
+  const data::TaskSpec& first_task = ctx.tasks.front();
+  ensure_output_directory(ctx.out_dir / "quicklooks");
+  std::map<std::string, int64_t> per_season;
+  std::vector<Quicklook> entries;
+  const int size = static_cast<int>(config.experiment.quicklook_size);
+  for (size_t i = 0; i < ctx.scenes.test.size(); ++i) {
+    const io::Scene& scene = ctx.scenes.test[i];
+    const std::string season = io::to_string(scene.season);
+    if (per_season[season]++ >= config.experiment.quicklooks_per_season) continue;
+    QuicklookScene q{i, "t" + std::to_string(i) + "_" + file_safe(scene.id)};
+    Quicklook entry;
+    entry.scene_id = scene.id;
+    entry.season = season;
+    entry.truth_png = "quicklooks/" + q.file_stem + "_truth.png";
+    io::write_png(ctx.out_dir / entry.truth_png,
+                  io::colour_class_map(scene.labels.at(first_task.label), ctx.palette, size));
+    if (scene.find_band("hh_db") && scene.find_band("hv_db")) {
+      entry.input_png = "quicklooks/" + q.file_stem + "_input.png";
+      io::write_png(ctx.out_dir / entry.input_png, io::sar_false_colour(scene, size));
+    }
+    entry.caption = "Input (false colour HH, HV, HH-HV), " + first_task.label +
+                    " truth, and each arm's prediction with the last-epoch weights of seed " +
+                    std::to_string(first_seed) + ".";
+    ctx.quicklooks.push_back(q);
+    entries.push_back(entry);
+  }
+  return entries;
+}
+
+// What the summary says before any run: machine, model, data, classes, arms, seeds.
+ExperimentSummary summary_header(const Context& ctx, const RunnerOptions& options,
+                                 const std::vector<ArmSpec>& arms) {
+  const auto& config = ctx.config;
+  const data::TaskSpec& first_task = ctx.tasks.front();
+  ExperimentSummary summary;
+  summary.name = config.experiment.name;
+  summary.profile = options.profile;
+  summary.sarseg_version = SARSEG_VERSION;
+  summary.machine =
+      cpu_description() + ", " + std::to_string(torch::get_num_threads()) + " torch threads";
+  summary.model = models::model_label(train::model_spec_of(config.train)) + "; bands " +
+                  join(config.train.data.bands, ", ") + "; task " +
+                  join(config.train.data.tasks, ", ");
+  summary.data = describe_data(config, ctx.scenes);
+  summary.class_names = ctx.palette.names;
+  summary.class_names.resize(static_cast<size_t>(first_task.classes));
+  for (int64_t c = 0; c < first_task.classes; ++c)
+    summary.class_colours.push_back(hex_colour(c < static_cast<int64_t>(ctx.palette.colours.size())
+                                                   ? ctx.palette.colours[size_t(c)]
+                                                   : ctx.palette.fill));
+  for (const auto& arm : arms)
+    summary.arms.push_back({arm.name, arm.init, arm.freeze_encoder_epochs > 0, arm.description});
+  summary.seeds = config.experiment.seeds;
+  summary.reference_arm = config.experiment.reference_arm;
+  summary.baseline_arm = config.experiment.baseline_arm;
+  const auto has_task = [&](const char* label) {
+    return std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
+                       [&](const auto& t) { return t.label == label; });
+  };
+  const bool autoice = has_task("SOD") && has_task("SIC") && has_task("FLOE");
+  summary.headline_metric = autoice ? "autoice_combined" : "weighted_f1";
+  summary.config = config_json(config);
+  return summary;
+}
+
+// Writes the report of the runs so far, with the quicklooks whose predictions exist.
+ReportFiles write_summary(ExperimentSummary& summary, const std::vector<Quicklook>& entries,
+                          const Context& ctx, int64_t first_seed) {
+  summary.created_utc = utc_now();
+  summary.total_seconds = 0;
+  for (const auto& run : summary.runs)
+    summary.total_seconds += run.total_seconds;
+  summary.quicklooks.clear();
+  for (auto entry : entries) {
+    for (const auto& run : summary.runs) {
+      if (run.seed != first_seed) continue;
+      for (const auto& q : ctx.quicklooks) {
+        if (q.file_stem + "_truth.png" != fs::path(entry.truth_png).filename().string()) continue;
+        const std::string png = prediction_png(q, run.arm, run.seed);
+        if (fs::exists(ctx.out_dir / png)) entry.predictions[run.arm] = png;
+      }
+    }
+    summary.quicklooks.push_back(entry);
+  }
+  return write_report(summary, ctx.out_dir);
+}
+
+// Trains one run, or resumes it from its last checkpoint.
+train::TrainResult train_or_resume(const Context& ctx, const ArmSpec& arm, int64_t seed,
+                                   const fs::path& run_dir, const std::string& label,
+                                   const RunnerOptions& options, ExperimentOutcome& outcome) {
+  if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
+    sarseg::log::info("experiment: {} resuming from {}", label,
+                      (run_dir / "checkpoints" / "last.pt").string());
+    ++outcome.runs_resumed;
+    return train::resume_training(run_dir, options.train_callbacks, &ctx.scenes);
+  }
+  sarseg::log::info("experiment: {} training ({})", label, arm.description);
+  train::TrainConfig fresh = run_config(ctx.config, arm, seed, run_dir);
+  fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
+  ++outcome.runs_trained;
+  return train::run_training(fresh, options.train_callbacks, &ctx.scenes);
+}
+
+// The curve, convergence and test evaluations of a trained run.
+RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, const ArmSpec& arm,
+                        int64_t seed, const fs::path& run_dir, double& eval_seconds) {
+  RunResult run;
+  run.arm = arm.name;
+  run.seed = seed;
+  run.curve = curve_of(trained.history);
+  std::string reason = trained.stop_reason;
+  const std::string prefix = "already finished: ";
+  if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
+  run.stop_reason = reason.empty() ? "max epochs" : reason;
+  derive_convergence(run);
+  const auto eval_started = Clock::now();
+  const int64_t first_seed = ctx.config.experiment.seeds.front();
+  for (const auto& which : ctx.config.experiment.evaluate)
+    run.evaluations.push_back(
+        evaluate_weights(ctx, run_dir, which, arm, seed, which == "last" && seed == first_seed));
+  eval_seconds = seconds_since(eval_started);
+  run.total_seconds = (run.curve.empty() ? 0.0 : run.curve.back().wall_seconds) + eval_seconds;
+  return run;
+}
+
+}  // namespace
+
 ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOptions& options) {
   const auto started = Clock::now();
   validate(config);
   const std::vector<ArmSpec> arms = arms_of(config);
   const auto& seeds = config.experiment.seeds;
 
-  // ---- every input check before anything is written or trained ----
+  // Every input check comes before anything is written or trained.
   check_arm_weights(config, arms);
   sarseg::log::info("experiment: reading or generating the scenes");
   const train::SceneSplits scenes = load_scenes(config.train, config.synth);
@@ -290,90 +423,14 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   Context ctx{config, scenes, train::tasks_of(config.train), {}, {}, out_dir};
   const data::TaskSpec& first_task = ctx.tasks.front();
   ctx.palette = io::palette_for_label(first_task.label, static_cast<int>(first_task.classes));
-
-  // Quicklook scenes: the first few test scenes of each season; truth and input drawn once.
-  ensure_output_directory(out_dir / "quicklooks");
-  std::map<std::string, int64_t> per_season;
-  std::vector<Quicklook> quicklook_entries;
-  const int size = static_cast<int>(config.experiment.quicklook_size);
-  for (size_t i = 0; i < scenes.test.size(); ++i) {
-    const io::Scene& scene = scenes.test[i];
-    const std::string season = io::to_string(scene.season);
-    if (per_season[season]++ >= config.experiment.quicklooks_per_season) continue;
-    QuicklookScene q{i, "t" + std::to_string(i) + "_" + file_safe(scene.id)};
-    Quicklook entry;
-    entry.scene_id = scene.id;
-    entry.season = season;
-    entry.truth_png = "quicklooks/" + q.file_stem + "_truth.png";
-    io::write_png(out_dir / entry.truth_png,
-                  io::colour_class_map(scene.labels.at(first_task.label), ctx.palette, size));
-    if (scene.find_band("hh_db") && scene.find_band("hv_db")) {
-      entry.input_png = "quicklooks/" + q.file_stem + "_input.png";
-      io::write_png(out_dir / entry.input_png, io::sar_false_colour(scene, size));
-    }
-    entry.caption = "Input (false colour HH, HV, HH-HV), " + first_task.label +
-                    " truth, and each arm's prediction with the last-epoch weights of seed " +
-                    std::to_string(seeds.front()) + ".";
-    ctx.quicklooks.push_back(q);
-    quicklook_entries.push_back(entry);
-  }
-
-  ExperimentSummary summary;
-  summary.name = config.experiment.name;
-  summary.profile = options.profile;
-  summary.sarseg_version = SARSEG_VERSION;
-  summary.machine =
-      cpu_description() + ", " + std::to_string(torch::get_num_threads()) + " torch threads";
-  summary.model = models::model_label(train::model_spec_of(config.train)) + "; bands " +
-                  join(config.train.data.bands, ", ") + "; task " +
-                  join(config.train.data.tasks, ", ");
-  summary.data = describe_data(config, scenes);
-  summary.class_names = ctx.palette.names;
-  summary.class_names.resize(static_cast<size_t>(first_task.classes));
-  for (int64_t c = 0; c < first_task.classes; ++c)
-    summary.class_colours.push_back(hex_colour(c < static_cast<int64_t>(ctx.palette.colours.size())
-                                                   ? ctx.palette.colours[size_t(c)]
-                                                   : ctx.palette.fill));
-  for (const auto& arm : arms)
-    summary.arms.push_back({arm.name, arm.init, arm.freeze_encoder_epochs > 0, arm.description});
-  summary.seeds = seeds;
-  summary.reference_arm = config.experiment.reference_arm;
-  summary.baseline_arm = config.experiment.baseline_arm;
-  const bool autoice = std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
-                                   [](const auto& t) { return t.label == "SOD"; }) &&
-                       std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
-                                   [](const auto& t) { return t.label == "SIC"; }) &&
-                       std::any_of(ctx.tasks.begin(), ctx.tasks.end(),
-                                   [](const auto& t) { return t.label == "FLOE"; });
-  summary.headline_metric = autoice ? "autoice_combined" : "weighted_f1";
-  summary.config = config_json(config);
+  const std::vector<Quicklook> quicklook_entries = draw_quicklook_scenes(ctx, seeds.front());
+  ExperimentSummary summary = summary_header(ctx, options, arms);
 
   ExperimentOutcome outcome;
   const int64_t total_runs = static_cast<int64_t>(arms.size() * seeds.size());
   int64_t run_number = 0;
   double trained_seconds = 0;
   int64_t trained_runs = 0;
-
-  const auto finish_summary = [&]() {
-    summary.created_utc = utc_now();
-    summary.total_seconds = 0;
-    for (const auto& run : summary.runs)
-      summary.total_seconds += run.total_seconds;
-    summary.quicklooks.clear();
-    for (auto entry : quicklook_entries) {
-      for (const auto& run : summary.runs) {
-        if (run.seed != seeds.front()) continue;
-        for (const auto& q : ctx.quicklooks) {
-          if (q.file_stem + "_truth.png" != fs::path(entry.truth_png).filename().string()) continue;
-          const std::string png = prediction_png(q, run.arm, run.seed);
-          if (fs::exists(out_dir / png)) entry.predictions[run.arm] = png;
-        }
-      }
-      summary.quicklooks.push_back(entry);
-    }
-    return write_report(summary, out_dir);
-  };
-
   // Seed-major order: each finished seed adds a complete pair to the comparison.
   for (int64_t seed : seeds) {
     for (const auto& arm : arms) {
@@ -392,35 +449,10 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
         continue;
       }
       const auto run_started = Clock::now();
-      const train::TrainConfig run_cfg = run_config(config, arm, seed, run_dir);
-      train::TrainResult trained;
-      if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
-        sarseg::log::info("experiment: {} resuming from {}", label,
-                          (run_dir / "checkpoints" / "last.pt").string());
-        trained = train::resume_training(run_dir, options.train_callbacks, &scenes);
-        ++outcome.runs_resumed;
-      } else {
-        sarseg::log::info("experiment: {} training ({})", label, arm.description);
-        train::TrainConfig fresh = run_cfg;
-        fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
-        trained = train::run_training(fresh, options.train_callbacks, &scenes);
-        ++outcome.runs_trained;
-      }
-      RunResult run;
-      run.arm = arm.name;
-      run.seed = seed;
-      run.curve = curve_of(trained.history);
-      std::string reason = trained.stop_reason;
-      const std::string prefix = "already finished: ";
-      if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
-      run.stop_reason = reason.empty() ? "max epochs" : reason;
-      derive_convergence(run);
-      const auto eval_started = Clock::now();
-      for (const auto& which : config.experiment.evaluate)
-        run.evaluations.push_back(evaluate_weights(ctx, run_dir, which, arm, seed,
-                                                   which == "last" && seed == seeds.front()));
-      const double eval_seconds = seconds_since(eval_started);
-      run.total_seconds = (run.curve.empty() ? 0.0 : run.curve.back().wall_seconds) + eval_seconds;
+      const train::TrainResult trained =
+          train_or_resume(ctx, arm, seed, run_dir, label, options, outcome);
+      double eval_seconds = 0;
+      RunResult run = run_result_of(ctx, trained, arm, seed, run_dir, eval_seconds);
       write_file_atomically(result_file, nlohmann::json(run).dump(1) + "\n");
 
       trained_seconds += seconds_since(run_started);
@@ -437,10 +469,10 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
           label, run.curve.size(), run.stop_reason, run.best_epoch, scores, eval_seconds,
           clock_text(seconds_since(started)), clock_text(eta));
       summary.runs.push_back(std::move(run));
-      finish_summary();  // a partial report after every run
+      write_summary(summary, quicklook_entries, ctx, seeds.front());  // a partial report
     }
   }
-  outcome.report = finish_summary();
+  outcome.report = write_summary(summary, quicklook_entries, ctx, seeds.front());
   outcome.summary = summary;
   outcome.wall_seconds = seconds_since(started);
   return outcome;
