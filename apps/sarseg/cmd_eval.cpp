@@ -31,7 +31,6 @@ struct EvalCommandOptions {
 };
 
 void run_eval(const EvalCommandOptions& options) {
-  infer::validate(options.inference);
   // A .txt or .list argument is a list file (one path per line, '#' comments, relative paths
   // from the list's folder).
   const auto files = data::expand_scene_paths(options.scenes, "sarseg eval");

@@ -34,7 +34,6 @@ struct PredictCommandOptions {
 };
 
 void run_predict(const PredictCommandOptions& options) {
-  infer::validate(options.inference);
   require(io::geotiff_supported(),
           "this sarseg was built without GDAL (SARSEG_WITH_GDAL=OFF), so predict cannot write "
           "GeoTIFF class maps; rebuild with GDAL");

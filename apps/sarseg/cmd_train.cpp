@@ -29,8 +29,7 @@ void run_train(const TrainArgs& args) {
             "combined with it");
     const experiment::TrainJob job = experiment::saved_train_job(args.resume_dir);
     const auto scenes = experiment::load_scenes(job.train, job.synth);
-    const auto callbacks =
-        terminal_train_callbacks(train::saved_run_config(args.resume_dir).output);
+    const auto callbacks = terminal_train_callbacks(job.train.output);
     const auto result = train::resume_training(args.resume_dir, callbacks, &scenes);
     std::printf("run %s: %lld epochs (%s); best %s %.6g at epoch %lld\n",
                 result.run_dir.string().c_str(), static_cast<long long>(result.epochs_completed),

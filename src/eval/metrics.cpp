@@ -26,12 +26,14 @@ ConfusionMatrix::ConfusionMatrix(int num_classes)
 }
 
 void ConfusionMatrix::add(const uint8_t* truth, const uint8_t* prediction, const uint8_t* valid,
-                          size_t n, std::string_view where) {
+                          size_t n, std::string_view where, int ignored_label) {
   const int k = num_classes_;
   for (size_t i = 0; i < n; ++i) {
     const int t = truth[i];
     const int p = prediction[i];
-    if (t == kIgnoreLabel || p == kIgnoreLabel || (valid != nullptr && valid[i] == 0)) continue;
+    if (t == kIgnoreLabel || t == ignored_label || p == kIgnoreLabel ||
+        (valid != nullptr && valid[i] == 0))
+      continue;
     if (t >= k)
       throw UserError(std::string(where) + ": label value " + std::to_string(t) + " at pixel " +
                       std::to_string(i) + " is beyond the model's " + std::to_string(k) +

@@ -90,16 +90,9 @@ std::vector<ConfusionMatrix> score_scene(const io::Scene& scene,
     require(predicted.data.size() == pixels,
             scene_where(scene) + ": the class map of '" + head.label + "' is not the scene's size");
     const uint8_t* counted = valid.empty() ? nullptr : valid.data.data();
-    std::vector<uint8_t> masked;
-    if (scoring.ignore_label >= 0) {
-      // The ignored value scores as "no label".
-      masked = truth.data;
-      for (auto& v : masked)
-        if (v == scoring.ignore_label) v = io::kLabelFill;
-    }
     ConfusionMatrix cm(static_cast<int>(head.classes));
-    cm.add(masked.empty() ? truth.data.data() : masked.data(), predicted.data.data(), counted,
-           pixels, scene_where(scene) + " label '" + head.label + "'");
+    cm.add(truth.data.data(), predicted.data.data(), counted, pixels,
+           scene_where(scene) + " label '" + head.label + "'", scoring.ignore_label);
     result.push_back(std::move(cm));
   }
   return result;

@@ -69,6 +69,10 @@ TrainJob saved_train_job(const std::filesystem::path& run_dir) {
   const auto path = run_dir / "config.yaml";
   require(std::filesystem::is_regular_file(path),
           "--resume " + run_dir.string() + ": no config.yaml; give a sarseg training run folder");
+  // Checked here too, so that no scenes are made for a run that cannot be resumed.
+  require(std::filesystem::is_regular_file(run_dir / "checkpoints" / "last.pt"),
+          "--resume " + run_dir.string() +
+              ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
   TrainJob job;
   train_job_schema().load_yaml_file(job, path);
   job.train.output.dir = run_dir.string();

@@ -688,10 +688,6 @@ std::pair<TrainConfig, checkpoint::CheckpointMeta> read_saved_run(const fs::path
 }
 }  // namespace
 
-TrainConfig saved_run_config(const fs::path& run_dir) {
-  return read_saved_run(run_dir).first;
-}
-
 TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
                             const SceneSplits* scenes) {
   const auto [config, meta] = read_saved_run(run_dir);

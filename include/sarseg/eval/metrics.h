@@ -36,11 +36,12 @@ class ConfusionMatrix {
   explicit ConfusionMatrix(int num_classes);
 
   int num_classes() const { return num_classes_; }
-  // Adds `n` pixels. `valid` may be null (all valid). Pixels with truth 255, prediction 255 or
-  // valid 0 are skipped. A truth value >= num_classes is a UserError that names `where` and the
-  // pixel index; a prediction >= num_classes is an internal error (std::logic_error).
+  // Adds `n` pixels. `valid` may be null (all valid). Pixels with truth 255 or `ignored_label`
+  // (-1 = none), prediction 255 or valid 0 are skipped. A truth value >= num_classes is a
+  // UserError that names `where` and the pixel index; a prediction >= num_classes is an internal
+  // error (std::logic_error).
   void add(const uint8_t* truth, const uint8_t* prediction, const uint8_t* valid, size_t n,
-           std::string_view where = "labels");
+           std::string_view where = "labels", int ignored_label = -1);
   void add(int truth, int prediction, int64_t count = 1);
   // Sums another matrix of the same size into this one (an empty one adopts its size).
   void merge(const ConfusionMatrix& other);

@@ -102,10 +102,6 @@ class TrainingDiverged : public UserError {
 TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callbacks = {},
                          const SceneSplits* scenes = nullptr);
 
-// The configuration the run in `run_dir` was started with (saved in checkpoints/last.pt), with
-// output.dir = run_dir. UserError when the run has no checkpoint yet.
-TrainConfig saved_run_config(const std::filesystem::path& run_dir);
-
 // Continues the run in `run_dir` from checkpoints/last.pt with its saved config.
 TrainResult resume_training(const std::filesystem::path& run_dir,
                             const TrainCallbacks& callbacks = {},
