@@ -370,7 +370,10 @@ void warp_scene(Scene& scene, const GeolocationGrid& grid, const Looks& looks,
 Scene import_product(const Product& product, const ImportOptions& options) {
   require(options.min_valid_fraction >= 0 && options.min_valid_fraction <= 1,
           "the valid share of a block must be in 0..1");
-  if (!options.crs.empty()) gdal::make_srs(options.crs, "--crs '" + options.crs + "'");
+  if (!options.crs.empty()) {
+    gdal::ErrorCapture quiet;
+    gdal::make_srs(options.crs, "--crs '" + options.crs + "'");
+  }
   const Looks looks = looks_for(product, options.pixel_spacing_m);
   require(looks.lines * looks.pixels <= 65535,
           "output pixel spacing " + std::to_string(options.pixel_spacing_m) +
