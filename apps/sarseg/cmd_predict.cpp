@@ -14,6 +14,7 @@
 #include "sarseg/io/geotiff.h"
 #include "sarseg/io/prediction_output.h"
 #include "sarseg/io/scene_io.h"
+#include "sarseg/io/sentinel1.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -28,6 +29,7 @@ struct PredictCommandOptions {
   std::vector<std::string> scenes;
   std::string out;
   std::string labels;
+  std::string product_crs;
   io::PredictOutputOptions outputs;
   InferenceSettings inference_settings;
   infer::InferenceOptions inference;  // resolved from inference_settings
@@ -39,7 +41,9 @@ void run_predict(const PredictCommandOptions& options) {
           "GeoTIFF class maps; rebuild with GDAL");
   for (const auto& scene : options.scenes) {
     std::error_code error;
-    require(fs::is_regular_file(scene, error),
+    // Sentinel-1 products may be .SAFE folders; they are imported in memory by read_scene.
+    require(fs::is_regular_file(scene, error) ||
+                (io::s1::is_product_path(scene) && fs::is_directory(scene, error)),
             "scene file '" + scene + "' does not exist or is not a file");
   }
   const fs::path out_dir(options.out);
@@ -49,6 +53,7 @@ void run_predict(const PredictCommandOptions& options) {
   const infer::ScenePredictor predictor = infer::make_predictor(bundle, options.inference);
   io::SceneReadOptions read_options = infer::scene_read_options(bundle);
   read_options.labels_path = options.labels;
+  read_options.product.crs = options.product_crs;
   for (const auto& file : options.scenes) {
     const io::Scene scene = io::read_scene(file, read_options);
     predictor.check_scene(scene);
@@ -71,7 +76,10 @@ void add_predict_command(CLI::App& root) {
       "predict", "whole-scene ice maps: GeoTIFF class maps, probabilities, PNG quicklooks");
   app->add_option("--checkpoint", options->checkpoint, "checkpoint file or training run directory")
       ->required();
-  app->add_option("scenes", options->scenes, "scene files (.nc, .tif)")->required();
+  app->add_option("scenes", options->scenes,
+                  "scene files (.nc, .tif) or Sentinel-1 GRD products (.SAFE, .zip: imported in "
+                  "memory as `sarseg s1 import` does with its defaults)")
+      ->required();
   app->add_option("--out", options->out, "output folder (created when missing)")->required();
   app->add_flag("--probabilities", options->outputs.probabilities,
                 "also write per-class probabilities (uint8 bands, value / 254, nodata 255)");
@@ -85,6 +93,9 @@ void add_predict_command(CLI::App& root) {
                 "submission netCDF");
   app->add_option("--labels", options->labels,
                   "GeoTIFF scenes: label raster (default: a sibling <name>_labels.tif)");
+  app->add_option("--product-crs", options->product_crs,
+                  "Sentinel-1 products: warp to this map CRS (e.g. EPSG:3413) before predicting; "
+                  "empty = swath geometry");
   add_inference_settings(*app, options->inference_settings);
   app->callback([options, app] {
     options->inference = resolve_inference_options(*app, options->inference_settings);

@@ -27,6 +27,11 @@ SceneFormat require_format(const std::filesystem::path& path, const char* verb) 
 
 Scene read_scene(const std::filesystem::path& path, const SceneReadOptions& options) {
   require(std::filesystem::exists(path), "scene file '" + path.string() + "' does not exist");
+  if (s1::is_product_path(path)) {
+    Scene scene = s1::import_product(path, options.product);
+    if (!options.season.empty()) scene.season = parse_season(options.season);
+    return scene;
+  }
   require(!std::filesystem::is_directory(path),
           "scene file '" + path.string() + "' is a directory; give a .nc or .tif file");
   if (require_format(path, "read") == SceneFormat::kNetcdf) {

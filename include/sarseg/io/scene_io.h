@@ -2,6 +2,7 @@
 //   *.nc                 AI4Arctic ready-to-train netCDF (io/netcdf.h)
 //   *.tif / *.tiff       GeoTIFF stack (io/geotiff.h); labels from a sibling *_labels.tif when
 //                        present or from SceneReadOptions::labels_path
+//   *.SAFE, *.zip        Sentinel-1 GRD product, imported in memory (io/sentinel1.h; read only)
 #pragma once
 
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "sarseg/io/scene.h"
+#include "sarseg/io/sentinel1.h"
 
 namespace sarseg::io {
 
@@ -26,10 +28,13 @@ struct SceneReadOptions {
   bool resample_labels = false;
   // Season override ("" = derive from the date and latitude).
   std::string season;
+  // Sentinel-1 products (.SAFE folder or .zip): calibration, noise removal, spacing, CRS.
+  s1::ImportOptions product;
 };
 
 enum class SceneFormat { kNetcdf, kGeoTiff };
 
+// A scene file, or a Sentinel-1 product (s1::is_product_path) imported with options.product.
 Scene read_scene(const std::filesystem::path& path, const SceneReadOptions& options = {});
 // Writes `scene` to `path` (format from the extension). Atomic.
 void write_scene(const Scene& scene, const std::filesystem::path& path);
