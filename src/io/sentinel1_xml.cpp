@@ -1,5 +1,7 @@
 #include "sentinel1_xml.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -14,6 +16,26 @@ namespace {
   throw UserError("Sentinel-1 file '" + where + "': element '" + path_of(node) + "' " + what);
 }
 
+// The name of the last element opened before `offset` (for messages about broken files).
+std::string element_before(std::string_view bytes, size_t offset) {
+  size_t at = std::min(offset, bytes.size());
+  while (at > 0) {
+    at = bytes.rfind('<', at - 1);
+    if (at == std::string_view::npos) break;
+    const size_t start = at + 1;
+    if (start < bytes.size() &&
+        (std::isalpha(static_cast<unsigned char>(bytes[start])) || bytes[start] == '_')) {
+      size_t end = start;
+      while (end < bytes.size() && bytes[end] != ' ' && bytes[end] != '>' && bytes[end] != '/' &&
+             bytes[end] != '\n' && bytes[end] != '\t' && bytes[end] != '\r')
+        ++end;
+      return std::string(bytes.substr(start, end - start));
+    }
+    if (at == 0) break;
+  }
+  return "(start of file)";
+}
+
 }  // namespace
 
 void parse(pugi::xml_document& document, std::string_view bytes, const std::string& where) {
@@ -21,7 +43,9 @@ void parse(pugi::xml_document& document, std::string_view bytes, const std::stri
       document.load_buffer(bytes.data(), bytes.size(), pugi::parse_default, pugi::encoding_auto);
   if (!result) {
     throw UserError("Sentinel-1 file '" + where + "': malformed XML (" + result.description() +
-                    " at byte " + std::to_string(result.offset) + "); the product is damaged");
+                    " at byte " + std::to_string(result.offset) + ", in element '" +
+                    element_before(bytes, static_cast<size_t>(result.offset)) +
+                    "'); the product is damaged");
   }
   if (!document.document_element()) {
     throw UserError("Sentinel-1 file '" + where + "': no root element; the product is damaged");

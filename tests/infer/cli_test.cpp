@@ -13,40 +13,15 @@
 #include "sarseg/util/atomic_file.h"
 #include "support/geo_support.h"
 #include "support/test_support.h"
+#include "tiny_checkpoint.h"
 
 namespace sarseg {
 namespace {
 
 namespace fs = std::filesystem;
 
-models::ModelSpec tiny_spec(const std::string& encoder = "mobilenet_v2") {
-  models::ModelSpec spec;
-  spec.encoder = encoder;
-  spec.decoder = "unet";
-  spec.in_channels = 3;
-  spec.heads = {models::HeadSpec{"SOD", 6, false}};
-  spec.decoder_channels = {16, 16, 8, 8, 8};
-  return spec;
-}
-
-// `units`: the band units recorded with the normalisation ({} = none, as older checkpoints).
-fs::path write_checkpoint(const fs::path& dir, const models::ModelSpec& meta_spec,
-                          const models::ModelSpec& weights_spec,
-                          const std::vector<std::string>& units = {}) {
-  checkpoint::CheckpointMeta meta;
-  meta.spec = meta_spec;
-  meta.normalization.bands = {"hh_db", "hv_db", "incidence_deg"};
-  meta.normalization.mean = {-15.0, -25.0, 35.0};
-  meta.normalization.std = {5.0, 5.0, 8.0};
-  meta.normalization.source = "test";
-  meta.normalization.units = units;
-  meta.tasks = {data::TaskSpec{"SOD", 6, false, 1.0}};
-  meta.epoch = 3;
-  auto model = models::build_model(weights_spec);
-  const fs::path path = dir / "model.ckpt";
-  checkpoint::save_checkpoint(path, meta, *model, nullptr);
-  return path;
-}
+using test::tiny_spec;
+using test::write_checkpoint;
 
 // A 3-band GeoTIFF scene (or, with `extension` ".nc", an AI4Arctic netCDF one, which stores
 // z-scores) with SOD labels in 0..5 (255 on the first row); `bad_label` puts one value beyond the
