@@ -34,9 +34,11 @@ void run_s1_import(S1ImportCommandOptions options) {
   const auto start = std::chrono::steady_clock::now();
   const io::s1::Product product = io::s1::open_product(options.product);
   const io::Scene scene = io::s1::import_product(product, options.import);
+  const auto imported = std::chrono::steady_clock::now();
   io::write_scene(scene, options.out);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto end = std::chrono::steady_clock::now();
+  const double import_seconds = std::chrono::duration<double>(imported - start).count();
+  const double write_seconds = std::chrono::duration<double>(end - imported).count();
 
   int64_t valid = 0;
   for (int64_t r = 0; r < scene.height; ++r)
@@ -63,7 +65,8 @@ void run_s1_import(S1ImportCommandOptions options) {
                   static_cast<double>(std::max<int64_t>(scene.height * scene.width, 1)));
   std::printf("time:          %s, season %s\n", scene.acquisition_time.c_str(),
               io::to_string(scene.season).c_str());
-  std::printf("wrote:         %s (%.1f s)\n", options.out.c_str(), seconds);
+  std::printf("wrote:         %s (import %.1f s, write %.1f s)\n", options.out.c_str(),
+              import_seconds, write_seconds);
 }
 
 void add_import_options(CLI::App& app, S1ImportCommandOptions& options) {

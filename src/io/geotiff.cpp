@@ -215,6 +215,8 @@ DatasetPtr create_geotiff(const std::filesystem::path& temp, const std::filesyst
   options = CSLSetNameValue(options, "COMPRESS", "DEFLATE");
   options = CSLSetNameValue(options, "TILED", "YES");
   options = CSLSetNameValue(options, "BIGTIFF", "IF_SAFER");
+  // DEFLATE compression of the tiles on every core (the same bytes, written faster).
+  options = CSLSetNameValue(options, "NUM_THREADS", "ALL_CPUS");
   if (type == GDT_Float32) options = CSLSetNameValue(options, "PREDICTOR", "3");
   DatasetPtr ds(
       driver->Create(temp.c_str(), static_cast<int>(w), static_cast<int>(h), bands, type, options));

@@ -162,6 +162,24 @@ double GeolocationGrid::interpolate(const std::vector<double>& values, double li
   return top * (1 - tr) + bottom * tr;
 }
 
+void GeolocationGrid::incidence_row(double line, const double* pixels, int64_t count,
+                                    float* out) const {
+  const auto [r, tr] = cell(lines_, line);
+  const size_t w = pixels_.size();
+  // The line's values at the tie-point pixels, then linear in pixel (= bilinear).
+  std::vector<double> row(w);
+  for (size_t c = 0; c < w; ++c)
+    row[c] = incidence_[r * w + c] * (1 - tr) + incidence_[(r + 1) * w + c] * tr;
+  size_t c = 0;
+  for (int64_t k = 0; k < count; ++k) {
+    const double p = pixels[k];
+    while (c + 2 < w && p >= pixels_[c + 1])
+      ++c;
+    const double t = (p - pixels_[c]) / (pixels_[c + 1] - pixels_[c]);
+    out[k] = static_cast<float>(row[c] * (1 - t) + row[c + 1] * t);
+  }
+}
+
 double GeolocationGrid::incidence_deg(double line, double pixel) const {
   return interpolate(incidence_, line, pixel);
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -119,6 +120,30 @@ FloatRaster read_calibrated_window(const Product& product, size_t polarisation,
 
 namespace {
 
+int worker_count(const ImportOptions& options, int64_t work_items) {
+  const int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  return static_cast<int>(std::clamp<int64_t>(threads, 1, std::max<int64_t>(work_items, 1)));
+}
+
+// Runs fn(row0, row1) over [0, rows) in blocks on the import's worker threads.
+void parallel_rows(int64_t rows, const ImportOptions& options,
+                   const std::function<void(int64_t, int64_t)>& fn) {
+  constexpr int64_t kBlock = 64;
+  const int64_t blocks = (rows + kBlock - 1) / kBlock;
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t b = next++; b < blocks; b = next++)
+      fn(b * kBlock, std::min(rows, (b + 1) * kBlock));
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < worker_count(options, blocks); ++t)
+    pool.emplace_back(work);
+  work();
+  for (auto& t : pool)
+    t.join();
+}
+
 struct Looks {
   int64_t lines = 1;   // azimuth
   int64_t pixels = 1;  // range
@@ -138,10 +163,11 @@ Looks looks_for(const Product& product, double spacing_m) {
   return looks;
 }
 
-// Mean linear backscatter per output pixel and polarisation, and the valid looks per pixel.
+// Mean linear backscatter per output pixel and polarisation, and where every polarisation has
+// enough valid looks.
 struct Multilooked {
-  std::vector<FloatRaster> mean;              // per polarisation
-  std::vector<Raster<uint16_t>> valid_looks;  // per polarisation
+  std::vector<FloatRaster> mean;  // per polarisation
+  Raster<uint8_t> valid;
 };
 
 Multilooked multilook(const Product& product, const Looks& looks, const ImportOptions& options) {
@@ -149,8 +175,8 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
   Multilooked result;
   for (size_t k = 0; k < pols; ++k) {
     result.mean.emplace_back(looks.out_height, looks.out_width, 0.0f);
-    result.valid_looks.emplace_back(looks.out_height, looks.out_width, uint16_t{0});
   }
+  result.valid = Raster<uint8_t>(looks.out_height, looks.out_width, 1);
   std::vector<Calibrator> calibrators;
   for (size_t k = 0; k < pols; ++k)
     calibrators.emplace_back(product, k, options.calibration);
@@ -160,9 +186,7 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
       std::max<int64_t>(1, std::max<int64_t>(options.strip_lines, 1) / looks.lines);
   const int64_t strips = (looks.out_height + rows_per_strip - 1) / rows_per_strip;
   const int64_t chunk_rows = std::max<int64_t>(1, kLutChunkLines / looks.lines);
-  int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  threads = static_cast<int>(std::clamp<int64_t>(threads, 1, std::max<int64_t>(strips, 1)));
+  const int threads = worker_count(options, strips);
 
   std::atomic<int64_t> next{0};
   std::atomic<bool> failed{false};
@@ -178,6 +202,7 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
       std::vector<uint16_t> dn;
       std::vector<float> linear;
       std::vector<double> sums;
+      std::vector<uint16_t> strip_counts;
       while (!failed) {
         const int64_t strip = next++;
         if (strip >= strips) break;
@@ -188,6 +213,7 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
         const Window strip_window{line0, 0, lines, product.samples};
         dn.resize(static_cast<size_t>(lines * product.samples));
         for (size_t k = 0; k < pols; ++k) {
+          strip_counts.assign(static_cast<size_t>(rows * looks.out_width), 0);
           read_dn(*datasets[k], product.polarisations[k], strip_window, dn.data());
           for (int64_t r0 = 0; r0 < rows; r0 += chunk_rows) {
             const int64_t chunk_line0 = line0 + r0 * looks.lines;
@@ -205,7 +231,8 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
             for (int64_t orow = 0; orow < out_rows; ++orow) {
               const int64_t out_row = (chunk_line0 / looks.lines) + orow;
               sums.assign(static_cast<size_t>(looks.out_width), 0.0);
-              uint16_t* counts = &result.valid_looks[k].at(out_row, 0);
+              uint16_t* counts =
+                  strip_counts.data() + static_cast<size_t>((out_row - row0) * looks.out_width);
               const int64_t first = orow * looks.lines;
               const int64_t last = std::min(first + looks.lines, chunk_lines);
               for (int64_t l = first; l < last; ++l) {
@@ -227,10 +254,18 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
                 }
               }
               float* mean = &result.mean[k].at(out_row, 0);
+              uint8_t* valid = &result.valid.at(out_row, 0);
+              const int64_t block_lines = last - first;
               for (int64_t c = 0; c < looks.out_width; ++c) {
                 mean[c] = counts[c] > 0
                               ? static_cast<float>(sums[static_cast<size_t>(c)] / counts[c])
                               : NAN;
+                const int64_t block_pixels =
+                    std::min(looks.pixels, product.samples - c * looks.pixels);
+                const double needed =
+                    std::max(1.0, options.min_valid_fraction *
+                                      static_cast<double>(block_lines * block_pixels));
+                if (counts[c] < needed) valid[c] = 0;
               }
             }
           }
@@ -256,7 +291,7 @@ Multilooked multilook(const Product& product, const Looks& looks, const ImportOp
 }
 
 float to_db(float linear, double floor_linear) {
-  return static_cast<float>(10.0 * std::log10(std::max(static_cast<double>(linear), floor_linear)));
+  return 10.0f * std::log10(std::max(linear, static_cast<float>(floor_linear)));
 }
 
 std::string lower(std::string text) {
@@ -389,35 +424,28 @@ Scene import_product(const Product& product, const ImportOptions& options) {
   scene.height = looks.out_height;
   scene.width = looks.out_width;
   scene.pixel_spacing_m = options.pixel_spacing_m;
-  scene.valid = Raster<uint8_t>(scene.height, scene.width, 1);
-  for (int64_t r = 0; r < scene.height; ++r) {
-    const int64_t block_lines = std::min(looks.lines, product.lines - r * looks.lines);
-    for (int64_t c = 0; c < scene.width; ++c) {
-      const int64_t block_pixels = std::min(looks.pixels, product.samples - c * looks.pixels);
-      const double needed = std::max(
-          1.0, options.min_valid_fraction * static_cast<double>(block_lines * block_pixels));
-      for (const auto& counts : looked.valid_looks)
-        if (counts.at(r, c) < needed) scene.valid.at(r, c) = 0;
-    }
-  }
+  scene.valid = std::move(looked.valid);
   for (size_t k = 0; k < product.polarisations.size(); ++k) {
     Band band{lower(product.polarisations[k].files.polarisation) + "_db", "dB",
               std::move(looked.mean[k])};
     scene.bands.push_back(std::move(band));
   }
   Band incidence{"incidence_deg", "deg", FloatRaster(scene.height, scene.width)};
-  for (int64_t r = 0; r < scene.height; ++r) {
-    // The centre of the block (partial blocks at the far edges included).
-    const double line =
-        static_cast<double>(r * looks.lines) +
-        0.5 * static_cast<double>(std::min(looks.lines, product.lines - r * looks.lines) - 1);
-    for (int64_t c = 0; c < scene.width; ++c) {
-      const double pixel =
-          static_cast<double>(c * looks.pixels) +
-          0.5 * static_cast<double>(std::min(looks.pixels, product.samples - c * looks.pixels) - 1);
-      incidence.pixels.at(r, c) = static_cast<float>(grid.incidence_deg(line, pixel));
-    }
+  // At the centre of each block (partial blocks at the far edges included).
+  std::vector<double> centres(static_cast<size_t>(scene.width));
+  for (int64_t c = 0; c < scene.width; ++c) {
+    centres[static_cast<size_t>(c)] =
+        static_cast<double>(c * looks.pixels) +
+        0.5 * static_cast<double>(std::min(looks.pixels, product.samples - c * looks.pixels) - 1);
   }
+  parallel_rows(scene.height, options, [&](int64_t row0, int64_t row1) {
+    for (int64_t r = row0; r < row1; ++r) {
+      const double line =
+          static_cast<double>(r * looks.lines) +
+          0.5 * static_cast<double>(std::min(looks.lines, product.lines - r * looks.lines) - 1);
+      grid.incidence_row(line, centres.data(), scene.width, &incidence.pixels.at(r, 0));
+    }
+  });
   scene.bands.push_back(std::move(incidence));
 
   const Annotation& a = first.annotation;
@@ -463,16 +491,19 @@ Scene import_product(const Product& product, const ImportOptions& options) {
     warp_scene(scene, grid, looks, options, product.path);
   }
   const double floor_linear = std::pow(10.0, options.db_floor / 10.0);
-  for (auto& band : scene.bands) {
-    if (band.units != "dB") continue;
-    for (size_t i = 0; i < band.pixels.data.size(); ++i) {
-      float& v = band.pixels.data[i];
-      // Invalid pixels hold the floor rather than NaN: readers and models see finite numbers,
-      // the mask says what is data.
-      v = scene.valid.data[i] && std::isfinite(v) ? to_db(v, floor_linear)
-                                                  : static_cast<float>(options.db_floor);
+  parallel_rows(scene.height, options, [&](int64_t row0, int64_t row1) {
+    for (auto& band : scene.bands) {
+      if (band.units != "dB") continue;
+      for (size_t i = static_cast<size_t>(row0 * scene.width);
+           i < static_cast<size_t>(row1 * scene.width); ++i) {
+        float& v = band.pixels.data[i];
+        // Invalid pixels hold the floor rather than NaN: readers and models see finite numbers,
+        // the mask says what is data.
+        v = scene.valid.data[i] && std::isfinite(v) ? to_db(v, floor_linear)
+                                                    : static_cast<float>(options.db_floor);
+      }
     }
-  }
+  });
   auto& incidence_band = scene.bands.back().pixels;
   for (size_t i = 0; i < incidence_band.data.size(); ++i)
     if (!std::isfinite(incidence_band.data[i])) incidence_band.data[i] = 0.0f;

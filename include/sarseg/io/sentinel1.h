@@ -147,6 +147,8 @@ class GeolocationGrid {
   double incidence_deg(double line, double pixel) const;
   double latitude(double line, double pixel) const;
   double longitude(double line, double pixel) const;
+  // Incidence on one line at `count` ascending pixel positions (as incidence_deg, faster).
+  void incidence_row(double line, const double* pixels, int64_t count, float* out) const;
   int64_t grid_lines() const { return static_cast<int64_t>(lines_.size()); }
   int64_t grid_pixels() const { return static_cast<int64_t>(pixels_.size()); }
   const std::vector<double>& lines() const { return lines_; }
