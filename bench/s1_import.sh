@@ -37,6 +37,7 @@ for i in $(seq "$repeats"); do
   seconds=$(grep 'Elapsed (wall clock)' "$work/run_$i.log" | awk '{print $NF}')
   rss_kb=$(grep 'Maximum resident set size' "$work/run_$i.log" | awk '{print $NF}')
   cpu=$(grep 'Percent of CPU' "$work/run_$i.log" | awk '{print $NF}')
-  echo "run $i: wall $seconds, peak RSS $((rss_kb / 1024)) MiB, CPU $cpu; $(grep '^scene:' "$work/run_$i.log")"
+  echo "run $i: wall $seconds, peak RSS $((rss_kb / 1024)) MiB, CPU $cpu; $(grep '^scene:' "$work/run_$i.log" | tr -s " ")"
+  grep '^wrote:' "$work/run_$i.log" | tr -s " "
   rm -f "$out"
 done

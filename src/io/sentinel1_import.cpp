@@ -357,13 +357,12 @@ void warp_scene(Scene& scene, const GeolocationGrid& grid, const Looks& looks,
   source->SetGCPs(static_cast<int>(gcps.size()), gcps.data(), &wgs84);
 
   const std::string spacing = std::to_string(options.pixel_spacing_m);
-  const std::string threads = "NUM_THREADS=" + std::to_string(std::max(options.threads, 1));
+  const std::string threads = "NUM_THREADS=" + std::to_string(worker_count(options, 1 << 20));
   std::vector<const char*> argv = {
-      "-of",        "MEM",           "-t_srs",        options.crs.c_str(),
-      "-tr",        spacing.c_str(), spacing.c_str(), "-r",
-      "bilinear",   "-tps",          "-srcnodata",    "nan",
-      "-dstnodata", "nan",           "-wo",           threads.c_str(),
-      nullptr};
+      "-of", "MEM", "-t_srs", options.crs.c_str(), "-tr", spacing.c_str(), spacing.c_str(), "-r",
+      "bilinear", "-tps", "-srcnodata", "nan", "-dstnodata", "nan", "-wo", threads.c_str(),
+      // 512 MB warp chunks: a whole EW scene in a few chunks (2-3x faster than the default 64).
+      "-wm", "512", nullptr};
   GDALWarpAppOptions* warp_options =
       GDALWarpAppOptionsNew(const_cast<char**>(argv.data()), nullptr);
   require(warp_options != nullptr, "GDAL rejects the warp options (" + errors.last() + ")");
