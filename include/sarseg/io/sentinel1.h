@@ -122,7 +122,7 @@ class LineLut {
 };
 
 // Thermal noise power N(l, p) in DN^2: range LUT times the azimuth LUT of the block holding the
-// pixel. Pixels outside every azimuth block get no noise (as SNAP). Without azimuth blocks (IPF
+// pixel. Pixels outside every azimuth block get no noise. Without azimuth blocks (IPF
 // before 2.9) the range LUT alone.
 class NoiseModel {
  public:
