@@ -6,8 +6,10 @@
 
 #include <filesystem>
 #include <functional>
+#include <sstream>
 
 #include "sarseg/io/scene_io.h"
+#include "sarseg/io/sentinel1.h"
 #include "sarseg/synth/s1_product.h"
 #include "sarseg/util/atomic_file.h"
 #include "support/test_support.h"
@@ -176,6 +178,24 @@ TEST(CliS1Import, DamagedProductsExitTwoNamingFileAndElementAndWriteNothing) {
       testing::run_sarseg("s1 import " + q(dir / "x.SAFE") + " --out " + q(dir / "s.png"));
   EXPECT_EQ(bad_out.exit_code, 2);
   EXPECT_NE(bad_out.output.find("s.png"), std::string::npos) << bad_out.output;
+}
+
+TEST(CliS1Import, HelpShowsTheTypedDefaults) {
+  const auto r = testing::run_sarseg("s1 import --help");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const s1::ImportOptions defaults;
+  auto number = [](double v) {
+    std::ostringstream out;
+    out << v;
+    return out.str();
+  };
+  for (const std::string& expected :
+       {"--pixel-spacing FLOAT:POSITIVE=" + number(defaults.pixel_spacing_m),
+        "--db-floor FLOAT=" + number(defaults.db_floor), "=" + number(defaults.min_valid_fraction),
+        "--jobs INT:NONNEGATIVE=" + std::to_string(defaults.threads),
+        "]=" + std::to_string(defaults.strip_lines),
+        "}=" + s1::to_string(defaults.calibration.target)})
+    EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
 }
 
 }  // namespace
