@@ -51,6 +51,19 @@ TEST(S1PredictCli, PredictsAProductZipInMemory) {
   ASSERT_TRUE(warped.geo.has_value());
   EXPECT_NE(warped.geo->crs_wkt.find("Polar Stereographic"), std::string::npos);
 
+  // Imported to a map grid, labelled from the real CIS chart and scored by `sarseg eval`.
+  const auto imported = testing::run_sarseg("s1 import " + q(files.safe) +
+                                            " --crs EPSG:3413 --out " + q(dir / "w.tif"));
+  ASSERT_EQ(imported.exit_code, 0) << imported.output;
+  const fs::path chart =
+      testing::shared_dir() / "fixtures" / "cis_chart_20201102" / "cis_SGRDREA_20201102T.gpkg";
+  const auto labelled = testing::run_sarseg("chart rasterize " + q(chart) + " --like " +
+                                            q(dir / "w.tif") + " --out " + q(dir / "w_labels.tif"));
+  ASSERT_EQ(labelled.exit_code, 0) << labelled.output;
+  const auto eval =
+      testing::run_sarseg("eval --checkpoint " + q(checkpoint) + " " + q(dir / "w.tif"));
+  EXPECT_EQ(eval.exit_code, 0) << eval.output;
+
   const auto bad = testing::run_sarseg("predict --checkpoint " + q(checkpoint) + " " +
                                        q(dir / "absent.zip") + " --out " + q(dir / "bad"));
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
