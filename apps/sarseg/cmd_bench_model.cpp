@@ -1,5 +1,6 @@
 // `sarseg bench model`: forward and forward+backward throughput of one model, with the FLOPs
 // counted from the layers that run.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -33,6 +34,7 @@ struct BenchModelOptions {
   std::string device = "cpu";
   std::string precision = "fp32";
   bool channels_last = false;
+  std::string profile;  // chrome trace of one training step, when set
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -98,8 +100,8 @@ void run_bench_model(const BenchModelOptions& options) {
     wait_for_device(model->forward(input));
   });
   model->train();
-  const auto [train_median, train_best] = time_runs(options.warmup, options.iterations, [&] {
-    model->zero_grad();
+  const auto train_once = [&] {
+    model->zero_grad(/*set_to_none=*/true);  // as the trainer does
     torch::Tensor logits;
     {
       compat::AutocastGuard autocast(bf16, device.type());
@@ -107,7 +109,12 @@ void run_bench_model(const BenchModelOptions& options) {
     }
     torch::nn::functional::cross_entropy(logits.to(torch::kFloat), target).backward();
     wait_for_device(model->parameters().front().grad());
-  });
+  };
+  const auto [train_median, train_best] = time_runs(options.warmup, options.iterations, train_once);
+  if (!options.profile.empty()) {
+    torch::autograd::profiler::RecordProfile record(options.profile);
+    train_once();
+  }
 
   const double batch = static_cast<double>(options.batch);
   std::printf("machine: %s; torch threads %d; LibTorch %s; device %s\n", cpu_description().c_str(),
@@ -162,6 +169,9 @@ void add_bench_model_command(CLI::App& root) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   command->add_flag("--channels-last", options->channels_last,
                     "NHWC memory layout for weights and activations");
+  command->add_option(
+      "--profile", options->profile,
+      "write the operator trace of one more training step here (chrome trace JSON)");
   command->callback([options] { run_bench_model(*options); });
 }
 
