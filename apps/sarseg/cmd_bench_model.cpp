@@ -13,6 +13,7 @@
 #include "sarseg/models/flop_counter.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
+#include "sarseg/train/config.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/strings.h"
@@ -74,13 +75,20 @@ void run_bench_model(const BenchModelOptions& options) {
     parameters += p.numel();
 
   const torch::Device device(resolve_device_name(options.device));
+  // The trainer's resolution of --precision (auto: bf16 + channels-last where the device has
+  // bf16 units), so that this step computes what a training run would.
+  train::TrainSection section;
+  section.precision = options.precision;
+  section.channels_last = options.channels_last;
+  section.device = device.str();
+  const auto arithmetic = train::resolve_train_arithmetic(section);
   model->to(device);
   auto input = torch::randn({options.batch, options.bands, height, width}).to(device);
-  if (options.channels_last) {
+  if (arithmetic.channels_last) {
     models::convert_to_channels_last(*model);
     input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  const bool bf16 = options.precision == "bf16";
+  const bool bf16 = arithmetic.bf16;
   const auto target =
       torch::randint(0, options.classes, {options.batch, height, width}, torch::kLong).to(device);
   // Reading one value back waits for the device's queued work (a no-op wait on the CPU).
@@ -137,8 +145,7 @@ void run_bench_model(const BenchModelOptions& options) {
         "counted: the FLOP figures are a lower bound\n",
         static_cast<long long>(flops.uncounted_calls));
   }
-  std::printf("precision %s%s\n", options.precision.c_str(),
-              options.channels_last ? ", channels-last" : "");
+  std::printf("precision %s\n", arithmetic.description.c_str());
   std::printf("timing: %d warm-up + %d timed iterations each; median (best)\n", options.warmup,
               options.iterations);
   std::printf("forward (eval, no grad):   %8.1f ms/batch (%.1f)  %8.2f images/s  %8.2f GFLOP/s\n",
@@ -165,8 +172,12 @@ void add_bench_model_command(CLI::App& root) {
   command->add_option("--iterations", options->iterations, "timed iterations of each pass");
   command->add_option("--warmup", options->warmup, "untimed iterations before timing");
   command->add_option("--device", options->device, "cpu, cuda, cuda:N or auto");
-  command->add_option("--precision", options->precision, "fp32, or bf16 autocast on the device")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  command
+      ->add_option(
+          "--precision", options->precision,
+          "fp32, bf16 autocast on the device, or auto (bf16 + channels-last where the device has "
+          "bf16 units, else fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
   command->add_flag("--channels-last", options->channels_last,
                     "NHWC memory layout for weights and activations");
   command->add_option(

@@ -429,7 +429,8 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
     no_grad_guard.emplace();
   }
   const torch::Device device(resolve_device_name(options.device));
-  compat::AutocastGuard autocast(resolved_precision(options) == "bf16", device.type());
+  const auto arithmetic = resolve_arithmetic(options);
+  compat::AutocastGuard autocast(arithmetic.precision == "bf16", device.type());
 
   const int64_t in_channels = model.in_channels;
   if (model.calibrate) {
@@ -451,7 +452,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
       for (size_t b = 0; b < count; ++b)
         input.window(tiles.data_ptr<float>() + static_cast<int64_t>(b) * tile_floats, y,
                      plan.cols[c0 + b], plan.tile_h, plan.tile_w);
-      if (options.channels_last) tiles = tiles.contiguous(torch::MemoryFormat::ChannelsLast);
+      if (arithmetic.channels_last) tiles = tiles.contiguous(torch::MemoryFormat::ChannelsLast);
       const auto forward_start = std::chrono::steady_clock::now();
       auto outputs = model.forward(device.is_cpu() ? tiles : tiles.to(device));
       if (!device.is_cpu()) outputs = to_cpu_float(outputs);  // waits for the device
@@ -539,7 +540,9 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
     throw std::invalid_argument("ScenePredictor: " + std::to_string(head_labels_.size()) +
                                 " head labels for " + std::to_string(model_->spec().heads.size()) +
                                 " heads");
-  if (resolved_precision(options_) == "int8") {
+  const auto arithmetic = resolve_arithmetic(options_);
+  sarseg::log::info("inference: {}", arithmetic.description);
+  if (arithmetic.precision == "int8") {
     int8_ = std::make_shared<models::Int8Model>(model_);
     sarseg::log::debug("inference: int8, {} quantized convolutions",
                        int8_->quantized_convolutions());
@@ -547,15 +550,15 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
   }
   const torch::Device device(resolve_device_name(options_.device));
   const bool move = model_->parameters().front().device() != device;
-  if (options_.fold_batchnorm || options_.channels_last || move) {
+  if (arithmetic.fold_batchnorm || arithmetic.channels_last || move) {
     model_ = copy_model(model_);
     model_->to(device);
     model_->eval();
-    if (options_.fold_batchnorm) {
+    if (arithmetic.fold_batchnorm) {
       folded_ = fold_batchnorm(*model_);
       sarseg::log::debug("inference: folded {} BatchNorm layers into convolutions", folded_);
     }
-    if (options_.channels_last) models::convert_to_channels_last(*model_);
+    if (arithmetic.channels_last) models::convert_to_channels_last(*model_);
   }
 }
 
