@@ -549,6 +549,15 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
     return;
   }
   const torch::Device device(resolve_device_name(options_.device));
+  // bf16 with folded BatchNorm on the CPU: the paper's architectures run as one folded graph
+  // (no BatchNorm passes left, weights in bf16 once; models/int8.h folded_bf16).
+  if (arithmetic.precision == "bf16" && arithmetic.fold_batchnorm && device.is_cpu() &&
+      models::int8_unsupported_reason(model_->spec()).empty()) {
+    folded_bf16_ = std::make_shared<models::Int8Model>(models::Int8Model::folded_bf16(model_));
+    folded_ = static_cast<int>(folded_bf16_->quantized_convolutions());
+    sarseg::log::debug("inference: bf16 folded graph, {} convolutions", folded_);
+    return;
+  }
   const bool move = model_->parameters().front().device() != device;
   if (arithmetic.fold_batchnorm || arithmetic.channels_last || move) {
     model_ = copy_model(model_);
@@ -573,6 +582,10 @@ ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabiliti
     tiled.forward = [int8 = int8_](const torch::Tensor& x) { return int8->forward_heads(x); };
     tiled.calibrate = [int8 = int8_](const std::vector<torch::Tensor>& crops) {
       int8->calibrate(crops);
+    };
+  } else if (folded_bf16_) {
+    tiled.forward = [graph = folded_bf16_](const torch::Tensor& x) {
+      return graph->forward_heads_bf16(x);
     };
   } else {
     tiled.forward = [impl = model_.ptr()](const torch::Tensor& x) {
