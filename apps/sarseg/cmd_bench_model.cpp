@@ -1,5 +1,6 @@
 // `sarseg bench model`: forward and forward+backward throughput of one model, with the FLOPs
 // counted from the layers that run.
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "sarseg/models/flop_counter.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
+#include "sarseg/train/config.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/strings.h"
@@ -33,6 +35,7 @@ struct BenchModelOptions {
   std::string device = "cpu";
   std::string precision = "fp32";
   bool channels_last = false;
+  std::string profile;  // chrome trace of one training step, when set
 };
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
@@ -72,13 +75,20 @@ void run_bench_model(const BenchModelOptions& options) {
     parameters += p.numel();
 
   const torch::Device device(resolve_device_name(options.device));
+  // The trainer's resolution of --precision (auto: bf16 + channels-last where the device has
+  // bf16 units), so that this step computes what a training run would.
+  train::TrainSection section;
+  section.precision = options.precision;
+  section.channels_last = options.channels_last;
+  section.device = device.str();
+  const auto arithmetic = train::resolve_train_arithmetic(section);
   model->to(device);
   auto input = torch::randn({options.batch, options.bands, height, width}).to(device);
-  if (options.channels_last) {
+  if (arithmetic.channels_last) {
     models::convert_to_channels_last(*model);
     input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   }
-  const bool bf16 = options.precision == "bf16";
+  const bool bf16 = arithmetic.bf16;
   const auto target =
       torch::randint(0, options.classes, {options.batch, height, width}, torch::kLong).to(device);
   // Reading one value back waits for the device's queued work (a no-op wait on the CPU).
@@ -98,8 +108,8 @@ void run_bench_model(const BenchModelOptions& options) {
     wait_for_device(model->forward(input));
   });
   model->train();
-  const auto [train_median, train_best] = time_runs(options.warmup, options.iterations, [&] {
-    model->zero_grad();
+  const auto train_once = [&] {
+    model->zero_grad(/*set_to_none=*/true);  // as the trainer does
     torch::Tensor logits;
     {
       compat::AutocastGuard autocast(bf16, device.type());
@@ -107,7 +117,12 @@ void run_bench_model(const BenchModelOptions& options) {
     }
     torch::nn::functional::cross_entropy(logits.to(torch::kFloat), target).backward();
     wait_for_device(model->parameters().front().grad());
-  });
+  };
+  const auto [train_median, train_best] = time_runs(options.warmup, options.iterations, train_once);
+  if (!options.profile.empty()) {
+    torch::autograd::profiler::RecordProfile record(options.profile);
+    train_once();
+  }
 
   const double batch = static_cast<double>(options.batch);
   std::printf("machine: %s; torch threads %d; LibTorch %s; device %s\n", cpu_description().c_str(),
@@ -130,8 +145,7 @@ void run_bench_model(const BenchModelOptions& options) {
         "counted: the FLOP figures are a lower bound\n",
         static_cast<long long>(flops.uncounted_calls));
   }
-  std::printf("precision %s%s\n", options.precision.c_str(),
-              options.channels_last ? ", channels-last" : "");
+  std::printf("precision %s\n", arithmetic.description.c_str());
   std::printf("timing: %d warm-up + %d timed iterations each; median (best)\n", options.warmup,
               options.iterations);
   std::printf("forward (eval, no grad):   %8.1f ms/batch (%.1f)  %8.2f images/s  %8.2f GFLOP/s\n",
@@ -158,10 +172,17 @@ void add_bench_model_command(CLI::App& root) {
   command->add_option("--iterations", options->iterations, "timed iterations of each pass");
   command->add_option("--warmup", options->warmup, "untimed iterations before timing");
   command->add_option("--device", options->device, "cpu, cuda, cuda:N or auto");
-  command->add_option("--precision", options->precision, "fp32, or bf16 autocast on the device")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+  command
+      ->add_option(
+          "--precision", options->precision,
+          "fp32, bf16 autocast on the device, or auto (bf16 + channels-last where the device has "
+          "bf16 units, else fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
   command->add_flag("--channels-last", options->channels_last,
                     "NHWC memory layout for weights and activations");
+  command->add_option(
+      "--profile", options->profile,
+      "write the operator trace of one more training step here (chrome trace JSON)");
   command->callback([options] { run_bench_model(*options); });
 }
 

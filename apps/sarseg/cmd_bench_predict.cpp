@@ -116,6 +116,7 @@ void run_bench_predict(const BenchPredictOptions& options) {
   std::printf("machine: %s, %d torch threads, LibTorch %s\n", cpu_description().c_str(),
               torch_threads(), torch_version().c_str());
   std::printf("options: %s\n", infer::to_json(options.inference).dump().c_str());
+  std::printf("arithmetic: %s\n", infer::resolve_arithmetic(options.inference).description.c_str());
   if (predictor.folded_batchnorms() > 0)
     std::printf("folded %d BatchNorm layers\n", predictor.folded_batchnorms());
 

@@ -37,8 +37,7 @@ void run_bench_train(const BenchTrainArgs& args) {
   std::printf("machine        %s\n", cpu_description().c_str());
   std::printf("torch          %s, %d intra-op threads, device %s\n", torch_version().c_str(),
               bench.torch_threads, bench.device.c_str());
-  std::printf("precision      %s%s\n", config.train.precision.c_str(),
-              config.train.channels_last ? ", channels-last" : "");
+  std::printf("precision      %s\n", bench.arithmetic.c_str());
   std::printf("loader         %d worker threads, %lld batches prefetched\n", bench.loader_threads,
               static_cast<long long>(config.data.prefetch_batches));
   std::printf("model          %s, batch %lld, patch %lldx%lld, %zu input bands\n",
@@ -63,7 +62,7 @@ void add_bench_train_command(CLI::App& root) {
   cmd->add_option("--steps", args->steps, "measured training steps");
   cmd->add_option("--warmup", args->warmup, "unmeasured steps first");
   cmd->add_option("--precision", args->precision, "same as --set train.precision=...")
-      ->check(CLI::IsMember({"fp32", "bf16"}));
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
   cmd->add_flag("--channels-last", args->channels_last, "same as --set train.channels_last=true");
   cmd->callback([args] { run_bench_train(*args); });
 }

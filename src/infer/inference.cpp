@@ -429,7 +429,8 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
     no_grad_guard.emplace();
   }
   const torch::Device device(resolve_device_name(options.device));
-  compat::AutocastGuard autocast(resolved_precision(options) == "bf16", device.type());
+  const auto arithmetic = resolve_arithmetic(options);
+  compat::AutocastGuard autocast(arithmetic.precision == "bf16", device.type());
 
   const int64_t in_channels = model.in_channels;
   if (model.calibrate) {
@@ -451,7 +452,7 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
       for (size_t b = 0; b < count; ++b)
         input.window(tiles.data_ptr<float>() + static_cast<int64_t>(b) * tile_floats, y,
                      plan.cols[c0 + b], plan.tile_h, plan.tile_w);
-      if (options.channels_last) tiles = tiles.contiguous(torch::MemoryFormat::ChannelsLast);
+      if (arithmetic.channels_last) tiles = tiles.contiguous(torch::MemoryFormat::ChannelsLast);
       const auto forward_start = std::chrono::steady_clock::now();
       auto outputs = model.forward(device.is_cpu() ? tiles : tiles.to(device));
       if (!device.is_cpu()) outputs = to_cpu_float(outputs);  // waits for the device
@@ -539,23 +540,34 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
     throw std::invalid_argument("ScenePredictor: " + std::to_string(head_labels_.size()) +
                                 " head labels for " + std::to_string(model_->spec().heads.size()) +
                                 " heads");
-  if (resolved_precision(options_) == "int8") {
+  const auto arithmetic = resolve_arithmetic(options_);
+  sarseg::log::info("inference: {}", arithmetic.description);
+  if (arithmetic.precision == "int8") {
     int8_ = std::make_shared<models::Int8Model>(model_);
     sarseg::log::debug("inference: int8, {} quantized convolutions",
                        int8_->quantized_convolutions());
     return;
   }
   const torch::Device device(resolve_device_name(options_.device));
+  // bf16 with folded BatchNorm on the CPU: the paper's architectures run as one folded graph
+  // (no BatchNorm passes left, weights in bf16 once; models/int8.h folded_bf16).
+  if (arithmetic.precision == "bf16" && arithmetic.fold_batchnorm && device.is_cpu() &&
+      models::int8_unsupported_reason(model_->spec()).empty()) {
+    folded_bf16_ = std::make_shared<models::Int8Model>(models::Int8Model::folded_bf16(model_));
+    folded_ = static_cast<int>(folded_bf16_->quantized_convolutions());
+    sarseg::log::debug("inference: bf16 folded graph, {} convolutions", folded_);
+    return;
+  }
   const bool move = model_->parameters().front().device() != device;
-  if (options_.fold_batchnorm || options_.channels_last || move) {
+  if (arithmetic.fold_batchnorm || arithmetic.channels_last || move) {
     model_ = copy_model(model_);
     model_->to(device);
     model_->eval();
-    if (options_.fold_batchnorm) {
+    if (arithmetic.fold_batchnorm) {
       folded_ = fold_batchnorm(*model_);
       sarseg::log::debug("inference: folded {} BatchNorm layers into convolutions", folded_);
     }
-    if (options_.channels_last) models::convert_to_channels_last(*model_);
+    if (arithmetic.channels_last) models::convert_to_channels_last(*model_);
   }
 }
 
@@ -570,6 +582,10 @@ ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabiliti
     tiled.forward = [int8 = int8_](const torch::Tensor& x) { return int8->forward_heads(x); };
     tiled.calibrate = [int8 = int8_](const std::vector<torch::Tensor>& crops) {
       int8->calibrate(crops);
+    };
+  } else if (folded_bf16_) {
+    tiled.forward = [graph = folded_bf16_](const torch::Tensor& x) {
+      return graph->forward_heads_bf16(x);
     };
   } else {
     tiled.forward = [impl = model_.ptr()](const torch::Tensor& x) {

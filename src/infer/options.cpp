@@ -78,6 +78,7 @@ void validate(const InferenceOptions& options) {
 }
 
 nlohmann::json to_json(const InferenceOptions& o) {
+  const auto resolved = resolve_arithmetic(o);
   return {{"tile", o.tile},
           {"overlap", o.overlap},
           {"blend", o.blend},
@@ -87,27 +88,35 @@ nlohmann::json to_json(const InferenceOptions& o) {
           {"channels_last", o.channels_last},
           {"precision", o.precision},
           {"device", o.device},
-          {"resolved_precision", resolved_precision(o)}};
+          {"resolved_precision", resolved.precision},
+          {"resolved_channels_last", resolved.channels_last},
+          {"resolved_fold_batchnorm", resolved.fold_batchnorm},
+          {"arithmetic", resolved.description}};
 }
 
-bool cpu_has_native_bf16() {
-  static const bool has = [] {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line)) {
-      if (line.rfind("flags", 0) != 0) continue;
-      for (const auto& flag : split(line.substr(line.find(':') + 1), ' '))
-        if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
-      return false;
-    }
-    return false;
-  }();
-  return has;
+ResolvedArithmetic resolve_arithmetic(const InferenceOptions& options) {
+  ResolvedArithmetic r;
+  r.precision = options.precision;
+  r.channels_last = options.channels_last;
+  r.fold_batchnorm = options.fold_batchnorm;
+  std::string why;
+  if (options.precision == "auto") {
+    const auto a = auto_arithmetic(resolve_device_name(options.device));
+    r.precision = a.bf16 ? "bf16" : "fp32";
+    if (a.bf16) r.channels_last = r.fold_batchnorm = true;
+    why = " (precision auto: " + a.reason + ")";
+  }
+  r.description = r.precision;
+  if (r.precision != "int8") {  // the int8 graph has its own layout and always folds
+    if (r.channels_last) r.description += ", channels-last";
+    if (r.fold_batchnorm) r.description += ", BatchNorm folded";
+  }
+  r.description += why;
+  return r;
 }
 
 std::string resolved_precision(const InferenceOptions& options) {
-  if (options.precision == "auto") return cpu_has_native_bf16() ? "bf16" : "fp32";
-  return options.precision;
+  return resolve_arithmetic(options).precision;
 }
 
 }  // namespace sarseg::infer

@@ -64,7 +64,8 @@ struct ConvUnit {
   std::vector<int64_t> stride, padding, dilation;
   bool relu = false;
   Range output;
-  c10::IValue packed;  // int8 weights + fp32 bias, prepacked for the engine
+  c10::IValue packed;                    // int8 weights + fp32 bias, prepacked for the engine
+  torch::Tensor weight_bf16, bias_bf16;  // the bf16 graph's copies: cast once, channels-last
 
   torch::Tensor run_fp32(const torch::Tensor& x) {
     auto y = dilation[0] > 1 && stride[0] == 1 && weight.size(-1) == 3
@@ -97,6 +98,7 @@ struct Int8Model::Impl {
   ConvUnit project, block;
   std::vector<Head> heads;
   bool calibrated = false;
+  bool quantized = true;  // false: built by folded_bf16 (no int8 weights)
 
   std::vector<ConvUnit*> units() {
     std::vector<ConvUnit*> all{&stem};
@@ -203,6 +205,51 @@ struct Int8Ops : ResamplingOps {
   torch::Tensor leave(const torch::Tensor& x) { return x.dequantize().contiguous(); }
 };
 
+// 3x3 / stride 2 / padding 1 max pooling of a non-negative map (the stem's output, after its ReLU)
+// as elementwise maxima of strided views, rows then columns. Exact: a window always holds a real
+// value >= 0, so the padding never wins. LibTorch 1.13 has only max_pool2d_with_indices on the
+// CPU, 11 % of a bf16 tile's time; this is a few elementwise passes. Even sizes only.
+torch::Tensor max_pool_3x3_s2_non_negative(const torch::Tensor& x) {
+  const int64_t h = x.size(2), w = x.size(3);
+  if (h % 2 != 0 || w % 2 != 0 || h < 4 || w < 4)
+    return torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1}, {1, 1});
+  // Output row i covers rows 2i-1, 2i and 2i+1.
+  const auto even_rows = x.slice(2, 0, h, 2), odd_rows = x.slice(2, 1, h, 2);
+  auto rows = torch::maximum(even_rows, odd_rows);
+  auto later_rows = rows.narrow(2, 1, h / 2 - 1);
+  torch::maximum_out(later_rows, later_rows, odd_rows.narrow(2, 0, h / 2 - 1));
+  const auto even_columns = rows.slice(3, 0, w, 2), odd_columns = rows.slice(3, 1, w, 2);
+  auto out = torch::maximum(even_columns, odd_columns);
+  auto later_columns = out.narrow(3, 1, w / 2 - 1);
+  torch::maximum_out(later_columns, later_columns, odd_columns.narrow(3, 0, w / 2 - 1));
+  return out;
+}
+
+// bf16 execution of the folded graph (no BatchNorm left to run): bf16 channels-last activations
+// and weights cast once, ReLU and residual add in place; the heads' 1x1 convolutions and the
+// upsampling of their logits in fp32 (what the probabilities are made of).
+struct Bf16Ops : ResamplingOps {
+  torch::Tensor enter(const torch::Tensor& x, Range&) {
+    return x.to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  torch::Tensor conv(ConvUnit& unit, const torch::Tensor& x) {
+    auto y = unit.dilation[0] > 1 && unit.stride[0] == 1 && unit.weight.size(-1) == 3
+                 ? dilated_conv3x3(x, unit.weight_bf16, unit.bias_bf16, unit.dilation[0])
+                 : torch::conv2d(x, unit.weight_bf16, unit.bias_bf16, unit.stride, unit.padding,
+                                 unit.dilation);
+    if (unit.relu) y = y.relu_();
+    return y;
+  }
+  torch::Tensor max_pool(const torch::Tensor& x) { return max_pool_3x3_s2_non_negative(x); }
+  torch::Tensor add_relu(torch::Tensor a, const torch::Tensor& b, Range&) {
+    return a.add_(b).relu_();
+  }
+  torch::Tensor concat(const std::vector<torch::Tensor>& parts, Range&) {
+    return torch::cat(parts, 1);
+  }
+  torch::Tensor leave(const torch::Tensor& x) { return x.to(torch::kFloat).contiguous(); }
+};
+
 const nn::Module& submodule(const SegmentationModel& model, const std::string& name) {
   const auto modules = model->named_modules();
   const auto* found = modules.find(name);
@@ -264,16 +311,25 @@ bool int8_engine_available() {
   return pick_engine().has_value();
 }
 
-Int8Model::Int8Model(const SegmentationModel& model) : impl_(std::make_unique<Impl>()) {
+Int8Model::Int8Model(const SegmentationModel& model) : Int8Model(model, true) {}
+
+Int8Model Int8Model::folded_bf16(const SegmentationModel& model) {
+  return Int8Model(model, false);
+}
+
+Int8Model::Int8Model(const SegmentationModel& model, bool quantize)
+    : impl_(std::make_unique<Impl>()) {
   const auto& spec = model->spec();
   const auto reason = int8_unsupported_reason(spec);
   require(reason.empty(), reason);
-  const auto engine = pick_engine();
-  require(engine.has_value(),
-          "int8 inference needs a quantized CPU engine (oneDNN or FBGEMM), which this LibTorch "
-          "lacks; use --precision fp32");
-  impl_->engine = *engine;
-  at::globalContext().setQEngine(impl_->engine);
+  if (quantize) {
+    const auto engine = pick_engine();
+    require(engine.has_value(),
+            "int8 inference needs a quantized CPU engine (oneDNN or FBGEMM), which this LibTorch "
+            "lacks; use --precision fp32");
+    impl_->engine = *engine;
+    at::globalContext().setQEngine(impl_->engine);
+  }
   torch::NoGradGuard no_grad;
 
   auto& m = *impl_;
@@ -309,8 +365,16 @@ Int8Model::Int8Model(const SegmentationModel& model) : impl_(std::make_unique<Im
     m.heads.push_back({conv->weight.detach().to(torch::kFloat).clone(),
                        conv->bias.detach().to(torch::kFloat).clone()});
   }
-  for (auto* unit : m.units())
-    prepack(*unit);
+  for (auto* unit : m.units()) {
+    if (quantize) {
+      prepack(*unit);
+    } else {
+      unit->weight_bf16 =
+          unit->weight.to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+      unit->bias_bf16 = unit->bias.to(torch::kBFloat16);
+    }
+  }
+  m.quantized = quantize;
 }
 
 Int8Model::~Int8Model() = default;
@@ -339,10 +403,19 @@ bool Int8Model::calibrated() const {
 }
 
 std::vector<torch::Tensor> Int8Model::forward_heads(const torch::Tensor& x) const {
+  if (!impl_->quantized) throw std::logic_error("Int8Model::forward_heads on a folded_bf16 graph");
   if (!impl_->calibrated) throw std::logic_error("Int8Model::forward_heads before calibrate()");
   if (at::globalContext().qEngine() != impl_->engine) at::globalContext().setQEngine(impl_->engine);
   Int8Ops ops;
   return impl_->run(ops, x.to(torch::kFloat));
+}
+
+std::vector<torch::Tensor> Int8Model::forward_heads_bf16(const torch::Tensor& x) const {
+  if (impl_->quantized) throw std::logic_error("Int8Model::forward_heads_bf16 without folded_bf16");
+  // The graph chooses each operation's precision itself (the heads stay fp32).
+  c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+  Bf16Ops ops;
+  return impl_->run(ops, x);
 }
 
 std::vector<torch::Tensor> Int8Model::forward_heads_fp32(const torch::Tensor& x) const {

@@ -11,6 +11,7 @@
 #include "sarseg/train/scheduler.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
+#include "sarseg/util/torch_runtime.h"
 
 namespace sarseg::train {
 namespace {
@@ -221,9 +222,10 @@ void add_train_keys(Schema& s) {
       "train.device", [](TrainConfig & c) -> auto& { return c.train.device; },
       "cpu, cuda, cuda:N or auto");
   s.add("train.precision", [](TrainConfig & c) -> auto& { return c.train.precision; },
-        "arithmetic of forward and backward: fp32, or bf16 autocast on the training device "
-        "(weights, optimiser and loss stay fp32)",
-        {"fp32", "bf16"});
+        "arithmetic of forward and backward: fp32, bf16 autocast on the training device "
+        "(weights, optimiser and loss stay fp32), or auto = bf16 with channels-last where the "
+        "device has bf16 units (GPU, CPU with avx512_bf16/amx_bf16), else fp32",
+        {"fp32", "bf16", "auto"});
   s.add(
       "train.channels_last", [](TrainConfig & c) -> auto& { return c.train.channels_last; },
       "NHWC memory layout for weights and activations (fast on GPUs; slower on this LibTorch's CPU "
@@ -368,6 +370,23 @@ std::vector<std::string> monitor_names(const std::vector<data::TaskSpec>& tasks)
 
 bool monitor_maximises(const std::string& monitor) {
   return !ends_with(monitor, "_loss");
+}
+
+TrainArithmetic resolve_train_arithmetic(const TrainSection& train) {
+  TrainArithmetic a;
+  a.bf16 = train.precision == "bf16";
+  a.channels_last = train.channels_last;
+  std::string why;
+  if (train.precision == "auto") {
+    const auto chosen = auto_arithmetic(resolve_device_name(train.device));
+    a.bf16 = chosen.bf16;
+    a.channels_last = a.channels_last || chosen.channels_last;
+    why = " (precision auto: " + chosen.reason + ")";
+  }
+  a.description = a.bf16 ? "bf16 autocast" : "fp32";
+  if (a.channels_last) a.description += ", channels-last";
+  a.description += why;
+  return a;
 }
 
 }  // namespace sarseg::train

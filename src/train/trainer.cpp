@@ -152,6 +152,7 @@ struct Setup {
   models::ModelSpec spec;
   models::SegmentationModel model{nullptr};
   torch::Device device{torch::kCPU};
+  TrainArithmetic arithmetic;                // bf16 / channels-last, train.precision resolved
   std::vector<torch::Tensor> class_weights;  // per task, undefined = none
 };
 
@@ -201,6 +202,7 @@ Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
   s.config = config;
   s.tasks = tasks_of(config);
   s.device = torch::Device(resolve_device_name(config.train.device));
+  s.arithmetic = resolve_train_arithmetic(config.train);
   require(!scenes.train.empty(), "no training scenes: set data.train (or data.source=synthetic)");
   require(!scenes.val.empty(), "no validation scenes: set data.val");
   const int ignore = static_cast<int>(config.data.ignore_label);
@@ -250,17 +252,17 @@ std::vector<torch::Tensor> to_device(const std::vector<torch::Tensor>& tensors,
 // Puts the model on the training device, in channels-last layout when configured.
 void place_model(Setup& s) {
   s.model->to(s.device);
-  if (s.config.train.channels_last) models::convert_to_channels_last(*s.model);
+  if (s.arithmetic.channels_last) models::convert_to_channels_last(*s.model);
 }
 
 // Forward pass of one batch on the training device, under bf16 autocast and in channels-last
 // layout when configured; the outputs come back in fp32 so that losses and metrics are fp32.
 std::vector<torch::Tensor> forward_batch(Setup& s, const torch::Tensor& batch_input) {
   auto input = batch_input.to(s.device);
-  if (s.config.train.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  if (s.arithmetic.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
   std::vector<torch::Tensor> outputs;
   {
-    compat::AutocastGuard autocast(s.config.train.precision == "bf16", s.device.type());
+    compat::AutocastGuard autocast(s.arithmetic.bf16, s.device.type());
     outputs = s.model->forward_heads(input);
   }
   for (auto& output : outputs)
@@ -280,7 +282,12 @@ double train_step(Setup& s, torch::optim::Optimizer& optimizer,
   if (nan_loss) loss = loss * std::numeric_limits<double>::quiet_NaN();
   const double loss_value = loss.item<double>();
   if (!std::isfinite(loss_value)) return loss_value;
-  optimizer.zero_grad();
+  // Gradients are dropped rather than zeroed: backward then writes each one instead of adding it
+  // to a zero-filled tensor (30 fills and 68 additions fewer per step of the paper's model), and
+  // the optimisers skip a parameter without a gradient as they skip one whose gradient is zero.
+  for (auto& group : optimizer.param_groups())
+    for (auto& parameter : group.params())
+      parameter.mutable_grad().reset();
   loss.backward();
   if (s.config.optim.grad_clip_norm > 0)
     torch::nn::utils::clip_grad_norm_(parameters, s.config.optim.grad_clip_norm);
@@ -602,6 +609,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   LoopState loop(s, run_dir);
   s.model->set_encoder_bn_frozen(c.model.freeze_encoder_bn);
   place_model(s);
+  sarseg::log::info("training arithmetic: {}", s.arithmetic.description);
   loop.optimizer = make_optimizer(c.optim, s.model->parameters());
   loop.schedule = make_schedule(c.schedule, c.optim.lr, loop.maximise);
   if (resume) {
@@ -714,6 +722,7 @@ TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& 
   bench.loader_threads = static_cast<int>(config.data.loader_threads);
   bench.model = models::model_label(s.spec);
   bench.device = s.device.str();
+  bench.arithmetic = s.arithmetic.description;
   double measured_seconds = 0, wait_seconds = 0;
   int64_t measured_samples = 0, done = 0;
   for (int64_t epoch = 1; done < warmup_steps + steps; ++epoch) {

@@ -1,5 +1,6 @@
 #include "sarseg/util/torch_runtime.h"
 
+#include <fstream>
 #include <thread>
 
 #include "sarseg/util/error.h"
@@ -24,6 +25,35 @@ std::string resolve_device_name(const std::string& requested) {
   require(compat::cuda_available(),
           "device '" + requested + "' requested but this build or machine has no CUDA; use cpu");
   return requested;
+}
+
+bool cpu_has_native_bf16() {
+  static const bool has = [] {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(cpuinfo, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      const auto flags = " " + line.substr(line.find(':') + 1) + " ";
+      return flags.find(" avx512_bf16 ") != std::string::npos ||
+             flags.find(" amx_bf16 ") != std::string::npos;
+    }
+    return false;
+  }();
+  return has;
+}
+
+AutoArithmetic auto_arithmetic(const std::string& device) {
+  AutoArithmetic a;
+  if (device.rfind("cuda", 0) == 0) {
+    a.bf16 = a.channels_last = true;
+    a.reason = "GPU";
+  } else if (cpu_has_native_bf16()) {
+    a.bf16 = a.channels_last = true;
+    a.reason = "the CPU has avx512_bf16/amx_bf16";
+  } else {
+    a.reason = "the CPU has no native bf16 (avx512_bf16/amx_bf16)";
+  }
+  return a;
 }
 
 std::string torch_version() {

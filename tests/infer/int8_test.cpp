@@ -54,6 +54,34 @@ TEST(Int8Model, FoldedFp32GraphEqualsTheModel) {
   }
 }
 
+// The bf16 folded graph (precision auto with native bf16): logits within bf16 rounding of the
+// model's (its max pooling by strided maxima included), from a graph that needs neither an int8
+// engine nor calibration.
+TEST(Int8Model, FoldedBf16GraphStaysCloseToTheModel) {
+  auto spec = small_paper_model();
+  spec.heads = {models::HeadSpec{"a", 4, false}, models::HeadSpec{"b", 1, true}};
+  auto model = model_with_batchnorm_statistics(spec);
+  const auto graph = models::Int8Model::folded_bf16(model);
+  EXPECT_THROW(graph.forward_heads(torch::zeros({1, 3, 64, 64})), std::logic_error);
+  torch::NoGradGuard no_grad;
+  const auto x = torch::randn({2, 3, 96, 128});
+  const auto expected = model->forward_heads(x);
+  const auto got = graph.forward_heads_bf16(x);
+  ASSERT_EQ(got.size(), 2u);
+  for (size_t h = 0; h < 2; ++h) {
+    ASSERT_EQ(got[h].sizes(), expected[h].sizes());
+    EXPECT_EQ(got[h].scalar_type(), torch::kFloat);
+    const double scale = expected[h].abs().max().item<double>();
+    const double error = (got[h] - expected[h]).abs().max().item<double>() / scale;
+    std::printf("head %zu: max |bf16 graph - fp32 model| / max |fp32| = %.4f\n", h, error);
+    EXPECT_LT(error, 0.05);
+  }
+  // Class agreement of the first head.
+  const double agree =
+      (got[0].argmax(1) == expected[0].argmax(1)).to(torch::kDouble).mean().item<double>();
+  EXPECT_GT(agree, 0.95);
+}
+
 TEST(Int8Model, LogitsStayCloseToFp32) {
   if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
   auto model = model_with_batchnorm_statistics(small_paper_model());

@@ -20,13 +20,26 @@ TEST(ReducedPrecision, Bf16ChangesWeightedF1ByLessThanHalfAPercentPoint) {
   testing::expect_weighted_f1_kept(model, "bf16");
 }
 
+// resnet18 to layer3 + deeplabv3, as the paper, trained once for the tests below.
+const models::SegmentationModel& trained_paper_model() {
+  static const auto model = [] {
+    models::ModelSpec spec;
+    spec.aspp_channels = 32;
+    spec.dropout = 0.1;
+    return testing::train_on_blobs(spec, 60, 2e-3);
+  }();
+  return model;
+}
+
 TEST(ReducedPrecision, Int8ChangesWeightedF1ByLessThanHalfAPercentPoint) {
   if (!models::int8_engine_available()) GTEST_SKIP() << "no quantized CPU engine in this LibTorch";
-  models::ModelSpec spec;  // resnet18 to layer3 + deeplabv3, as the paper
-  spec.aspp_channels = 32;
-  spec.dropout = 0.1;
-  const auto model = testing::train_on_blobs(spec, 60, 2e-3);
-  testing::expect_weighted_f1_kept(model, "int8");
+  testing::expect_weighted_f1_kept(trained_paper_model(), "int8");
+}
+
+// precision auto on the paper's model: with native bf16, bf16 autocast + channels-last + folded
+// BatchNorm (fp32 elsewhere, where the comparison is trivially kept).
+TEST(ReducedPrecision, AutoChangesWeightedF1ByLessThanHalfAPercentPoint) {
+  testing::expect_weighted_f1_kept(trained_paper_model(), "auto");
 }
 
 }  // namespace

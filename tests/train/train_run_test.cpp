@@ -13,6 +13,7 @@
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/log.h"
 #include "sarseg/util/strings.h"
+#include "sarseg/util/torch_runtime.h"
 #include "support/test_support.h"
 #include "tiny_config.h"
 
@@ -247,4 +248,42 @@ TEST(TrainRun, ChannelsLastAndBf16AutocastTrainLikeFp32) {
     if (tensor.is_floating_point()) {
       EXPECT_EQ(tensor.scalar_type(), torch::kFloat) << name;
     }
+}
+
+// precision auto (bf16 autocast + channels-last where the CPU or GPU has bf16 units, fp32
+// elsewhere) trains like fp32: its learning curve stays as close to the fp32 curve of the same
+// seed as fp32 curves of two seeds are to each other (the noise a training run has anyway).
+TEST(TrainRun, AutoPrecisionCurveWithinTheSeedNoiseOfFp32) {
+  sarseg::testing::TempDir dir;
+  const auto run_with = [&](const std::string& name, int64_t seed,
+                            const std::vector<std::string>& extra) {
+    auto overrides = sarseg::testing::tiny_train_overrides(dir / name, 4, seed, extra);
+    overrides.push_back("data.loader_threads=0");
+    return sarseg::testing::train_tiny(overrides, {});
+  };
+  const auto fp32 = run_with("fp32", 3, {});
+  const auto other_seed = run_with("fp32_seed4", 4, {});
+  const auto automatic = run_with("auto", 3, {"train.precision=auto"});
+  train::TrainSection section;
+  section.precision = "auto";
+  const auto arithmetic = train::resolve_train_arithmetic(section);
+  EXPECT_EQ(arithmetic.bf16, cpu_has_native_bf16());
+  EXPECT_EQ(arithmetic.channels_last, cpu_has_native_bf16());
+  ASSERT_EQ(fp32.history.size(), 4u);
+  ASSERT_EQ(other_seed.history.size(), 4u);
+  ASSERT_EQ(automatic.history.size(), 4u);
+  double seed_noise = 0, auto_difference = 0;
+  for (size_t e = 0; e < 4; ++e) {
+    seed_noise += std::abs(other_seed.history[e].val_loss - fp32.history[e].val_loss) +
+                  std::abs(other_seed.history[e].train_loss - fp32.history[e].train_loss);
+    auto_difference += std::abs(automatic.history[e].val_loss - fp32.history[e].val_loss) +
+                       std::abs(automatic.history[e].train_loss - fp32.history[e].train_loss);
+  }
+  std::printf("summed |loss difference| over 4 epochs: other seed %.4f, precision auto (%s) %.4f\n",
+              seed_noise, arithmetic.description.c_str(), auto_difference);
+  EXPECT_GT(seed_noise, 0.0);
+  EXPECT_LE(auto_difference, seed_noise);
+  if (arithmetic.bf16) {
+    EXPECT_NE(automatic.history[0].train_loss, fp32.history[0].train_loss);  // bf16 really ran
+  }
 }

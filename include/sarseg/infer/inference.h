@@ -120,6 +120,7 @@ class ScenePredictor {
   InferenceOptions options_;
   int folded_ = 0;
   std::shared_ptr<models::Int8Model> int8_;
+  std::shared_ptr<models::Int8Model> folded_bf16_;  // bf16 + folded BatchNorm on the CPU
 };
 
 }  // namespace sarseg::infer

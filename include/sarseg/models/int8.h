@@ -40,6 +40,10 @@ class Int8Model {
   // A snapshot of `model`'s parameters and BatchNorm statistics (later changes to the model are
   // not seen). UserError when the architecture is not supported or no int8 engine exists.
   explicit Int8Model(const SegmentationModel& model);
+  // The same folded graph without quantization, run in bf16 by forward_heads_bf16 (precision
+  // auto on a CPU with bf16 units): BatchNorm folded into every convolution, weights cast to bf16
+  // channels-last once, no calibration and no int8 engine needed. Same architectures as int8.
+  static Int8Model folded_bf16(const SegmentationModel& model);
   ~Int8Model();
   Int8Model(Int8Model&&) noexcept;
   Int8Model& operator=(Int8Model&&) noexcept;
@@ -55,9 +59,14 @@ class Int8Model {
   // up to rounding.
   std::vector<torch::Tensor> forward_heads_fp32(const torch::Tensor& x) const;
 
+  // Logits of every head, fp32, from the bf16 folded graph (folded_bf16 only; std::logic_error
+  // otherwise). Autocast is not needed and is ignored inside.
+  std::vector<torch::Tensor> forward_heads_bf16(const torch::Tensor& x) const;
+
   int64_t quantized_convolutions() const;
 
  private:
+  Int8Model(const SegmentationModel& model, bool quantize);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

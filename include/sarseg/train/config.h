@@ -88,9 +88,19 @@ struct TrainSection {
   int64_t patience = 20;             // early stopping; 0 = off
   double min_delta = 1e-4;
   std::string device = "cpu";      // cpu | cuda | cuda:N | auto
-  std::string precision = "fp32";  // fp32 | bf16 (autocast on the training device)
+  std::string precision = "fp32";  // fp32 | bf16 (autocast on the training device) | auto
   bool channels_last = false;      // NHWC weights and activations
 };
+
+// What a training run computes in: `precision: auto` is bf16 autocast with channels-last where the
+// training device has bf16 units (util/torch_runtime.h auto_arithmetic), else fp32; the others run
+// as given. Weights, optimiser state, loss and checkpoints stay fp32 in every case.
+struct TrainArithmetic {
+  bool bf16 = false;
+  bool channels_last = false;
+  std::string description;  // e.g. "bf16 autocast, channels-last (precision auto: ...)"
+};
+TrainArithmetic resolve_train_arithmetic(const TrainSection& train);
 
 struct OutputSection {
   std::string dir = "runs/train";

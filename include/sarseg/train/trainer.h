@@ -120,6 +120,7 @@ struct TrainBenchmark {
   int loader_threads = 0;
   std::string model;
   std::string device;
+  std::string arithmetic;  // what ran: resolve_train_arithmetic's description
 };
 TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& scenes,
                                   int64_t steps, int64_t warmup_steps);

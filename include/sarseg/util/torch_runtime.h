@@ -13,6 +13,19 @@ int torch_threads();
 // "cpu", "cuda" or "cuda:N" checked against what this build and machine have (UserError if not).
 std::string resolve_device_name(const std::string& requested);
 
+// True when the CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
+bool cpu_has_native_bf16();
+
+// What `precision: auto` runs on `device` ("cpu", "cuda", "cuda:N"): bf16 with channels-last
+// where the device has bf16 units (a GPU; a CPU with avx512_bf16 / amx_bf16, where oneDNN's AMX
+// convolutions want NHWC), fp32 elsewhere (emulated bf16 is slower than fp32). `reason` says why.
+struct AutoArithmetic {
+  bool bf16 = false;
+  bool channels_last = false;
+  std::string reason;
+};
+AutoArithmetic auto_arithmetic(const std::string& device);
+
 // LibTorch version string, e.g. "1.13.1".
 std::string torch_version();
 
