@@ -6,11 +6,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
 #include "process_group.h"
-#include "sarseg/util/config.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 
@@ -57,6 +57,12 @@ int parse_int(const std::string& name, const std::string& value, int low, int hi
 
 std::chrono::milliseconds timeout_of(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000.0));
+}
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g s", seconds);
+  return text;
 }
 
 bool is_loopback(const std::string& host) {
@@ -152,7 +158,7 @@ void run_collective(Launch&& launch, int rank, int world, double timeout_s, cons
   } catch (const std::exception& e) {
     throw DistributedError("rank " + std::to_string(rank) + " of " + std::to_string(world) + ": " +
                            what + " failed: a peer process stopped or did not answer within " +
-                           config::format_value(timeout_s) + " s (" + first_line(e.what()) + ")");
+                           seconds_text(timeout_s) + " (" + first_line(e.what()) + ")");
   }
   seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
@@ -369,12 +375,12 @@ std::unique_ptr<DistributedContext> DistributedContext::connect(const Distribute
       throw UserError("rank 0 cannot hold the rendezvous at MASTER_ADDR:MASTER_PORT=" + address +
                       " (" + why + "): the port may be in use or not all " +
                       std::to_string(env.world_size) + " ranks joined within " +
-                      config::format_value(options.timeout_s) +
-                      " s; choose another MASTER_PORT or check the other ranks");
+                      seconds_text(options.timeout_s) +
+                      "; choose another MASTER_PORT or check the other ranks");
     }
     throw UserError("rank " + std::to_string(env.rank) +
                     " cannot reach the master at MASTER_ADDR:MASTER_PORT=" + address + " within " +
-                    config::format_value(options.timeout_s) + " s (" + why +
+                    seconds_text(options.timeout_s) + " (" + why +
                     "); check MASTER_ADDR and MASTER_PORT and that rank 0 is running");
   }
   auto store = c10::make_intrusive<c10d::PrefixStore>("sarseg", backend_state->store);
@@ -401,8 +407,11 @@ std::unique_ptr<DistributedContext> DistributedContext::connect(const Distribute
 #endif
     }
   } catch (const std::exception& e) {
-    throw DistributedError(context->describe() + ": cannot open the " + backend +
-                           " process group through " + address + " (" + first_line(e.what()) + ")");
+    throw UserError(context->describe() + ": not every rank joined the " + backend +
+                    " process group at MASTER_ADDR:MASTER_PORT=" + address + " within " +
+                    seconds_text(options.timeout_s) + " (" + first_line(e.what()) +
+                    "); start all " + std::to_string(env.world_size) +
+                    " ranks with the same MASTER_ADDR and MASTER_PORT");
   }
   context->impl_->backend = backend;
   context->impl_->group = std::make_unique<ProcessGroupHandle>(std::move(backend_state), env.rank,
