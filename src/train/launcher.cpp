@@ -60,6 +60,10 @@ RankCommand rank_command(const std::string& program, const std::vector<std::stri
   RankCommand command;
   command.argv = {program, "--threads", std::to_string(threads)};
   command.argv.insert(command.argv.end(), arguments.begin(), arguments.end());
+  if (!options.torchrun_variables) {
+    command.env = {{"OMP_NUM_THREADS", std::to_string(threads)}};
+    return command;
+  }
   command.env = {{"MASTER_ADDR", options.master_addr},
                  {"MASTER_PORT", std::to_string(port)},
                  {"WORLD_SIZE", std::to_string(options.nproc)},
@@ -99,11 +103,16 @@ LaunchResult launch(const std::string& program, const std::vector<std::string>& 
   const auto say = [&](const std::string& line) {
     if (on_event) on_event(line);
   };
-  const int port = options.master_port > 0 ? options.master_port : free_port(options.master_addr);
+  const int port = !options.torchrun_variables ? 0
+                   : options.master_port > 0   ? options.master_port
+                                               : free_port(options.master_addr);
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   const int threads = threads_per_process(options, cores);
   say("launching " + std::to_string(options.nproc) + " processes (" + std::to_string(threads) +
-      " threads each), rendezvous at " + options.master_addr + ":" + std::to_string(port));
+      " threads each)" +
+      (options.torchrun_variables
+           ? ", rendezvous at " + options.master_addr + ":" + std::to_string(port)
+           : std::string()));
 
   struct sigaction action {};
   action.sa_handler = forward_signal;

@@ -17,6 +17,8 @@ struct LaunchOptions {
   int master_port = 0;          // 0: a free port of master_addr
   int threads_per_process = 0;  // torch threads per process; 0: the cores / nproc (at least 1)
   double grace_s = 60;          // after a rank fails, the others get this long to stop
+  // false: independent workers (sarseg experiment --jobs), not one job: no rendezvous variables.
+  bool torchrun_variables = true;
 };
 
 // The program arguments and the environment additions of one rank.
