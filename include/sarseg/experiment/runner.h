@@ -38,7 +38,7 @@ struct RunnerOptions {
   // Runs spread over workers (experiment/plan.h). `only`: the ids ("imagenet:3") this invocation
   // trains, nothing else, and UserError when another worker holds one; empty: every run not
   // claimed by another worker (those are skipped).
-  std::vector<std::string> only;
+  std::vector<std::string> only{};
   bool write_report = true;  // false: a worker; the report is assembled once every run is done
   bool assemble = false;     // train nothing: the report from every run's result.json
 };
