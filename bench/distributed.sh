@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Data-parallel training throughput on this machine: 1 process x 2 threads, 1 x 1 and 2 processes
-# x 1 thread (sarseg launch, Gloo on loopback), on the quick profile and the paper model, with
+# x 1 thread (sarseg launch, Gloo on loopback), plus two independent 1 x 1 processes at once as a
+# control, on the quick profile and the paper model, with
 # `sarseg bench train` (real loader, Adam + clipping). train.batch_size is per process.
 # Usage: bench/distributed.sh [BUILD_DIR] [STEPS]   (run it when nothing else runs)
 set -euo pipefail
@@ -28,4 +29,12 @@ for model in quick paper; do
     esac
     echo "$layout: $(echo "$out" | grep -E '^(throughput|processes)' | tr -s ' ' | paste -sd ';')"
   done
+  # Control: two independent 1x1 processes at once (no communication) show what sharing the
+  # machine alone costs.
+  a=$(mktemp)
+  "$sarseg" --threads 1 "${common[@]}" 2>/dev/null | grep throughput > "$a" &
+  b=$("$sarseg" --threads 1 "${common[@]}" 2>/dev/null | grep throughput)
+  wait
+  echo "2 independent 1x1: $(tr -s ' ' < "$a"); $(echo "$b" | tr -s ' ')"
+  rm -f "$a"
 done
