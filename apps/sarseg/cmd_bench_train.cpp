@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "sarseg/experiment/scene_sources.h"
+#include "sarseg/train/distributed.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/process.h"
 #include "sarseg/util/torch_runtime.h"
@@ -22,6 +23,7 @@ struct BenchTrainArgs {
   int64_t warmup = 2;
   std::string precision;  // shorthands for --set train.precision / train.channels_last, so that
   bool channels_last = false;  // bench model, train and predict share one spelling
+  train::DistributedOptions distributed;
 };
 
 void run_bench_train(const BenchTrainArgs& args) {
@@ -32,8 +34,13 @@ void run_bench_train(const BenchTrainArgs& args) {
   if (args.channels_last) overrides.push_back("train.channels_last=true");
   const experiment::TrainJob job = experiment::load_train_job(file, overrides);
   const train::TrainConfig& config = job.train;
+  // Under `sarseg launch --nproc N` every process is a rank: batch per process, samples/s of all.
+  const auto context =
+      train::DistributedContext::connect(train::distributed_env_from_process(), args.distributed,
+                                         resolve_device_name(config.train.device));
   const auto bench = train::benchmark_training(config, experiment::load_scenes(config, job.synth),
-                                               args.steps, args.warmup);
+                                               args.steps, args.warmup, context.get());
+  if (!context->is_main()) return;
   std::printf("machine        %s\n", cpu_description().c_str());
   std::printf("torch          %s, %d intra-op threads, device %s\n", torch_version().c_str(),
               bench.torch_threads, bench.device.c_str());
@@ -50,6 +57,10 @@ void run_bench_train(const BenchTrainArgs& args) {
   std::printf("throughput     %.2f samples/s, %.1f ms per step\n", bench.samples_per_second,
               bench.mean_step_ms);
   std::printf("data wait      %.1f%% of step time\n", 100.0 * bench.data_wait_share);
+  if (bench.world_size > 1)
+    std::printf("processes      %d (%s), batch %lld each; all-reduce %.1f%% of step time\n",
+                bench.world_size, context->backend().c_str(),
+                static_cast<long long>(bench.batch_size), 100.0 * bench.allreduce_share);
 }
 
 void add_bench_train_command(CLI::App& root) {
@@ -64,6 +75,9 @@ void add_bench_train_command(CLI::App& root) {
   cmd->add_option("--precision", args->precision, "same as --set train.precision=...")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
   cmd->add_flag("--channels-last", args->channels_last, "same as --set train.channels_last=true");
+  cmd->add_option("--dist-timeout", args->distributed.timeout_s,
+                  "under sarseg launch: seconds to wait for the rendezvous or a silent peer")
+      ->check(CLI::PositiveNumber);
   cmd->callback([args] { run_bench_train(*args); });
 }
 

@@ -1,6 +1,10 @@
 // `sarseg experiment`: the paper's study (ImageNet weights vs random init, arms x seeds) with a
 // report. With no arguments it runs the embedded `quick` profile into runs/quick.
+#include <unistd.h>
+
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,7 +13,9 @@
 #include "commands.h"
 #include "sarseg/experiment/analysis.h"
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/runner.h"
+#include "sarseg/train/launcher.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 #include "train_progress.h"
@@ -24,7 +30,31 @@ struct ExperimentArgs {
   std::string out_dir;
   bool print_config = false;
   bool list_profiles = false;
+  // Runs spread over workers (experiment/plan.h).
+  bool plan = false;
+  std::vector<std::string> only;
+  bool worker = false;
+  bool assemble = false;
+  int jobs = 0;
 };
+
+std::string this_program() {
+  char path[PATH_MAX];
+  const ssize_t n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+  require(n > 0, "cannot find this program's path (/proc/self/exe)");
+  return std::string(path, static_cast<size_t>(n));
+}
+
+// The experiment arguments that select this study and its folder (what each worker repeats).
+std::vector<std::string> study_arguments(const ExperimentArgs& args,
+                                         const std::filesystem::path& out_dir) {
+  std::vector<std::string> words = {"experiment", "--profile", args.profile};
+  if (!args.config_file.empty()) words.insert(words.end(), {"--config", args.config_file});
+  for (const auto& o : args.overrides)
+    words.insert(words.end(), {"--set", o});
+  words.insert(words.end(), {"--out", out_dir.string()});
+  return words;
+}
 
 void run_experiment_command(const ExperimentArgs& args) {
   if (args.list_profiles) {
@@ -47,7 +77,49 @@ void run_experiment_command(const ExperimentArgs& args) {
   options.train_callbacks = terminal_train_callbacks(config.train.output);
   options.out_dir = args.out_dir.empty() ? std::filesystem::path("runs") / config.experiment.name
                                          : std::filesystem::path(args.out_dir);
+  const int modes = int(args.plan) + int(!args.only.empty()) + int(args.worker) +
+                    int(args.assemble) + int(args.jobs > 0);
+  require(modes <= 1,
+          "--plan, --only, --worker, --assemble and --jobs are separate ways to run; "
+          "give one of them");
+  if (args.plan) {
+    std::vector<std::string> base = {this_program()};
+    const auto study = study_arguments(args, options.out_dir);
+    base.insert(base.end(), study.begin(), study.end());
+    for (const auto& line : experiment::plan_commands(config, base))
+      std::printf("%s\n", line.c_str());
+    return;
+  }
+  if (args.jobs > 0) {
+    // N workers on this machine share the folder (claims keep them off each other's runs); then
+    // the report.
+    train::LaunchOptions launch;
+    launch.nproc = args.jobs;
+    launch.torchrun_variables = false;
+    launch.grace_s = 1e9;  // a failed run does not stop the other workers
+    auto worker_args = study_arguments(args, options.out_dir);
+    worker_args.push_back("--worker");
+    const auto launched =
+        train::launch(this_program(), worker_args, launch, [](const std::string& line) {
+          std::fprintf(stderr, "sarseg experiment --jobs: %s\n", line.c_str());
+        });
+    require(launched.exit_code == 0, "--jobs " + std::to_string(args.jobs) + ": a worker failed (" +
+                                         launched.message +
+                                         "); finished runs are kept: run the same command again");
+    options.assemble = true;
+  }
+  options.only = args.only;
+  options.assemble = options.assemble || args.assemble;
+  options.write_report = !args.worker && args.only.empty();
   const auto outcome = experiment::run_experiment(config, options);
+  if (!options.write_report) {
+    std::printf("experiment %s: %lld trained, %lld resumed, %lld kept, %lld left to others\n",
+                options.out_dir.string().c_str(), static_cast<long long>(outcome.runs_trained),
+                static_cast<long long>(outcome.runs_resumed),
+                static_cast<long long>(outcome.runs_reused),
+                static_cast<long long>(outcome.runs_skipped));
+    return;
+  }
   const auto analysis = experiment::analyse(outcome.summary);
   std::printf("experiment %s: %zu runs (%lld trained, %lld resumed, %lld kept) in %.1f s\n",
               options.out_dir.string().c_str(), outcome.summary.runs.size(),
@@ -80,6 +152,20 @@ void add_experiment_command(CLI::App& root) {
   cmd->add_flag("--print-config", args->print_config,
                 "print the resolved configuration as YAML and exit");
   cmd->add_flag("--list-profiles", args->list_profiles, "list the embedded profiles and exit");
+  cmd->add_flag("--plan", args->plan,
+                "print one command per run (arm x seed), e.g. for a SLURM array or GNU parallel, "
+                "and exit; then --assemble");
+  cmd->add_option("--only", args->only,
+                  "train only this run, ARM:SEED (e.g. imagenet:3; repeatable); no report")
+      ->allow_extra_args(false);
+  cmd->add_flag("--worker", args->worker,
+                "train every run no other worker has claimed, then exit without a report");
+  cmd->add_flag("--assemble", args->assemble,
+                "train nothing: write the report from the runs' result.json files");
+  cmd->add_option("--jobs,-j", args->jobs,
+                  "run the study as this many local worker processes (cores split), then the "
+                  "report")
+      ->check(CLI::Range(1, 256));
   cmd->footer("Config keys (section.key = default, before the profile):\n" +
               experiment::experiment_config_schema().help_text() +
               "docs/experiment.md explains the study, the profiles and the report.");

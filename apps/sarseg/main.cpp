@@ -1,5 +1,5 @@
 // sarseg: one binary, one subcommand per task. Exit codes: 0 success, 2 bad input or usage
-// (one line: what, where, what to do), 1 internal error.
+// (one line: what, where, what to do), 1 internal error or a failed peer process.
 #include <c10/util/Exception.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "sarseg/build_config.h"
+#include "sarseg/train/distributed.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/log.h"
 #include "sarseg/util/torch_runtime.h"
@@ -70,6 +71,10 @@ int main(int argc, char** argv) {
   } catch (const sarseg::UserError& e) {
     std::fprintf(stderr, "sarseg: error: %s\n", first_line(e.what()).c_str());
     return 2;
+  } catch (const sarseg::train::DistributedError& e) {
+    // A peer process of a data-parallel job failed: not this process's input, not a bug here.
+    std::fprintf(stderr, "sarseg: error: %s\n", first_line(e.what()).c_str());
+    return 1;
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "sarseg: internal error (torch): %s\n",
                  first_line(e.what_without_backtrace()).c_str());

@@ -79,14 +79,21 @@ std::function<train::FaultAction(int64_t, int64_t)> fault_hook_from_environment(
     batch = std::strtoll(batch_text.c_str(), &end, 10);
     if (batch_text.empty() || *end) batch = -1;
   }
-  require((kind == "sigkill" || kind == "nan") && epoch >= 1 && batch >= 1,
+  require((kind == "sigkill" || kind == "sigstop" || kind == "nan") && epoch >= 1 && batch >= 1,
           "SARSEG_TRAIN_FAULT='" + text +
-              "' is not a fault: use sigkill@EPOCH:BATCH or nan@EPOCH:BATCH (a test switch), or "
+              "' is not a fault: use sigkill@EPOCH:BATCH, sigstop@EPOCH:BATCH or nan@EPOCH:BATCH "
+              "(a test "
+              "switch), or "
               "unset it");
-  const bool kill = kind == "sigkill";
-  return [kill, epoch, batch](int64_t at_epoch, int64_t at_batch) {
+  // SARSEG_TRAIN_FAULT_RANK=R: only the process with RANK=R (several processes) is hit.
+  if (const char* only = std::getenv("SARSEG_TRAIN_FAULT_RANK"); only && *only) {
+    const char* rank = std::getenv("RANK");
+    if (std::string(rank ? rank : "0") != only) return {};
+  }
+  const int signal = kind == "sigkill" ? SIGKILL : kind == "sigstop" ? SIGSTOP : 0;
+  return [signal, epoch, batch](int64_t at_epoch, int64_t at_batch) {
     if (at_epoch != epoch || at_batch != batch) return train::FaultAction::kNone;
-    if (kill) std::raise(SIGKILL);
+    if (signal) std::raise(signal);
     return train::FaultAction::kNanLoss;
   };
 }

@@ -33,8 +33,9 @@ class TrainProgressDisplay {
 };
 
 // SARSEG_TRAIN_FAULT (tests, docs/config.md): "sigkill@E:B" kills the process with SIGKILL before
-// batch B of epoch E; "nan@E:B" makes that batch's loss NaN. An empty hook when unset; UserError
-// when set to anything else.
+// batch B of epoch E ("sigstop@E:B" stops it: a hung peer); "nan@E:B" makes that batch's loss NaN.
+// With SARSEG_TRAIN_FAULT_RANK=R only the process whose RANK is R is hit. An empty hook when unset;
+// UserError when set to anything else.
 std::function<train::FaultAction(int64_t epoch, int64_t batch)> fault_hook_from_environment();
 
 // Progress as `output` says plus the fault hook: the callbacks `sarseg train` and `sarseg

@@ -1,5 +1,6 @@
 #include "sarseg/data/loader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -19,14 +20,32 @@ std::vector<int64_t> BatchLoader::epoch_order(int64_t count, uint64_t seed, int6
   return order;
 }
 
+std::vector<ShardRange> BatchLoader::shard_ranges(int64_t count, int64_t batch_size, int shard,
+                                                  int shards, bool drop_short_tail) {
+  std::vector<ShardRange> ranges;
+  if (batch_size <= 0 || shards <= 0) return ranges;
+  const int64_t global = batch_size * shards;
+  for (int64_t start = 0; start < count; start += global) {
+    const int64_t n = std::min(global, count - start);
+    if (drop_short_tail && n < shards) break;
+    ShardRange range;
+    range.begin = start + n * shard / shards;
+    range.end = start + n * (shard + 1) / shards;
+    range.global_size = n;
+    if (range.end > range.begin) ranges.push_back(range);
+  }
+  return ranges;
+}
+
 BatchLoader::BatchLoader(const std::vector<PreparedScene>& scenes,
                          std::vector<PatchLocation> patches, const LoaderOptions& options,
                          int64_t epoch)
     : scenes_(scenes), patches_(std::move(patches)), options_(options), epoch_(epoch) {
   order_ =
       epoch_order(static_cast<int64_t>(patches_.size()), options_.seed, epoch_, options_.shuffle);
-  const int64_t n = static_cast<int64_t>(patches_.size());
-  num_batches_ = options_.batch_size > 0 ? (n + options_.batch_size - 1) / options_.batch_size : 0;
+  ranges_ = shard_ranges(static_cast<int64_t>(patches_.size()), options_.batch_size, options_.shard,
+                         options_.shards, options_.drop_short_tail);
+  num_batches_ = static_cast<int64_t>(ranges_.size());
   for (int t = 0; t < options_.threads; ++t)
     workers_.emplace_back([this] { worker(); });
 }
@@ -43,15 +62,15 @@ BatchLoader::~BatchLoader() {
 }
 
 Batch BatchLoader::build(int64_t batch_index) const {
-  const int64_t begin = batch_index * options_.batch_size;
-  const int64_t end =
-      std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(patches_.size()));
-  const int64_t n = end - begin;
+  const ShardRange& range = ranges_[static_cast<size_t>(batch_index)];
+  const int64_t begin = range.begin;
+  const int64_t n = range.end - range.begin;
   const int64_t p = options_.patch_size;
   const int64_t channels = scenes_.empty() ? 0 : scenes_.front().channels;
   const size_t tasks = scenes_.empty() ? 0 : scenes_.front().targets.size();
   Batch batch;
   batch.index = batch_index;
+  batch.global_size = range.global_size;
   // Only allocation here: filling is plain C++ so no torch thread pool is involved.
   batch.input = torch::empty({n, channels, p, p}, torch::kFloat32);
   for (size_t t = 0; t < tasks; ++t)

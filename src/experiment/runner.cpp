@@ -1,4 +1,5 @@
 #include "sarseg/experiment/runner.h"
+#include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/scene_sources.h"
 
 #include <torch/torch.h>
@@ -11,6 +12,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "sarseg/build_config.h"
@@ -410,6 +412,11 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   validate(config);
   const std::vector<ArmSpec> arms = arms_of(config);
   const auto& seeds = config.experiment.seeds;
+  std::set<std::string> only;
+  for (const auto& id : options.only)
+    only.insert(parse_run_id(config, id).id());
+  require(!(options.assemble && !only.empty()), "--assemble and --only cannot be combined");
+  std::vector<std::string> missing;  // --assemble: runs without results
 
   // Every input check comes before anything is written or trained.
   check_arm_weights(config, arms);
@@ -440,11 +447,37 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       const std::string label = "run " + std::to_string(run_number) + "/" +
                                 std::to_string(total_runs) + " (" + arm.name + ", seed " +
                                 std::to_string(seed) + ")";
+      const std::string id = PlannedRun{arm.name, seed}.id();
+      if (!only.empty() && !only.count(id)) {
+        ++outcome.runs_skipped;
+        continue;
+      }
       if (fs::exists(result_file)) {
         RunResult run = nlohmann::json::parse(read_file(result_file)).get<RunResult>();
         sarseg::log::info("experiment: {} finished earlier, results kept from {}", label,
                           result_file.string());
         summary.runs.push_back(std::move(run));
+        ++outcome.runs_reused;
+        continue;
+      }
+      if (options.assemble) {
+        missing.push_back(id);
+        continue;
+      }
+      std::string holder;
+      const std::optional<RunClaim> claim = RunClaim::try_claim(run_dir, &holder);
+      if (!claim) {
+        require(only.empty(), "run " + id + " is being trained by another worker (" + holder +
+                                  ", " + RunClaim::path_in(run_dir).string() +
+                                  "); if that worker is gone, delete the file and run again");
+        sarseg::log::info("experiment: {} is claimed by another worker ({}); skipped", label,
+                          holder);
+        ++outcome.runs_skipped;
+        continue;
+      }
+      // A worker that lost the race for the claim to one that has finished since.
+      if (fs::exists(result_file)) {
+        summary.runs.push_back(nlohmann::json::parse(read_file(result_file)).get<RunResult>());
         ++outcome.runs_reused;
         continue;
       }
@@ -469,10 +502,16 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
           label, run.curve.size(), run.stop_reason, run.best_epoch, scores, eval_seconds,
           clock_text(seconds_since(started)), clock_text(eta));
       summary.runs.push_back(std::move(run));
-      write_summary(summary, quicklook_entries, ctx, seeds.front());  // a partial report
+      if (options.write_report)
+        write_summary(summary, quicklook_entries, ctx, seeds.front());  // a partial report
     }
   }
-  outcome.report = write_summary(summary, quicklook_entries, ctx, seeds.front());
+  require(missing.empty(), "--assemble: " + std::to_string(missing.size()) + " of " +
+                               std::to_string(total_runs) + " runs have no result.json in " +
+                               out_dir.string() + " yet (" + join(missing, ", ") +
+                               "); run them first (sarseg experiment --plan lists the commands)");
+  if (options.write_report)
+    outcome.report = write_summary(summary, quicklook_entries, ctx, seeds.front());
   outcome.summary = summary;
   outcome.wall_seconds = seconds_since(started);
   return outcome;

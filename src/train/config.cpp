@@ -70,6 +70,10 @@ void add_model_keys(Schema& s) {
   s.add(
       "model.freeze_encoder_bn", [](TrainConfig & c) -> auto& { return c.model.freeze_encoder_bn; },
       "keep the encoder's BatchNorm running statistics fixed (small batches)");
+  s.add(
+      "model.freeze_bn", [](TrainConfig & c) -> auto& { return c.model.freeze_bn; },
+      "every BatchNorm layer, encoder and decoder, keeps its running statistics (eval mode): "
+      "results then do not depend on how a batch is split over processes");
 }
 
 void add_data_keys(Schema& s) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "process_group.h"
 #include "sarseg/checkpoint/checkpoint.h"
 #include "sarseg/data/dataset.h"
 #include "sarseg/data/loader.h"
@@ -110,11 +111,12 @@ std::string metrics_csv(const std::vector<EpochRecord>& history) {
   return text;
 }
 
-// events.jsonl: one JSON object per line, appended and flushed.
+// events.jsonl: one JSON object per line, appended and flushed (by rank 0 only: `enabled`).
 class EventLog {
  public:
-  explicit EventLog(fs::path path) : path_(std::move(path)) {}
+  EventLog(fs::path path, bool enabled) : path_(std::move(path)), enabled_(enabled) {}
   void write(const std::string& event, nlohmann::json fields = nlohmann::json::object()) {
+    if (!enabled_) return;
     fields["event"] = event;
     fields["time"] = static_cast<int64_t>(std::time(nullptr));
     std::ofstream out(path_, std::ios::app);
@@ -124,6 +126,7 @@ class EventLog {
 
  private:
   fs::path path_;
+  bool enabled_;
 };
 
 void set_lr(torch::optim::Optimizer& optimizer, double lr) {
@@ -154,6 +157,11 @@ struct Setup {
   torch::Device device{torch::kCPU};
   TrainArithmetic arithmetic;                // bf16 / channels-last, train.precision resolved
   std::vector<torch::Tensor> class_weights;  // per task, undefined = none
+  // Data-parallel training: this process's rank; group is null for one process.
+  ProcessGroupHandle* group = nullptr;
+  int rank = 0, world_size = 1;
+  std::unique_ptr<GradientAllReducer> reducer;  // made once the parameters are placed
+  bool main_rank() const { return rank == 0; }
 };
 
 data::SamplerOptions sampler_options(const TrainConfig& c, bool validation) {
@@ -180,8 +188,14 @@ uint64_t train_draw_seed(const TrainConfig& c, int64_t epoch) {
       c.train.seed, {0x7a1eULL, c.data.resample_every_epoch ? static_cast<uint64_t>(epoch) : 0ULL});
 }
 
-data::LoaderOptions loader_options(const TrainConfig& c, bool validation) {
+data::LoaderOptions loader_options(const Setup& s, bool validation) {
+  const TrainConfig& c = s.config;
   data::LoaderOptions options;
+  // Each rank takes its share of every batch; training drops a last batch too small to give
+  // every rank a sample (a rank without one would have no gradient to send).
+  options.shard = s.rank;
+  options.shards = s.world_size;
+  options.drop_short_tail = !validation && s.world_size > 1;
   options.batch_size = c.train.batch_size;
   options.patch_size = c.data.patch_size;
   options.threads = static_cast<int>(c.data.loader_threads);
@@ -197,11 +211,20 @@ data::LoaderOptions loader_options(const TrainConfig& c, bool validation) {
 }
 
 Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
-                 const data::Normalization* saved_normalization) {
+                 const data::Normalization* saved_normalization,
+                 const DistributedContext* distributed) {
   Setup s;
   s.config = config;
   s.tasks = tasks_of(config);
-  s.device = torch::Device(resolve_device_name(config.train.device));
+  std::string device = resolve_device_name(config.train.device);
+  if (distributed && distributed->active()) {
+    s.group = distributed->group();
+    s.rank = distributed->rank();
+    s.world_size = distributed->world_size();
+    // One GPU per process on a node: "cuda" means this rank's.
+    if (device == "cuda") device = "cuda:" + std::to_string(distributed->local_rank());
+  }
+  s.device = torch::Device(device);
   s.arithmetic = resolve_train_arithmetic(config.train);
   require(!scenes.train.empty(), "no training scenes: set data.train (or data.source=synthetic)");
   require(!scenes.val.empty(), "no validation scenes: set data.val");
@@ -255,6 +278,26 @@ void place_model(Setup& s) {
   if (s.arithmetic.channels_last) models::convert_to_channels_last(*s.model);
 }
 
+// Training mode; under model.freeze_bn every BatchNorm layer stays in eval mode.
+void set_training_mode(Setup& s) {
+  s.model->train();
+  if (!s.config.model.freeze_bn) return;
+  for (auto& module : s.model->modules())
+    if (module->as<torch::nn::BatchNorm2d>()) module->eval();
+}
+
+// Sums CPU tensors over the ranks in place (through the training device for NCCL).
+void sum_over_ranks(Setup& s, std::vector<torch::Tensor>& tensors, const std::string& what) {
+  if (!s.group) return;
+  if (!s.device.is_cuda()) return s.group->all_reduce_sum(tensors, what);
+  std::vector<torch::Tensor> on_device;
+  for (const auto& t : tensors)
+    on_device.push_back(t.to(s.device));
+  s.group->all_reduce_sum(on_device, what);
+  for (size_t i = 0; i < tensors.size(); ++i)
+    tensors[i].copy_(on_device[i].to(torch::kCPU));
+}
+
 // Forward pass of one batch on the training device, under bf16 autocast and in channels-last
 // layout when configured; the outputs come back in fp32 so that losses and metrics are fp32.
 std::vector<torch::Tensor> forward_batch(Setup& s, const torch::Tensor& batch_input) {
@@ -270,29 +313,67 @@ std::vector<torch::Tensor> forward_batch(Setup& s, const torch::Tensor& batch_in
   return outputs;
 }
 
+// What one step did: the batch's mean loss and, for the epoch's mean, its loss sum and sample
+// count (over every rank in data-parallel training).
+struct StepResult {
+  double loss = 0;
+  double loss_sum = 0;
+  int64_t samples = 0;
+};
+
 // One optimisation step, the same in training and in benchmark_training: forward, loss,
-// backward, gradient clipping, optimiser step. Returns the batch's loss; a non-finite loss returns
-// before backward, with the weights unchanged (the caller stops). `nan_loss`: fault injection.
-double train_step(Setup& s, torch::optim::Optimizer& optimizer,
-                  const std::vector<torch::Tensor>& parameters, const data::Batch& batch,
-                  bool nan_loss = false) {
+// backward, gradient all-reduce (several processes), gradient clipping, optimiser step. A
+// non-finite loss (on any rank) returns before the step, with the weights unchanged (the caller
+// stops). `nan_loss`: fault injection.
+StepResult train_step(Setup& s, torch::optim::Optimizer& optimizer,
+                      const std::vector<torch::Tensor>& parameters, const data::Batch& batch,
+                      bool nan_loss = false) {
   const auto targets = to_device(batch.targets, s.device);
   const auto outputs = forward_batch(s, batch.input);
   torch::Tensor loss = multitask_loss(outputs, targets, s.tasks, s.class_weights).total;
   if (nan_loss) loss = loss * std::numeric_limits<double>::quiet_NaN();
   const double loss_value = loss.item<double>();
-  if (!std::isfinite(loss_value)) return loss_value;
-  // Gradients are dropped rather than zeroed: backward then writes each one instead of adding it
-  // to a zero-filled tensor (30 fills and 68 additions fewer per step of the paper's model), and
-  // the optimisers skip a parameter without a gradient as they skip one whose gradient is zero.
-  for (auto& group : optimizer.param_groups())
-    for (auto& parameter : group.params())
-      parameter.mutable_grad().reset();
-  loss.backward();
+  const int64_t n = batch.input.size(0);
+  StepResult result{loss_value, loss_value * static_cast<double>(n), n};
+  if (!s.reducer) {
+    if (!std::isfinite(loss_value)) return result;
+    // Gradients are dropped rather than zeroed: backward then writes each one instead of adding
+    // it to a zero-filled tensor (30 fills and 68 additions fewer per step of the paper's model),
+    // and the optimisers skip a parameter without a gradient as they skip one whose gradient is
+    // zero. The all-reduce below needs every gradient defined, so it keeps zero_grad.
+    for (auto& group : optimizer.param_groups())
+      for (auto& parameter : group.params())
+        parameter.mutable_grad().reset();
+    loss.backward();
+  } else {
+    // Every rank takes part in the all-reduce, also one whose loss is not finite (it sends zero
+    // gradients and a flag), so that all of them stop together.
+    const bool finite = std::isfinite(loss_value);
+    optimizer.zero_grad();
+    if (finite) loss.backward();
+    torch::Tensor sums =
+        torch::tensor({finite ? result.loss_sum : 0.0, static_cast<double>(n), finite ? 0.0 : 1.0},
+                      torch::kFloat64)
+            .to(s.device);
+    // Sum then divide by the world size; a rank with an uneven share of a short last batch
+    // weighs its gradient by its share, so the result is the whole batch's mean gradient.
+    const double scale = static_cast<double>(n) * static_cast<double>(s.world_size) /
+                         static_cast<double>(batch.global_size);
+    s.reducer->all_reduce(sums, scale);
+    sums = sums.to(torch::kCPU);
+    const auto* reduced = sums.data_ptr<double>();
+    if (reduced[2] > 0) {
+      result.loss = finite ? std::numeric_limits<double>::quiet_NaN() : loss_value;
+      return result;
+    }
+    result.loss_sum = reduced[0];
+    result.samples = static_cast<int64_t>(reduced[1]);
+    result.loss = result.loss_sum / reduced[1];
+  }
   if (s.config.optim.grad_clip_norm > 0)
     torch::nn::utils::clip_grad_norm_(parameters, s.config.optim.grad_clip_norm);
   optimizer.step();
-  return loss_value;
+  return result;
 }
 
 struct Validation {
@@ -306,7 +387,7 @@ Validation validate_epoch(Setup& s) {
   std::vector<eval::ConfusionMatrix> confusion;
   for (const auto& task : s.tasks)
     confusion.emplace_back(static_cast<int>(task.classes));
-  data::BatchLoader loader(s.val, s.val_patches, loader_options(s.config, true), 0);
+  data::BatchLoader loader(s.val, s.val_patches, loader_options(s, true), 0);
   double loss_sum = 0;
   int64_t samples = 0;
   while (auto batch = loader.next()) {
@@ -330,7 +411,27 @@ Validation validate_epoch(Setup& s) {
                        static_cast<size_t>(truth.numel()), "validation " + s.tasks[t].label);
     }
   }
-  s.model->train();
+  set_training_mode(s);
+  if (s.group) {
+    // Each rank validated its share: the loss sums, sample counts and confusion counts add up.
+    std::vector<torch::Tensor> sums = {
+        torch::tensor({loss_sum, static_cast<double>(samples)}, torch::kFloat64)};
+    for (const auto& matrix : confusion)
+      sums.push_back(torch::tensor(matrix.counts(), torch::kInt64));
+    sum_over_ranks(s, sums, "reducing the validation results");
+    loss_sum = sums[0].data_ptr<double>()[0];
+    samples = static_cast<int64_t>(sums[0].data_ptr<double>()[1]);
+    for (size_t t = 0; t < confusion.size(); ++t) {
+      eval::ConfusionMatrix total(confusion[t].num_classes());
+      const auto* counts = sums[t + 1].data_ptr<int64_t>();
+      const int k = total.num_classes();
+      for (int truth = 0; truth < k; ++truth)
+        for (int predicted = 0; predicted < k; ++predicted)
+          if (const int64_t count = counts[truth * k + predicted])
+            total.add(truth, predicted, count);
+      confusion[t] = std::move(total);
+    }
+  }
   Validation v;
   v.loss = samples > 0 ? loss_sum / static_cast<double>(samples) : NAN;
   std::map<std::string, double> by_label;
@@ -411,7 +512,7 @@ struct LoopState {
                  s.config.train.min_epochs, s.config.train.max_epochs),
         last_path(run_dir / "checkpoints" / "last.pt"),
         best_path(run_dir / "checkpoints" / "best.pt"),
-        events(run_dir / "events.jsonl") {
+        events(run_dir / "events.jsonl", s.main_rank()) {
     result.run_dir = run_dir;
     result.monitor = s.config.train.monitor;
   }
@@ -454,8 +555,9 @@ bool restore_run(Setup& s, LoopState& loop) {
   for (const auto& r : state.at("history"))
     loop.result.history.push_back(record_from_json(r));
   loop.start_epoch = meta.epoch;
-  loop.events.write("resume", {{"epoch", loop.start_epoch}});
-  sarseg::log::info("resuming {} after epoch {}", loop.result.run_dir.string(), loop.start_epoch);
+  loop.events.write("resume", {{"epoch", loop.start_epoch}, {"world_size", s.world_size}});
+  if (s.main_rank())
+    sarseg::log::info("resuming {} after epoch {}", loop.result.run_dir.string(), loop.start_epoch);
   if (loop.result.history.empty() || !loop.stopping.should_stop(loop.start_epoch)) return false;
   loop.result.epochs_completed = loop.start_epoch;
   loop.result.best_value = loop.best_value;
@@ -475,6 +577,7 @@ void start_run(Setup& s, LoopState& loop) {
                               {"normalization",
                                nlohmann::json::parse(data::normalization_to_json(s.normalization))},
                               {"torch_threads", torch_threads()},
+                              {"world_size", s.world_size},
                               {"device", s.device.str()}});
 }
 
@@ -522,7 +625,7 @@ EpochTraining train_epoch(Setup& s, LoopState& loop, std::vector<torch::Tensor>&
   const auto patches = c.data.resample_every_epoch ? draw(s.train, sampler_options(c, false),
                                                           train_draw_seed(c, epoch), "data.train")
                                                    : s.train_patches;
-  data::BatchLoader loader(s.train, patches, loader_options(c, false), epoch);
+  data::BatchLoader loader(s.train, patches, loader_options(s, false), epoch);
   const int64_t batches = loader.num_batches();
   EpochTraining out;
   int64_t batch_number = 0;
@@ -534,13 +637,11 @@ EpochTraining train_epoch(Setup& s, LoopState& loop, std::vector<torch::Tensor>&
                                                     static_cast<double>(batch_number - 1) /
                                                         static_cast<double>(batches)))
       set_lr(*loop.optimizer, *lr);
-    const double loss_value =
+    const StepResult step =
         train_step(s, *loop.optimizer, parameters, *batch, fault == FaultAction::kNanLoss);
-    if (!std::isfinite(loss_value))
-      report_divergence(loop, loss_value, epoch, batch_number, batches);
-    const int64_t n = batch->input.size(0);
-    out.loss_sum += loss_value * static_cast<double>(n);
-    out.samples += n;
+    if (!std::isfinite(step.loss)) report_divergence(loop, step.loss, epoch, batch_number, batches);
+    out.loss_sum += step.loss_sum;
+    out.samples += step.samples;
     if (callbacks.on_progress)
       callbacks.on_progress(batch_progress(epoch, c.train.max_epochs, batch_number, batches,
                                            out.loss_sum, out.samples, seconds_since(epoch_start)));
@@ -555,6 +656,9 @@ EpochTraining train_epoch(Setup& s, LoopState& loop, std::vector<torch::Tensor>&
 EpochRecord close_epoch(Setup& s, LoopState& loop, int64_t epoch, bool frozen,
                         const EpochTraining& trained) {
   const TrainConfig& c = s.config;
+  // Each rank's BatchNorm statistics followed its own batches: their mean is what every rank
+  // validates and rank 0 saves.
+  if (s.group) average_module_buffers(*s.model, *s.group);
   const Validation validation = validate_epoch(s);
   EpochRecord record;
   record.epoch = epoch;
@@ -589,6 +693,7 @@ EpochRecord close_epoch(Setup& s, LoopState& loop, int64_t epoch, bool frozen,
 // checkpoints/last.pt (and best.pt), metrics.csv, events.jsonl and the log line of one epoch.
 void save_epoch(Setup& s, LoopState& loop, const EpochRecord& record, const fs::path& run_dir) {
   const TrainConfig& c = s.config;
+  if (!s.main_rank()) return;
   checkpoint::save_checkpoint(loop.last_path, make_meta(s, record.epoch, loop.saved_state()),
                               *s.model, loop.optimizer.get());
   if (record.best) copy_atomically(loop.last_path, loop.best_path);
@@ -612,29 +717,44 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
   sarseg::log::info("training arithmetic: {}", s.arithmetic.description);
   loop.optimizer = make_optimizer(c.optim, s.model->parameters());
   loop.schedule = make_schedule(c.schedule, c.optim.lr, loop.maximise);
-  if (resume) {
-    if (restore_run(s, loop)) return loop.result;
-  } else {
-    start_run(s, loop);
-  }
-
-  std::vector<torch::Tensor> parameters = s.model->parameters();
-  s.model->train();
-  for (int64_t epoch = loop.start_epoch + 1; epoch <= c.train.max_epochs; ++epoch) {
-    const auto epoch_start = Clock::now();
-    const bool frozen = epoch <= c.model.freeze_encoder_epochs;
-    s.model->set_encoder_frozen(frozen);
-    const EpochTraining trained = train_epoch(s, loop, parameters, epoch, callbacks);
-    EpochRecord record = close_epoch(s, loop, epoch, frozen, trained);
-    record.seconds = seconds_since(epoch_start);
-    loop.result.history.push_back(record);
-    save_epoch(s, loop, record, run_dir);
-    if (callbacks.on_epoch_end) callbacks.on_epoch_end(record);
-    loop.result.epochs_completed = epoch;
-    if (loop.stopping.should_stop(epoch)) {
-      loop.result.stop_reason = loop.stopping.reason(epoch);
-      break;
+  std::vector<torch::Tensor> parameters;
+  int64_t epoch = loop.start_epoch;
+  try {
+    if (resume) {
+      if (restore_run(s, loop)) return loop.result;
+    } else {
+      start_run(s, loop);
     }
+    epoch = loop.start_epoch;
+    parameters = s.model->parameters();
+    if (s.group) {
+      // Every rank starts from rank 0's weights and buffers (the same init or checkpoint anyway).
+      broadcast_module_state(*s.model, *s.group);
+      s.reducer = std::make_unique<GradientAllReducer>(parameters, *s.group);
+    }
+    set_training_mode(s);
+    for (epoch = loop.start_epoch + 1; epoch <= c.train.max_epochs; ++epoch) {
+      const auto epoch_start = Clock::now();
+      const bool frozen = epoch <= c.model.freeze_encoder_epochs;
+      s.model->set_encoder_frozen(frozen);
+      const EpochTraining trained = train_epoch(s, loop, parameters, epoch, callbacks);
+      EpochRecord record = close_epoch(s, loop, epoch, frozen, trained);
+      record.seconds = seconds_since(epoch_start);
+      loop.result.history.push_back(record);
+      save_epoch(s, loop, record, run_dir);
+      if (callbacks.on_epoch_end) callbacks.on_epoch_end(record);
+      loop.result.epochs_completed = epoch;
+      if (loop.stopping.should_stop(epoch)) {
+        loop.result.stop_reason = loop.stopping.reason(epoch);
+        break;
+      }
+    }
+  } catch (const DistributedError& e) {
+    const int64_t saved = loop.result.history.empty() ? 0 : loop.result.history.back().epoch;
+    throw DistributedError(std::string(e.what()) + " during epoch " + std::to_string(epoch) + "; " +
+                           (saved > 0 ? "the last completed checkpoint " + loop.last_path.string() +
+                                            " (epoch " + std::to_string(saved) + ") is intact"
+                                      : std::string("no checkpoint was written yet")));
   }
   loop.result.best_value = loop.best_value;
   loop.events.write("end", {{"epochs", loop.result.epochs_completed},
@@ -642,9 +762,10 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                             {"best_value", number(loop.best_value)},
                             {"monitor", c.train.monitor},
                             {"reason", loop.result.stop_reason}});
-  sarseg::log::info("finished after {} epochs ({}); best {} {} at epoch {}",
-                    loop.result.epochs_completed, loop.result.stop_reason, c.train.monitor,
-                    csv_number(loop.best_value), loop.result.best_epoch);
+  if (s.main_rank())
+    sarseg::log::info("finished after {} epochs ({}); best {} {} at epoch {}",
+                      loop.result.epochs_completed, loop.result.stop_reason, c.train.monitor,
+                      csv_number(loop.best_value), loop.result.best_epoch);
   return loop.result;
 }
 
@@ -662,18 +783,32 @@ SceneSplits load_scene_splits(const TrainConfig& config) {
 }
 
 TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callbacks,
-                         const SceneSplits* scenes) {
+                         const SceneSplits* scenes, const DistributedContext* distributed) {
   validate(config);
   const fs::path run_dir(config.output.dir);
   // Everything that can fail on input is checked before the run directory is touched.
   std::optional<SceneSplits> loaded;
   if (!scenes) scenes = &loaded.emplace(load_scene_splits(config));
-  Setup setup = make_setup(config, *scenes, nullptr);
-  prepare_run_dir(config, run_dir);
-  write_file_atomically(
-      run_dir / "config.yaml",
-      train_config_schema().to_yaml(config, "sarseg train: resolved configuration") +
-          scenes->source_yaml);
+  Setup setup = make_setup(config, *scenes, nullptr, distributed);
+  // Rank 0 alone prepares the run directory; the others hear whether it could.
+  std::string failure;
+  if (setup.main_rank()) {
+    try {
+      prepare_run_dir(config, run_dir);
+      write_file_atomically(
+          run_dir / "config.yaml",
+          train_config_schema().to_yaml(config, "sarseg train: resolved configuration") +
+              scenes->source_yaml);
+    } catch (const UserError& e) {
+      if (!setup.group) throw;
+      failure = e.what();
+    }
+  }
+  if (any_rank(setup.group, !failure.empty(), "starting the run")) {
+    if (!failure.empty()) throw UserError(failure);
+    throw UserError(distributed->describe() + ": rank 0 cannot start the run in " +
+                    run_dir.string() + " (its message says why)");
+  }
   return train_loop(setup, run_dir, callbacks, false);
 }
 
@@ -697,24 +832,29 @@ std::pair<TrainConfig, checkpoint::CheckpointMeta> read_saved_run(const fs::path
 }  // namespace
 
 TrainResult resume_training(const fs::path& run_dir, const TrainCallbacks& callbacks,
-                            const SceneSplits* scenes) {
+                            const SceneSplits* scenes, const DistributedContext* distributed) {
   const auto [config, meta] = read_saved_run(run_dir);
   std::optional<SceneSplits> loaded;
   if (!scenes) scenes = &loaded.emplace(load_scene_splits(config));
-  Setup setup = make_setup(config, *scenes, &meta.normalization);
+  Setup setup = make_setup(config, *scenes, &meta.normalization, distributed);
   return train_loop(setup, run_dir, callbacks, true);
 }
 
 TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& scenes,
-                                  int64_t steps, int64_t warmup_steps) {
+                                  int64_t steps, int64_t warmup_steps,
+                                  const DistributedContext* distributed) {
   validate(config);
   require(steps > 0, "--steps must be positive");
-  Setup s = make_setup(config, scenes, nullptr);
+  Setup s = make_setup(config, scenes, nullptr, distributed);
   s.model->set_encoder_bn_frozen(config.model.freeze_encoder_bn);
   place_model(s);
-  s.model->train();
+  set_training_mode(s);
   auto optimizer = make_optimizer(config.optim, s.model->parameters());
   auto parameters = s.model->parameters();
+  if (s.group) {
+    broadcast_module_state(*s.model, *s.group);
+    s.reducer = std::make_unique<GradientAllReducer>(parameters, *s.group);
+  }
   TrainBenchmark bench;
   bench.batch_size = config.train.batch_size;
   bench.patch_size = config.data.patch_size;
@@ -723,21 +863,23 @@ TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& 
   bench.model = models::model_label(s.spec);
   bench.device = s.device.str();
   bench.arithmetic = s.arithmetic.description;
-  double measured_seconds = 0, wait_seconds = 0;
+  bench.world_size = s.world_size;
+  double measured_seconds = 0, wait_seconds = 0, allreduce_seconds = 0;
   int64_t measured_samples = 0, done = 0;
   for (int64_t epoch = 1; done < warmup_steps + steps; ++epoch) {
     const auto patches = config.data.resample_every_epoch
                              ? draw(s.train, sampler_options(config, false),
                                     train_draw_seed(config, epoch), "data.train")
                              : s.train_patches;
-    data::BatchLoader loader(s.train, patches, loader_options(config, false), epoch);
+    data::BatchLoader loader(s.train, patches, loader_options(s, false), epoch);
     for (;;) {
       const auto step_start = Clock::now();
       const double wait_before = loader.wait_seconds();
+      const double allreduce_before = s.group ? s.group->collective_seconds() : 0.0;
       auto batch = loader.next();
       if (!batch) break;
-      const double loss = train_step(s, *optimizer, parameters, *batch);
-      if (!std::isfinite(loss))
+      const StepResult step = train_step(s, *optimizer, parameters, *batch);
+      if (!std::isfinite(step.loss))
         throw TrainingDiverged("bench train: the loss is not finite at step " +
                                std::to_string(done + 1) +
                                "; lower optim.lr or check the input scenes");
@@ -745,7 +887,8 @@ TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& 
       if (done >= warmup_steps) {
         measured_seconds += seconds_since(step_start);
         wait_seconds += loader.wait_seconds() - wait_before;
-        measured_samples += batch->input.size(0);
+        if (s.group) allreduce_seconds += s.group->collective_seconds() - allreduce_before;
+        measured_samples += step.samples;
       }
       if (++done >= warmup_steps + steps) break;
     }
@@ -754,6 +897,7 @@ TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& 
   bench.seconds = measured_seconds;
   bench.samples_per_second = measured_seconds > 0 ? measured_samples / measured_seconds : 0;
   bench.data_wait_share = measured_seconds > 0 ? wait_seconds / measured_seconds : 0;
+  bench.allreduce_share = measured_seconds > 0 ? allreduce_seconds / measured_seconds : 0;
   bench.mean_step_ms = 1000.0 * measured_seconds / static_cast<double>(steps);
   return bench;
 }

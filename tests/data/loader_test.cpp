@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sarseg/data/loader.h"
 #include "test_scenes.h"
 
@@ -82,4 +84,74 @@ TEST(Loader, TargetsKeepTheIgnoreValue) {
   EXPECT_EQ(batch->targets[0].dtype(), torch::kInt64);
   EXPECT_EQ(batch->targets[0][0][0][0].item<int64_t>(), 255);
   EXPECT_FALSE(loader.next());
+}
+
+// Data-parallel shares: disjoint, covering every position once, even, and the plain batches for
+// one shard.
+TEST(Loader, ShardRangesSplitEveryBatchIntoDisjointEvenShares) {
+  const auto plain = data::BatchLoader::shard_ranges(10, 4, 0, 1, false);
+  ASSERT_EQ(plain.size(), 3u);
+  EXPECT_EQ(plain[2].begin, 8);
+  EXPECT_EQ(plain[2].end, 10);
+  for (int shards : {2, 3, 4}) {
+    for (int64_t count : {7, 12, 13}) {
+      std::vector<int> seen(static_cast<size_t>(count), 0);
+      size_t batches = 0;
+      for (int shard = 0; shard < shards; ++shard) {
+        const auto ranges = data::BatchLoader::shard_ranges(count, 2, shard, shards, false);
+        batches = std::max(batches, ranges.size());
+        for (const auto& r : ranges) {
+          EXPECT_LE(r.end - r.begin, 2);
+          EXPECT_GE(r.end - r.begin, r.global_size / shards);
+          for (int64_t p = r.begin; p < r.end; ++p)
+            ++seen[static_cast<size_t>(p)];
+        }
+      }
+      for (int64_t p = 0; p < count; ++p)
+        EXPECT_EQ(seen[static_cast<size_t>(p)], 1) << "position " << p << ", shards " << shards;
+    }
+  }
+  // Batch b of 2 shards x 2 holds positions 4b..4b+3: shard 1 takes 4b+2, 4b+3.
+  const auto second = data::BatchLoader::shard_ranges(8, 2, 1, 2, false);
+  ASSERT_EQ(second.size(), 2u);
+  EXPECT_EQ(second[1].begin, 6);
+  EXPECT_EQ(second[1].end, 8);
+  EXPECT_EQ(second[1].global_size, 4);
+  // A last batch of 1 sample cannot give 2 shards one each: dropped for training.
+  EXPECT_EQ(data::BatchLoader::shard_ranges(9, 2, 0, 2, true).size(), 2u);
+  EXPECT_EQ(data::BatchLoader::shard_ranges(9, 2, 1, 2, true).size(), 2u);
+  EXPECT_EQ(data::BatchLoader::shard_ranges(9, 2, 1, 2, false).size(), 3u);
+}
+
+// A shard's batch holds exactly the samples (and augmentations) of its positions in the one-shard
+// batch: two shards of batch 2 together give the batches of one loader with batch 4.
+TEST(Loader, ShardsTogetherGiveTheOneProcessBatches) {
+  const auto s = scenes();
+  data::SamplerOptions sampler;
+  sampler.patch_size = 8;
+  sampler.per_scene = 4;
+  sampler.min_valid_fraction = 0.0;
+  const auto patches = data::draw_patches(s, sampler, 3, "train").patches;
+  const auto whole = all_batches(s, patches, 0, 2);
+  std::vector<std::vector<data::Batch>> shards(2);
+  for (int shard = 0; shard < 2; ++shard) {
+    data::LoaderOptions options;
+    options.batch_size = 2;
+    options.patch_size = 8;
+    options.threads = 1;
+    options.augment = {true, true, 0.1};
+    options.seed = 99;
+    options.shard = shard;
+    options.shards = 2;
+    data::BatchLoader loader(s, patches, options, 2);
+    while (auto batch = loader.next())
+      shards[static_cast<size_t>(shard)].push_back(std::move(*batch));
+  }
+  ASSERT_EQ(shards[0].size(), whole.size());
+  ASSERT_EQ(shards[1].size(), whole.size());
+  for (size_t b = 0; b < whole.size(); ++b) {
+    const auto joined = torch::cat({shards[0][b].input, shards[1][b].input});
+    EXPECT_TRUE(torch::equal(joined, whole[b].input)) << "batch " << b;
+    EXPECT_EQ(shards[0][b].global_size, whole[b].input.size(0));
+  }
 }

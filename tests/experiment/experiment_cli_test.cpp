@@ -1,5 +1,6 @@
 // `sarseg experiment` end to end through the binary (slow: real training, a few runs each).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -191,6 +192,95 @@ TEST(ExperimentCli, PaperProfileOnTinyGeoTiffs) {
   EXPECT_EQ(summary.at("analysis").at("seasons"), nlohmann::json({"freeze-up", "melt", "all"}));
   EXPECT_NE(summary.at("model").get<std::string>().find("resnet18"), std::string::npos);
   EXPECT_TRUE(fs::exists(dir / "paper" / "report.html"));
+}
+
+// The summary without what depends on the clock or the machine: time fields, the creation time,
+// the machine line, and the analysis figures of times.
+nlohmann::json deterministic(const nlohmann::json& j) {
+  if (j.is_array()) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& item : j)
+      if (!(item.is_object() && item.contains("key") && item.at("key").is_string() &&
+            item.at("key").get<std::string>().find("seconds") != std::string::npos))
+        out.push_back(deterministic(item));
+    return out;
+  }
+  if (!j.is_object()) return j;
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : j.items())
+    if (key.find("seconds") == std::string::npos && key != "created_utc" && key != "machine")
+      out[key] = deterministic(value);
+  return out;
+}
+
+// The runs spread over workers: --plan's commands one by one, then --assemble, and --jobs 2,
+// give the one-process experiment's summary.json; a claimed run is neither trained twice nor
+// assembled without its result.
+TEST(ExperimentCli, PlanOnlyAssembleAndJobsGiveTheOneProcessSummary) {
+  sarseg::testing::TempDir dir;
+  const std::string study = "experiment" + kTiny +
+                            " --set train.min_epochs=1 --set train.max_epochs=1"
+                            " --set 'experiment.seeds=[1]'";
+  // One thread everywhere: --jobs 2 gives each worker half of this machine's 2 cores, and results
+  // are reproducible for a given thread count.
+  const auto one = run_sarseg("--threads 1 " + study + " --out " + (dir / "one").string());
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+
+  const auto plan = run_sarseg(study + " --plan --out " + (dir / "planned").string());
+  ASSERT_EQ(plan.exit_code, 0) << plan.output;
+  std::vector<std::string> commands;
+  for (const auto& line : split(plan.output, '\n'))
+    if (!line.empty()) commands.push_back(line);
+  ASSERT_EQ(commands.size(), 2u) << plan.output;  // imagenet:1, random:1
+  EXPECT_NE(commands[0].find("--only imagenet:1"), std::string::npos) << commands[0];
+  EXPECT_NE(commands[1].find("--only random:1"), std::string::npos) << commands[1];
+  // Before any run: assembling names the missing ones.
+  const auto early = run_sarseg(study + " --assemble --out " + (dir / "planned").string());
+  EXPECT_EQ(early.exit_code, 2) << early.output;
+  EXPECT_NE(early.output.find("imagenet:1, random:1"), std::string::npos) << early.output;
+  for (const auto& command : commands)
+    ASSERT_EQ(std::system((command + " --threads 1 > /dev/null 2>&1").c_str()), 0) << command;
+  EXPECT_FALSE(fs::exists(dir / "planned" / "summary.json"));  // workers write no report
+  const auto assembled = run_sarseg(study + " --assemble --out " + (dir / "planned").string());
+  ASSERT_EQ(assembled.exit_code, 0) << assembled.output;
+
+  const auto jobs = run_sarseg(study + " --jobs 2 --out " + (dir / "jobs").string());
+  ASSERT_EQ(jobs.exit_code, 0) << jobs.output;
+
+  const auto expected =
+      deterministic(nlohmann::json::parse(read_file(dir / "one" / "summary.json")));
+  EXPECT_EQ(expected.at("runs").size(), 2u);
+  for (const std::string other : {"planned", "jobs"}) {
+    const auto actual =
+        deterministic(nlohmann::json::parse(read_file(dir / other / "summary.json")));
+    for (const auto& [key, value] : expected.items())
+      EXPECT_TRUE(actual.contains(key) && actual.at(key) == value) << other << ": " << key;
+    EXPECT_EQ(actual.size(), expected.size()) << other;
+    EXPECT_FALSE(fs::exists(dir / other / "imagenet" / "seed1" / "claim"));
+  }
+
+  // A run claimed by a live worker (this test's process, on this host): --only refuses it,
+  // --worker leaves it, --assemble waits for it.
+  const fs::path claimed = dir / "claimed";
+  fs::copy(dir / "planned", claimed, fs::copy_options::recursive);
+  fs::remove(claimed / "imagenet" / "seed1" / "result.json");
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  write_file_atomically(claimed / "imagenet" / "seed1" / "claim",
+                        std::string(host) + " " + std::to_string(getpid()) + "\n");
+  const auto only = run_sarseg(study + " --only imagenet:1 --out " + claimed.string());
+  EXPECT_EQ(only.exit_code, 2) << only.output;
+  EXPECT_NE(only.output.find("being trained by another worker"), std::string::npos) << only.output;
+  const auto worker = run_sarseg(study + " --worker --out " + claimed.string());
+  EXPECT_EQ(worker.exit_code, 0) << worker.output;
+  EXPECT_NE(worker.output.find("0 trained, 0 resumed, 1 kept, 1 left to others"), std::string::npos)
+      << worker.output;
+  const auto waiting = run_sarseg(study + " --assemble --out " + claimed.string());
+  EXPECT_EQ(waiting.exit_code, 2) << waiting.output;
+  EXPECT_NE(waiting.output.find("(imagenet:1)"), std::string::npos) << waiting.output;
+  const auto unknown = run_sarseg(study + " --only imagenet:9 --out " + claimed.string());
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("imagenet:1, random:1"), std::string::npos) << unknown.output;
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ namespace sarseg::data {
 
 struct Batch {
   int64_t index = 0;
+  int64_t global_size = 0;             // samples of the whole batch over every shard
   torch::Tensor input;                 // [N, C, P, P] float32
   std::vector<torch::Tensor> targets;  // per task [N, P, P] int64, 255 = ignore
 };
@@ -37,6 +38,17 @@ struct LoaderOptions {
   bool shuffle = true;
   AugmentOptions augment;
   uint64_t seed = 1;
+  // Data-parallel training: batch b of the epoch holds shards x batch_size samples, and this
+  // loader gives shard `shard`'s part of it (see shard_ranges).
+  int shard = 0;
+  int shards = 1;
+  bool drop_short_tail = false;  // drop a last batch too small to give every shard a sample
+};
+
+// Positions [begin, end) in the epoch order of one shard's part of one batch.
+struct ShardRange {
+  int64_t begin = 0, end = 0;
+  int64_t global_size = 0;  // samples of the batch over every shard
 };
 
 class BatchLoader {
@@ -57,6 +69,12 @@ class BatchLoader {
   // The sample order of an epoch (exposed for tests).
   static std::vector<int64_t> epoch_order(int64_t count, uint64_t seed, int64_t epoch,
                                           bool shuffle);
+  // Shard `shard` of `shards` takes positions [g + n*shard/shards, g + n*(shard+1)/shards) of each
+  // batch of shards x batch_size positions starting at g, n its size: disjoint, covering the
+  // epoch, even shares except in a short last batch; one shard gives the plain batches. Empty
+  // shares are left out; `drop_short_tail` drops a last batch with fewer samples than shards.
+  static std::vector<ShardRange> shard_ranges(int64_t count, int64_t batch_size, int shard,
+                                              int shards, bool drop_short_tail);
 
  private:
   Batch build(int64_t batch_index) const;
@@ -67,6 +85,7 @@ class BatchLoader {
   LoaderOptions options_;
   int64_t epoch_;
   std::vector<int64_t> order_;
+  std::vector<ShardRange> ranges_;
   int64_t num_batches_ = 0;
 
   std::mutex mutex_;

@@ -9,6 +9,10 @@
 // into the model), the scenes of every split, and a test scene for each of
 // experiment.test_seasons. Bad input throws UserError (exit 2).
 //
+// Each run is claimed (<run>/claim, O_CREAT|O_EXCL) while it trains, so several invocations on a
+// shared folder (sarseg experiment --jobs N, --only ID from a SLURM array) never train one run
+// twice; --assemble then writes the report from the runs' result.json files.
+//
 // Restarting with the same output folder keeps finished runs (those with result.json), resumes an
 // interrupted one from its last checkpoint and trains the missing ones. The folder remembers the
 // configuration (experiment.yaml); a restart whose settings differ (other than seeds, arms and
@@ -18,6 +22,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "sarseg/experiment/config.h"
 #include "sarseg/experiment/report.h"
@@ -30,6 +35,12 @@ struct RunnerOptions {
   std::filesystem::path out_dir;
   std::string profile = "quick";            // recorded in the report
   train::TrainCallbacks train_callbacks{};  // handed to every run's training (progress, faults)
+  // Runs spread over workers (experiment/plan.h). `only`: the ids ("imagenet:3") this invocation
+  // trains, nothing else, and UserError when another worker holds one; empty: every run not
+  // claimed by another worker (those are skipped).
+  std::vector<std::string> only{};
+  bool write_report = true;  // false: a worker; the report is assembled once every run is done
+  bool assemble = false;     // train nothing: the report from every run's result.json
 };
 
 struct ExperimentOutcome {
@@ -38,6 +49,7 @@ struct ExperimentOutcome {
   int64_t runs_trained = 0;  // started from scratch in this invocation
   int64_t runs_resumed = 0;  // continued from a checkpoint
   int64_t runs_reused = 0;   // finished before, results read back
+  int64_t runs_skipped = 0;  // claimed by another worker, or not among RunnerOptions::only
   double wall_seconds = 0;   // this invocation
 };
 

@@ -28,6 +28,7 @@ namespace sarseg::train {
 // from data.tasks, seed from train.seed, freeze_encoder from freeze_encoder_epochs).
 struct ModelSection : models::ModelSpec {
   int64_t freeze_encoder_epochs = 0;  // encoder gets no gradient during the first N epochs
+  bool freeze_bn = false;             // every BatchNorm layer in eval mode while training
 };
 
 struct DataSection {

@@ -24,6 +24,7 @@
 #include "sarseg/data/scene_source.h"
 #include "sarseg/io/scene.h"
 #include "sarseg/train/config.h"
+#include "sarseg/train/distributed.h"
 #include "sarseg/util/error.h"
 
 namespace sarseg::train {
@@ -99,13 +100,22 @@ class TrainingDiverged : public UserError {
 // Starts a new run in config.output.dir on `scenes` (when null: load_scene_splits(config)), e.g.
 // the same scenes for several seeds of one study. UserError before anything is written when the
 // config, the scenes or the output directory is unusable.
+//
+// `distributed` (null or inactive: one process) makes this process one rank of a data-parallel
+// job (train/distributed.h): every rank calls this with the same config and scenes;
+// train.batch_size is per rank; only rank 0 writes the run directory; every rank returns the same
+// result. A peer that fails or goes silent past the context's timeout ends training with
+// DistributedError.
 TrainResult run_training(const TrainConfig& config, const TrainCallbacks& callbacks = {},
-                         const SceneSplits* scenes = nullptr);
+                         const SceneSplits* scenes = nullptr,
+                         const DistributedContext* distributed = nullptr);
 
-// Continues the run in `run_dir` from checkpoints/last.pt with its saved config.
+// Continues the run in `run_dir` from checkpoints/last.pt with its saved config, with any number of
+// processes (every rank reads the checkpoint: the run directory must be shared).
 TrainResult resume_training(const std::filesystem::path& run_dir,
                             const TrainCallbacks& callbacks = {},
-                            const SceneSplits* scenes = nullptr);
+                            const SceneSplits* scenes = nullptr,
+                            const DistributedContext* distributed = nullptr);
 
 // Throughput of real training steps with the real loader (no run directory is written).
 struct TrainBenchmark {
@@ -118,11 +128,14 @@ struct TrainBenchmark {
   double mean_step_ms = 0;
   int torch_threads = 0;
   int loader_threads = 0;
+  int world_size = 1;          // processes (samples_per_second counts all of them)
+  double allreduce_share = 0;  // share of step time spent in the gradient all-reduce
   std::string model;
   std::string device;
   std::string arithmetic;  // what ran: resolve_train_arithmetic's description
 };
 TrainBenchmark benchmark_training(const TrainConfig& config, const SceneSplits& scenes,
-                                  int64_t steps, int64_t warmup_steps);
+                                  int64_t steps, int64_t warmup_steps,
+                                  const DistributedContext* distributed = nullptr);
 
 }  // namespace sarseg::train
