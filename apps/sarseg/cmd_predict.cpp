@@ -82,7 +82,8 @@ void add_predict_command(CLI::App& root) {
   app->add_option("--checkpoint", options->checkpoints,
                   "checkpoint file, training run directory, or an experiment arm's folder of runs; "
                   "repeat for an ensemble (probabilities averaged, uncertainty written)")
-      ->required();
+      ->required()
+      ->allow_extra_args(false);  // one path per --checkpoint; the scenes stay positional
   app->add_option("scenes", options->scenes, "scene files (.nc, .tif)")->required();
   app->add_option("--out", options->out, "output folder (created when missing)")->required();
   app->add_flag("--probabilities", options->outputs.probabilities,
