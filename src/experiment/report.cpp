@@ -304,9 +304,8 @@ bool any_calibration(const ExperimentSummary& summary) {
 std::string reliability_svg(const ExperimentSummary& summary, const std::string& weights) {
   svg::LineChart chart;
   chart.title = std::string("reliability · ") +
-                (weights == "last" ? "last-epoch weights" : "best checkpoint") +
-                " · accuracy against confidence";
-  chart.x_label = "confidence (mean of the bin)";
+                (weights == "last" ? "last-epoch weights" : "best checkpoint");
+  chart.x_label = "confidence (bin mean); y: accuracy";
   chart.x_min = 0;
   chart.series.push_back({"perfect calibration", "#999999", {{0, 0, 0, 0}, {1, 1, 1, 1}}});
   for (const auto& arm : summary.arms) {
