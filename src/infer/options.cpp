@@ -61,7 +61,7 @@ const config::ConfigSchema<InferenceOptions>& inference_options_schema() {
     s.add(
         "inference.calibrated", [](O & o) -> auto& { return o.calibrated; },
         "calibrated probabilities: divide each head's logits by the temperature fitted on the "
-        "validation scenes at the end of training (1 for checkpoints without one)");
+        "validation scenes at the end of training (a checkpoint without one is refused)");
     s.add_check([](const O& o) { validate(o); });
     return s;
   }();

@@ -28,6 +28,7 @@ struct InferenceOptions {
   int64_t mc_dropout = 0;          // Monte Carlo dropout: passes per tile with dropout active
                                    // (one checkpoint with dropout layers); 0 = off
   bool calibrated = false;         // divide logits by the checkpoint's fitted temperature
+                                   // (UserError for a checkpoint without one)
 };
 
 std::vector<std::string> blend_names();      // cosine, linear, crop
