@@ -31,6 +31,7 @@ struct BenchPredictOptions {
   int64_t classes = 6;
   std::vector<std::string> sizes = {"5000x5000"};
   int repeat = 1;
+  int64_t members = 1;  // random-weight ensemble members (seeds 1..N), averaged with uncertainty
   infer::InferenceOptions inference;
 };
 
@@ -86,6 +87,10 @@ void run_bench_predict(const BenchPredictOptions& options) {
   data::Normalization normalization;
   std::vector<std::string> head_labels;
   std::string what;
+  require(options.members >= 1, "--members must be at least 1");
+  require(options.members == 1 || options.checkpoint.empty(),
+          "--members builds random-weight members; drop --checkpoint (or time one checkpoint)");
+  std::vector<models::SegmentationModel> extra_members;
   if (!options.checkpoint.empty()) {
     auto bundle = infer::load_inference_bundle(options.checkpoint);
     model = bundle.model;
@@ -100,6 +105,11 @@ void run_bench_predict(const BenchPredictOptions& options) {
     spec.heads = {models::HeadSpec{"classes", options.classes, false}};
     model = models::build_model(spec);
     model->eval();
+    for (int64_t m = 1; m < options.members; ++m) {
+      spec.seed = static_cast<uint64_t>(m + 1);
+      extra_members.push_back(models::build_model(spec));
+      extra_members.back()->eval();
+    }
     const char* names[] = {"hh_db", "hv_db", "incidence_deg", "distance_map"};
     for (int64_t b = 0; b < options.bands; ++b) {
       normalization.bands.push_back(b < 4 ? names[b] : "band" + std::to_string(b + 1));
@@ -108,8 +118,18 @@ void run_bench_predict(const BenchPredictOptions& options) {
     }
     head_labels = {"classes"};
     what = models::model_label(model->spec()) + " (random weights)";
+    if (options.members > 1)
+      what += ", ensemble of " + std::to_string(options.members) + " (seeds 1.." +
+              std::to_string(options.members) +
+              "; mean probabilities, entropy and mutual information)";
   }
-  infer::ScenePredictor predictor(model, normalization, head_labels, options.inference);
+  std::vector<infer::ScenePredictor> members{
+      infer::ScenePredictor(model, normalization, head_labels, options.inference)};
+  for (const auto& member : extra_members)
+    members.emplace_back(member, normalization, head_labels, options.inference);
+  const infer::ScenePredictor& predictor = members.front();
+  const infer::EnsemblePredictor ensemble(members);
+  const bool uncertainty = options.members > 1;
 
   std::printf("sarseg bench predict: %s, %lld bands\n", what.c_str(),
               static_cast<long long>(normalization.bands.size()));
@@ -132,15 +152,16 @@ void run_bench_predict(const BenchPredictOptions& options) {
   for (const auto& [height, width] : sizes) {
     // Warm-up, untimed: one tile of the shape this size runs (oneDNN creates its primitives per
     // input shape on first use), as the reference does.
-    predictor.predict(
-        synthetic_scene(planned_tile(height), planned_tile(width), normalization.bands));
+    ensemble.predict(
+        synthetic_scene(planned_tile(height), planned_tile(width), normalization.bands), false,
+        uncertainty);
     const bool reset = reset_peak_rss();
     double best = 1e300, best_model_share = 0;
     int64_t tiles = 0;
     const io::Scene scene = synthetic_scene(height, width, normalization.bands);
     for (int r = 0; r < options.repeat; ++r) {
       const auto start = std::chrono::steady_clock::now();
-      const auto out = predictor.predict(scene);
+      const auto out = ensemble.predict(scene, false, uncertainty);
       const double seconds =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (seconds < best) {
@@ -178,6 +199,11 @@ void add_bench_predict_command(CLI::App& root) {
                   "scene sizes HxW or N (square), comma-separated or repeated, e.g. 1000,2500,5000")
       ->delimiter(',');
   app->add_option("--repeat", options->repeat, "timed runs per size (the fastest is reported)");
+  app->add_option("--members", options->members,
+                  "random-weight ensemble members averaged per tile, with predictive entropy and "
+                  "mutual information (as sarseg predict with several checkpoints)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
   add_inference_options(*app, options->inference);
   app->callback([options] { run_bench_predict(*options); });
 }

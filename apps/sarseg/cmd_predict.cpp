@@ -1,5 +1,7 @@
-// `sarseg predict --checkpoint C SCENE... --out DIR`: whole-scene tiled inference to GeoTIFF class
-// maps (+ probabilities), PNG quicklooks and, for AI4Arctic scenes, the AutoICE submission.
+// `sarseg predict --checkpoint C [--checkpoint C2 ...] SCENE... --out DIR`: whole-scene tiled
+// inference to Cloud-Optimised GeoTIFF class maps (+ probabilities, uncertainty), PNG quicklooks,
+// QGIS styles, GeoPackage vectors and, for AI4Arctic scenes, the AutoICE submission. Several
+// checkpoints (or an experiment arm's folder of runs) are averaged as an ensemble.
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -25,8 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 
 struct PredictCommandOptions {
-  std::string checkpoint;
+  std::vector<std::string> checkpoints;
   std::vector<std::string> scenes;
+  bool uncertainty = false;
   std::string out;
   std::string labels;
   std::string product_crs;
@@ -49,15 +52,22 @@ void run_predict(const PredictCommandOptions& options) {
   const fs::path out_dir(options.out);
   ensure_output_directory(out_dir);  // before any work: an unwritable folder fails at once
 
-  auto bundle = infer::load_inference_bundle(options.checkpoint);
-  const infer::ScenePredictor predictor = infer::make_predictor(bundle, options.inference);
-  io::SceneReadOptions read_options = infer::scene_read_options(bundle);
+  const auto checkpoints = infer::ensemble_checkpoints(
+      std::vector<fs::path>(options.checkpoints.begin(), options.checkpoints.end()));
+  const auto ensemble = infer::load_ensemble(checkpoints, options.inference);
+  const auto& predictor = ensemble.predictor;
+  // Ensembles and Monte Carlo dropout always give their uncertainty; one model on request.
+  const bool uncertainty = options.uncertainty || predictor.passes() > 1;
+  if (predictor.passes() > 1)
+    std::printf("averaging %lld %s\n", static_cast<long long>(predictor.passes()),
+                predictor.size() > 1 ? "checkpoints" : "Monte Carlo dropout passes");
+  io::SceneReadOptions read_options = infer::scene_read_options(ensemble.members.front());
   read_options.labels_path = options.labels;
   read_options.product.crs = options.product_crs;
   for (const auto& file : options.scenes) {
     const io::Scene scene = io::read_scene(file, read_options);
     predictor.check_scene(scene);
-    const auto prediction = predictor.predict(scene, options.outputs.probabilities);
+    const auto prediction = predictor.predict(scene, options.outputs.probabilities, uncertainty);
     const auto written = io::write_prediction(scene, prediction.heads, out_dir, options.outputs);
     std::printf(
         "%s: %lld x %lld pixels, %lld tiles of %lld x %lld, %.1f s (%.2f Mpx/s)\n", file.c_str(),
@@ -74,8 +84,11 @@ void add_predict_command(CLI::App& root) {
   auto options = std::make_shared<PredictCommandOptions>();
   auto* app = root.add_subcommand(
       "predict", "whole-scene ice maps: GeoTIFF class maps, probabilities, PNG quicklooks");
-  app->add_option("--checkpoint", options->checkpoint, "checkpoint file or training run directory")
-      ->required();
+  app->add_option("--checkpoint", options->checkpoints,
+                  "checkpoint file, training run directory, or an experiment arm's folder of runs; "
+                  "repeat for an ensemble (probabilities averaged, uncertainty written)")
+      ->required()
+      ->allow_extra_args(false);  // one path per --checkpoint; the scenes stay positional
   app->add_option("scenes", options->scenes,
                   "scene files (.nc, .tif) or Sentinel-1 GRD products (.SAFE, .zip: imported in "
                   "memory as `sarseg s1 import` does with its defaults)")
@@ -83,6 +96,16 @@ void add_predict_command(CLI::App& root) {
   app->add_option("--out", options->out, "output folder (created when missing)")->required();
   app->add_flag("--probabilities", options->outputs.probabilities,
                 "also write per-class probabilities (uint8 bands, value / 254, nodata 255)");
+  app->add_flag("--uncertainty", options->uncertainty,
+                "write {id}_{label}_uncertainty.tif (predictive entropy, mutual information) for "
+                "one model too (ensembles and --mc-dropout always write it)");
+  app->add_flag("--qgis-style,!--no-qgis-style", options->outputs.qgis_style,
+                std::string("write a QGIS layer style (.qml) beside the class map (default: ") +
+                    (options->outputs.qgis_style ? "on" : "off") + ")");
+  app->add_flag("--vectors,!--no-vectors", options->outputs.vectors,
+                std::string("write {id}_vectors.gpkg: class polygons and the ice edge with class, "
+                            "area and mean uncertainty (default: ") +
+                    (options->outputs.vectors ? "on" : "off") + ")");
   app->add_flag("--quicklook,!--no-quicklook", options->outputs.quicklook,
                 "write a PNG: SAR false colour beside each predicted map, with legends");
   app->add_option("--quicklook-size", options->outputs.quicklook_max_side,

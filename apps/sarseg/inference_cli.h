@@ -58,6 +58,8 @@ inline infer::InferenceOptions resolve_inference_options(const CLI::App& app,
   if (given("--inference-mode") || given("--no-inference-mode"))
     resolved.inference_mode = flags.inference_mode;
   if (given("--device")) resolved.device = flags.device;
+  if (given("--mc-dropout")) resolved.mc_dropout = flags.mc_dropout;
+  if (given("--calibrated") || given("--no-calibrated")) resolved.calibrated = flags.calibrated;
   schema.validate(resolved);
   return resolved;
 }
@@ -83,6 +85,8 @@ inline void add_inference_options(CLI::App& app, infer::InferenceOptions& option
   toggle("--channels-last,!--no-channels-last", "channels_last", options.channels_last);
   toggle("--inference-mode,!--no-inference-mode", "inference_mode", options.inference_mode);
   option("--device", "device", options.device);
+  option("--mc-dropout", "mc_dropout", options.mc_dropout);
+  toggle("--calibrated,!--no-calibrated", "calibrated", options.calibrated);
 }
 
 }  // namespace sarseg::cli

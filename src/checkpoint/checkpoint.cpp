@@ -140,6 +140,7 @@ void save_checkpoint(const fs::path& path, const CheckpointMeta& meta, torch::nn
   j["scoring"] = nlohmann::json::parse(eval::scoring_to_json(scoring));
   j["epoch"] = meta.epoch;
   j["config_yaml"] = meta.config_yaml;
+  if (!meta.temperatures.empty()) j["temperatures"] = meta.temperatures;
   j["state"] =
       meta.state_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(meta.state_json);
 
@@ -182,6 +183,11 @@ CheckpointMeta read_checkpoint_meta(const fs::path& path) {
     meta.epoch = j.at("epoch").get<int64_t>();
     meta.config_yaml = j.value("config_yaml", "");
     meta.state_json = j.contains("state") ? j.at("state").dump() : "{}";
+    if (j.contains("temperatures"))
+      meta.temperatures = j.at("temperatures").get<std::vector<double>>();
+    require(meta.temperatures.empty() || meta.temperatures.size() == meta.spec.heads.size(),
+            where + ": " + std::to_string(meta.temperatures.size()) + " temperatures for " +
+                std::to_string(meta.spec.heads.size()) + " heads; the checkpoint is inconsistent");
   } catch (const nlohmann::json::exception& e) {
     throw UserError(where + ": malformed checkpoint meta record (" + e.what() + ")");
   }

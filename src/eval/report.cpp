@@ -38,8 +38,10 @@ nlohmann::json group_to_json(const EvaluationGroup& group) {
   j["scenes"] = group.scenes;
   j["seconds"] = group.seconds;
   nlohmann::json heads = nlohmann::json::object();
-  for (const auto& head : group.heads)
+  for (const auto& head : group.heads) {
     heads[head.label] = metrics_to_json(head.metrics);
+    heads[head.label]["calibration"] = calibration_to_json(head.calibration);
+  }
   j["heads"] = heads;
   if (group.autoice) {
     j["autoice"] = {{"sic_r2", number(group.autoice->sic)},
@@ -67,9 +69,9 @@ void summary_rows(std::ostringstream& out, const std::string& kind, const Evalua
 EvaluationAccumulator::EvaluationAccumulator(std::vector<std::string> head_labels)
     : head_labels_(std::move(head_labels)) {}
 
-const EvaluationGroup& EvaluationAccumulator::add_scene(const std::string& id, io::Season season,
-                                                        std::vector<ConfusionMatrix> confusions,
-                                                        double seconds, const std::string& source) {
+const EvaluationGroup& EvaluationAccumulator::add_scene(
+    const std::string& id, io::Season season, std::vector<ConfusionMatrix> confusions,
+    double seconds, const std::string& source, std::vector<CalibrationAccumulator> calibration) {
   if (confusions.size() != head_labels_.size())
     throw std::invalid_argument("add_scene: " + std::to_string(confusions.size()) +
                                 " confusion matrices for " + std::to_string(head_labels_.size()) +
@@ -80,8 +82,14 @@ const EvaluationGroup& EvaluationAccumulator::add_scene(const std::string& id, i
   group.source = source;
   group.scenes = 1;
   group.seconds = seconds;
-  for (size_t h = 0; h < confusions.size(); ++h)
-    group.heads.push_back({head_labels_[h], std::move(confusions[h]), {}});
+  if (!calibration.empty() && calibration.size() != head_labels_.size())
+    throw std::invalid_argument("add_scene: " + std::to_string(calibration.size()) +
+                                " calibration records for " + std::to_string(head_labels_.size()) +
+                                " heads");
+  for (size_t h = 0; h < confusions.size(); ++h) {
+    group.heads.push_back({head_labels_[h], std::move(confusions[h]), {}, {}});
+    if (!calibration.empty()) group.heads.back().calibration = std::move(calibration[h]);
+  }
   finalise_group(group);
   scenes_.push_back(std::move(group));
   return scenes_.back();
@@ -110,14 +118,16 @@ EvaluationReport EvaluationAccumulator::report() const {
     group.name = name;
     group.season = season;
     for (const auto& label : head_labels_)
-      group.heads.push_back({label, ConfusionMatrix{}, {}});
+      group.heads.push_back({label, ConfusionMatrix{}, {}, {}});
     return group;
   };
   auto pool_into = [](EvaluationGroup& group, const EvaluationGroup& scene) {
     group.scenes += 1;
     group.seconds += scene.seconds;
-    for (size_t h = 0; h < group.heads.size(); ++h)
+    for (size_t h = 0; h < group.heads.size(); ++h) {
       group.heads[h].confusion.merge(scene.heads[h].confusion);
+      group.heads[h].calibration.merge(scene.heads[h].calibration);
+    }
   };
 
   report.pooled = empty_group("all", "");
@@ -176,6 +186,22 @@ nlohmann::json metrics_to_json(const ClassificationMetrics& m) {
   return j;
 }
 
+nlohmann::json calibration_to_json(const CalibrationAccumulator& calibration) {
+  if (calibration.pixels() == 0) return nullptr;
+  nlohmann::json bins = nlohmann::json::array();
+  for (const auto& bin : calibration.reliability())
+    bins.push_back({{"lower", bin.lower},
+                    {"upper", bin.upper},
+                    {"pixels", bin.pixels},
+                    {"mean_confidence", number(bin.mean_confidence)},
+                    {"accuracy", number(bin.accuracy)}});
+  return {{"pixels", calibration.pixels()},
+          {"accuracy", number(calibration.accuracy())},
+          {"ece", number(calibration.expected_calibration_error())},
+          {"error_auroc", number(calibration.error_auroc())},
+          {"reliability", bins}};
+}
+
 nlohmann::json to_json(const EvaluationReport& report) {
   nlohmann::json j;
   j["checkpoint"] = report.checkpoint;
@@ -227,6 +253,43 @@ std::string to_markdown(const EvaluationReport& report) {
     for (const auto& g : report.seasons)
       row("season", g);
     row("pooled", report.pooled);
+  }
+
+  bool any_calibration = false;
+  for (const auto& head : report.pooled.heads)
+    any_calibration = any_calibration || head.calibration.pixels() > 0;
+  if (any_calibration) {
+    out << "\n### Calibration and uncertainty\n\nECE: expected calibration error of the "
+           "predicted class's probability (15 equal-width bins; 0 = calibrated). Error AUROC: "
+           "how well the predictive entropy flags misclassified pixels (0.5 = not at all).\n\n"
+           "| group | name | head | pixels | accuracy | ECE | error AUROC |\n"
+           "|---|---|---|---:|---:|---:|---:|\n";
+    auto rows = [&](const std::string& kind, const EvaluationGroup& g) {
+      for (const auto& head : g.heads) {
+        const auto& c = head.calibration;
+        if (c.pixels() == 0) continue;
+        out << "| " << kind << " | " << g.name << " | " << head.label << " | " << c.pixels()
+            << " | " << cell(c.accuracy()) << " | " << cell(c.expected_calibration_error()) << " | "
+            << cell(c.error_auroc()) << " |\n";
+      }
+    };
+    for (const auto& g : report.scenes)
+      rows("scene", g);
+    for (const auto& g : report.seasons)
+      rows("season", g);
+    rows("pooled", report.pooled);
+    for (const auto& head : report.pooled.heads) {
+      if (head.calibration.pixels() == 0) continue;
+      out << "\nReliability, pooled, " << head.label
+          << " (confidence bin: mean confidence, accuracy, pixels):\n\n"
+             "| bin | mean confidence | accuracy | pixels |\n|---|---:|---:|---:|\n";
+      for (const auto& bin : head.calibration.reliability()) {
+        if (bin.pixels == 0) continue;
+        out << "| " << cell(bin.lower, 3) << "-" << cell(bin.upper, 3) << " | "
+            << cell(bin.mean_confidence) << " | " << cell(bin.accuracy) << " | " << bin.pixels
+            << " |\n";
+      }
+    }
   }
 
   for (const auto& head : report.pooled.heads) {

@@ -214,6 +214,43 @@ std::vector<TestMetric> extra_score_metrics(const ExperimentSummary& summary) {
   return metrics;
 }
 
+bool has_calibration(const ExperimentSummary& summary) {
+  for (const auto& run : summary.runs)
+    for (const auto& evaluation : run.evaluations)
+      for (const auto& metrics : evaluation.seasons)
+        if (metrics.calibration.pixels() > 0) return true;
+  return false;
+}
+
+// Calibration of the first head's probabilities, per checkpoint and season, keyed
+// calibration.<checkpoint>.<season>.<ece|error_auroc>; only when some run recorded it.
+void add_calibration_figures(const ExperimentSummary& summary,
+                             const std::vector<std::string>& seasons,
+                             std::vector<FigureAnalysis>& figures) {
+  if (!has_calibration(summary)) return;
+  const auto ece = [](const SeasonMetrics& m) {
+    return m.calibration.pixels() > 0 ? m.calibration.expected_calibration_error() : kNaN;
+  };
+  const auto auroc = [](const SeasonMetrics& m) {
+    return m.calibration.pixels() > 0 ? m.calibration.error_auroc() : kNaN;
+  };
+  for (const std::string weights : {"last", "best"})
+    for (const auto& season : seasons) {
+      const std::string words = season_words(season) + " (" +
+                                (weights == "last" ? "last-epoch weights" : "best checkpoint") +
+                                ")";
+      figures.push_back(make_figure(
+          summary, "calibration." + weights + "." + season + ".ece",
+          "expected calibration error on " + words, "", Direction::kLowerIsBetter, kMetricTolerance,
+          [=](const RunResult& r) { return season_value(r, weights, season, ece); }));
+      figures.push_back(
+          make_figure(summary, "calibration." + weights + "." + season + ".error_auroc",
+                      "AUROC of the predictive entropy for misclassified pixels on " + words, "",
+                      Direction::kHigherIsBetter, kMetricTolerance,
+                      [=](const RunResult& r) { return season_value(r, weights, season, auroc); }));
+    }
+}
+
 bool has_season(const std::vector<std::string>& seasons, const std::string& season) {
   return std::find(seasons.begin(), seasons.end(), season) != seasons.end();
 }
@@ -389,6 +426,8 @@ void add_verdicts(const ExperimentSummary& summary, Analysis& analysis, bool has
     none.answer = "Cannot be answered: no run has test metrics.";
     analysis.verdicts.push_back(none);
   }
+  add_question("Is " + ref + " better calibrated than " + base + "?", "calibration.last.all.ece",
+               {"calibration.best.all.ece", "calibration.last.all.error_auroc"});
 }
 
 }  // namespace
@@ -400,6 +439,7 @@ Analysis analyse(const ExperimentSummary& summary) {
   add_convergence_figures(summary, analysis.figures);
   add_test_figures(summary, analysis.seasons, standard_test_metrics(), analysis.figures);
   add_test_figures(summary, analysis.seasons, extra_score_metrics(summary), analysis.figures);
+  add_calibration_figures(summary, analysis.seasons, analysis.figures);
   const bool has_melt_and_freeze =
       has_season(analysis.seasons, "melt") && has_season(analysis.seasons, "freeze-up");
   if (has_melt_and_freeze)

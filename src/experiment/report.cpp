@@ -278,6 +278,51 @@ std::string per_run_season_text(const RunResult& run, const std::string& weights
   return m ? format_fixed(m->weighted_f1, 4) : "n/a";
 }
 
+// Calibration of an arm: the first head's counts of `weights` on the pooled test scenes, summed
+// over seeds (none when no run recorded them).
+eval::CalibrationAccumulator pooled_calibration(const ExperimentSummary& summary,
+                                                const std::string& arm,
+                                                const std::string& weights) {
+  eval::CalibrationAccumulator pooled;
+  for (const auto& run : summary.runs) {
+    if (run.arm != arm) continue;
+    const Evaluation* e = run.find(weights);
+    const SeasonMetrics* m = e ? e->find("all") : nullptr;
+    if (m && m->calibration.pixels() > 0) pooled.merge(m->calibration);
+  }
+  return pooled;
+}
+
+bool any_calibration(const ExperimentSummary& summary) {
+  for (const auto& arm : summary.arms)
+    if (pooled_calibration(summary, arm.name, "last").pixels() > 0) return true;
+  return false;
+}
+
+// Reliability diagram: per arm the accuracy of each confidence bin against its mean confidence
+// (pooled over seeds), and the diagonal of perfect calibration.
+std::string reliability_svg(const ExperimentSummary& summary, const std::string& weights) {
+  svg::LineChart chart;
+  chart.title = std::string("reliability · ") +
+                (weights == "last" ? "last-epoch weights" : "best checkpoint");
+  chart.x_label = "confidence (bin mean); y: accuracy";
+  chart.x_min = 0;
+  chart.series.push_back({"perfect calibration", "#999999", {{0, 0, 0, 0}, {1, 1, 1, 1}}});
+  for (const auto& arm : summary.arms) {
+    const auto pooled = pooled_calibration(summary, arm.name, weights);
+    svg::SpreadSeries series{arm.name, arm_colour(summary, arm.name), {}};
+    for (const auto& bin : pooled.reliability())
+      if (bin.pixels > 0)
+        series.points.push_back({bin.mean_confidence, bin.accuracy, bin.accuracy, bin.accuracy});
+    if (!series.points.empty()) chart.series.push_back(std::move(series));
+  }
+  return svg::line_chart_svg(chart);
+}
+
+std::string calibration_cell(double v) {
+  return std::isfinite(v) ? format_fixed(v, 4) : "n/a";
+}
+
 // ---- report.html sections, in page order --------------------------------------------------------
 
 // Head: title, the self-check script and the stylesheet.
@@ -392,6 +437,30 @@ void html_test_metrics(std::ostringstream& html, const ExperimentSummary& summar
           words + " · " + (weights == "last" ? "last-epoch weights" : "best checkpoint"));
   html << "</div>";
   figure_rows_html(html, summary, analysis, "test.");
+}
+
+void html_calibration(std::ostringstream& html, const ExperimentSummary& summary,
+                      const Analysis& analysis) {
+  if (!any_calibration(summary)) return;
+  html << "<h2 id='calibration'>Calibration and uncertainty</h2><p><small>Expected calibration "
+          "error (ECE, 15 confidence bins, lower is better) of the first head's probabilities "
+          "and the AUROC of the predictive entropy for misclassified pixels (higher: the "
+          "entropy flags errors better; 0.5 = not at all), per seed; the diagram pools the "
+          "seeds' pixels of all test scenes.</small></p><div class='charts'>";
+  for (const std::string weights : {"last", "best"})
+    html << reliability_svg(summary, weights);
+  html << "</div><table class='fig' id='calibration-pooled'><tr><th>arm</th><th>pixels</th>"
+          "<th>accuracy</th><th>ECE (pooled)</th><th>error AUROC (pooled)</th></tr>";
+  for (const auto& arm : summary.arms) {
+    const auto pooled = pooled_calibration(summary, arm.name, "last");
+    html << "<tr><td><span class='sw' style='background:" << arm_colour(summary, arm.name)
+         << "'></span>" << escape_markup(arm.name) << "</td><td>" << pooled.pixels() << "</td><td>"
+         << calibration_cell(pooled.accuracy()) << "</td><td>"
+         << calibration_cell(pooled.expected_calibration_error()) << "</td><td>"
+         << calibration_cell(pooled.error_auroc()) << "</td></tr>";
+  }
+  html << "</table>";
+  figure_rows_html(html, summary, analysis, "calibration.");
 }
 
 void html_confusion_matrices(std::ostringstream& html, const ExperimentSummary& summary,
@@ -589,6 +658,40 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
   md << "\n## Test metrics per season\n\n";
   figure_rows_markdown(md, summary, analysis, "test.");
 
+  if (any_calibration(summary)) {
+    md << "\n## Calibration and uncertainty\n\nECE: expected calibration error of the first "
+          "head's probabilities (15 bins, lower is better); error AUROC: how well the "
+          "predictive entropy flags misclassified pixels (0.5 = not at all).\n\n";
+    figure_rows_markdown(md, summary, analysis, "calibration.");
+    md << "\nPooled over seeds, all test scenes, last-epoch weights:\n\n| arm | pixels | "
+          "accuracy | ECE | error AUROC |\n|---|---:|---:|---:|---:|\n";
+    for (const auto& arm : summary.arms) {
+      const auto pooled = pooled_calibration(summary, arm.name, "last");
+      md << "| " << arm.name << " | " << pooled.pixels() << " | "
+         << calibration_cell(pooled.accuracy()) << " | "
+         << calibration_cell(pooled.expected_calibration_error()) << " | "
+         << calibration_cell(pooled.error_auroc()) << " |\n";
+    }
+    md << "\nReliability (confidence bin: accuracy, pooled as above):\n\n| bin |";
+    for (const auto& arm : summary.arms)
+      md << " " << arm.name << " |";
+    md << "\n|---|";
+    for (size_t i = 0; i < summary.arms.size(); ++i)
+      md << "---:|";
+    md << "\n";
+    std::vector<std::vector<eval::ReliabilityBin>> bins;
+    for (const auto& arm : summary.arms)
+      bins.push_back(pooled_calibration(summary, arm.name, "last").reliability());
+    for (size_t b = 0; !bins.empty() && b < bins.front().size(); ++b) {
+      md << "| " << format_fixed(bins.front()[b].lower, 3) << "–"
+         << format_fixed(bins.front()[b].upper, 3) << " |";
+      for (const auto& arm_bins : bins)
+        md << " " << (arm_bins[b].pixels > 0 ? calibration_cell(arm_bins[b].accuracy) : "-")
+           << " |";
+      md << "\n";
+    }
+  }
+
   md << "\n## Runs\n\n| arm | seed | epochs | best epoch | stop | wall s |";
   for (const auto& season : analysis.seasons)
     md << " " << season << " wF1 last | " << season << " wF1 best |";
@@ -629,6 +732,7 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
   html_verdicts(html, summary, analysis);
   html_learning_curves(html, summary, analysis);
   html_test_metrics(html, summary, analysis);
+  html_calibration(html, summary, analysis);
   html_confusion_matrices(html, summary, analysis);
   html_test_scenes(html, summary, experiment_dir);
   html_runs_table(html, summary, analysis);

@@ -197,6 +197,7 @@ SeasonMetrics season_metrics_of(const eval::EvaluationGroup& group) {
   m.macro_f1 = first.macro_f1;
   m.accuracy = first.accuracy;
   m.confusion = first.confusion;
+  m.calibration = group.heads.front().calibration;
   for (size_t h = 1; h < group.heads.size(); ++h) {
     m.scores[group.heads[h].label + "_weighted_f1"] = group.heads[h].metrics.weighted_f1;
     m.scores[group.heads[h].label + "_r2"] = group.heads[h].metrics.r2;
@@ -224,7 +225,7 @@ Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const s
     const auto start = Clock::now();
     infer::SceneEvaluation scored = infer::evaluate_scene(predictor, bundle.scoring, scene);
     accumulator.add_scene(scene.id, scene.season, std::move(scored.confusions),
-                          seconds_since(start), scene.source_path);
+                          seconds_since(start), scene.source_path, std::move(scored.calibration));
     if (write_quicklooks) {
       for (const auto& q : ctx.quicklooks) {
         if (q.scene_index != i) continue;

@@ -100,6 +100,7 @@ void to_json(nlohmann::json& j, const SeasonMetrics& v) {
   for (const auto& [name, value] : v.scores)
     scores[name] = number(value);
   j["scores"] = scores;
+  if (v.calibration.pixels() > 0) j["calibration"] = v.calibration.to_json();
 }
 
 void from_json(const nlohmann::json& j, SeasonMetrics& v) {
@@ -115,6 +116,8 @@ void from_json(const nlohmann::json& j, SeasonMetrics& v) {
     for (const auto& [name, value] : j.at("scores").items())
       v.scores[name] =
           value.is_null() ? std::numeric_limits<double>::quiet_NaN() : value.get<double>();
+  if (j.contains("calibration") && !j.at("calibration").is_null())
+    v.calibration = eval::CalibrationAccumulator::from_json(j.at("calibration"), "summary.json");
 }
 
 void to_json(nlohmann::json& j, const Evaluation& v) {

@@ -19,11 +19,25 @@ SceneEvaluation evaluate_scene(const ScenePredictor& predictor, const eval::Scor
                                const io::Scene& scene) {
   check_scene_for_evaluation(scene, predictor, scoring);
   SceneEvaluation result;
-  result.prediction = predictor.predict(scene);
+  result.prediction = predictor.predict(scene, /*probabilities=*/true);
   std::vector<const io::LabelRaster*> class_maps;
   for (const auto& head : result.prediction.heads)
     class_maps.push_back(&head.classes);
   result.confusions = eval::score_scene(scene, class_maps, result.prediction.valid, scoring);
+  for (size_t h = 0; h < result.prediction.heads.size(); ++h) {
+    const auto& head = result.prediction.heads[h];
+    eval::CalibrationAccumulator calibration;
+    if (!head.probabilities.empty()) {
+      std::vector<const uint8_t*> probabilities;
+      for (const auto& p : head.probabilities)
+        probabilities.push_back(p.data.data());
+      const auto& truth = scene.labels.at(scoring.heads[h].label);
+      eval::add_calibration_pixels(calibration, probabilities, truth.data.data(),
+                                   head.classes.data.data(), result.prediction.valid.data.data(),
+                                   head.classes.data.size(), scoring.ignore_label);
+    }
+    result.calibration.push_back(std::move(calibration));
+  }
   return result;
 }
 
@@ -43,7 +57,8 @@ eval::EvaluationReport evaluate_scene_files(
     SceneEvaluation evaluation = evaluate_scene(predictor, scoring, scene);
     const std::string id = scene.id.empty() ? file.stem().string() : scene.id;
     const auto& group = accumulator.add_scene(id, scene.season, std::move(evaluation.confusions),
-                                              evaluation.prediction.seconds, file.string());
+                                              evaluation.prediction.seconds, file.string(),
+                                              std::move(evaluation.calibration));
     if (on_scene) on_scene(group);
   }
   auto report = accumulator.report();

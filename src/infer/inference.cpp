@@ -7,11 +7,14 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <stdexcept>
 
 #include "sarseg/eval/scoring.h"
+#include "sarseg/eval/uncertainty.h"
 #include "sarseg/models/int8.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
@@ -266,33 +269,45 @@ TilePlan plan_tiles(int64_t height, int64_t width, int64_t multiple,
 // Empty outputs (255 everywhere) of every head.
 std::vector<HeadPrediction> empty_heads(const TiledModel& model,
                                         const std::vector<std::string>& head_labels, int64_t height,
-                                        int64_t width, bool probabilities) {
+                                        int64_t width, bool probabilities, bool uncertainty,
+                                        int64_t members) {
   std::vector<HeadPrediction> heads;
   for (size_t h = 0; h < model.heads.size(); ++h) {
     HeadPrediction out;
     out.label = head_labels[h];
     out.regression = model.heads[h].regression;
     out.classes = io::LabelRaster(height, width, io::kLabelFill);
+    out.class_count = head_class_count(model.heads[h], out.label);
     if (probabilities && !out.regression)
       out.probabilities.assign(static_cast<size_t>(model.heads[h].outputs),
                                io::LabelRaster(height, width, io::kLabelFill));
+    if (uncertainty && !out.regression) {
+      const float nan = std::numeric_limits<float>::quiet_NaN();
+      out.entropy = io::FloatRaster(height, width, nan);
+      out.mutual_information = io::FloatRaster(height, width, nan);
+    }
+    out.members = members;
     heads.push_back(std::move(out));
   }
   return heads;
 }
 
 // Weighted sums of the tiles of one tile row: rows [row_start, row_start + tile_h) of the padded
-// scene, (classes + 1) x tile_h x padded width floats. Rows no later tile row reaches are turned
-// into class maps (and probabilities) and dropped.
+// scene, (classes + 1) x tile_h x padded width floats (with uncertainty, one more per
+// classification head: the members' mutual information, after every head's values). Rows no
+// later tile row reaches are turned into class maps (and probabilities, entropy) and dropped.
 class RowAccumulator {
  public:
-  RowAccumulator(const TiledModel& model, const TilePlan& plan, ScenePrediction& result)
+  RowAccumulator(const TiledModel& model, const TilePlan& plan, ScenePrediction& result,
+                 bool uncertainty)
       : model_(model), result_(result), tile_h_(plan.tile_h) {
     int64_t channels = 0;
     for (const auto& head : model.heads) {
       head_offset_.push_back(channels);
       channels += head.regression ? 1 : head.outputs;
     }
+    for (const auto& head : model.heads)
+      information_offset_.push_back(uncertainty && !head.regression ? channels++ : -1);
     accumulated_ = torch::zeros({channels, plan.tile_h, plan.padded_w}, torch::kFloat);
     weight_sum_ = torch::zeros({plan.tile_h, plan.padded_w}, torch::kFloat);
   }
@@ -339,6 +354,11 @@ class RowAccumulator {
       for (size_t i = 0; i < n; ++i)
         if (!valid[i]) dst[i] = io::kLabelFill;
     };
+    auto store_float = [&](const float* values, io::FloatRaster& raster) {
+      float* dst = raster.data.data() + first;
+      for (size_t i = 0; i < n; ++i)
+        dst[i] = valid[i] ? values[i] : std::numeric_limits<float>::quiet_NaN();
+    };
     for (size_t h = 0; h < model_.heads.size(); ++h) {
       const auto& spec = model_.heads[h];
       auto values = accumulated_.narrow(0, head_offset_[h], spec.regression ? 1 : spec.outputs)
@@ -354,13 +374,25 @@ class RowAccumulator {
       for (int64_t c = 0; c < static_cast<int64_t>(out.probabilities.size()); ++c)
         store((values[c] / weights * 254.0f).round().clamp(0, 254).to(torch::kUInt8),
               out.probabilities[static_cast<size_t>(c)]);
+      if (information_offset_[h] >= 0) {
+        const auto mean = (values / weights).contiguous();
+        std::vector<float> entropy(n);
+        eval::predictive_entropy(mean.data_ptr<float>(), spec.outputs, static_cast<int64_t>(n),
+                                 entropy.data());
+        store_float(entropy.data(), out.entropy);
+        const auto information =
+            (accumulated_[information_offset_[h]].narrow(0, 0, count).narrow(1, 0, width) / weights)
+                .contiguous();
+        store_float(information.data_ptr<float>(), out.mutual_information);
+      }
     }
   }
 
   const TiledModel& model_;
   ScenePrediction& result_;
   int64_t tile_h_;
-  std::vector<int64_t> head_offset_;  // first channel of each head in the stacked outputs
+  std::vector<int64_t> head_offset_;         // first channel of each head in the stacked outputs
+  std::vector<int64_t> information_offset_;  // mutual information channel of each head, or -1
   torch::Tensor accumulated_, weight_sum_;
   int64_t row_start_ = 0;
 };
@@ -381,13 +413,16 @@ std::vector<torch::Tensor> calibration_crops(const data::SceneNormalizer& input,
 
 // Softmax probabilities (raw values for regression heads) of every head, stacked: [B, C, h, w].
 torch::Tensor stacked_head_values(const std::vector<torch::Tensor>& outputs,
-                                  const std::vector<models::HeadSpec>& heads) {
+                                  const std::vector<models::HeadSpec>& heads,
+                                  const std::vector<double>& temperatures) {
   if (outputs.size() != heads.size())
     throw std::logic_error("model returned " + std::to_string(outputs.size()) +
                            " heads, expected " + std::to_string(heads.size()));
   std::vector<torch::Tensor> values;
   for (size_t h = 0; h < outputs.size(); ++h) {
     auto v = outputs[h].to(torch::kFloat);  // bf16 autocast gives bf16
+    if (!heads[h].regression && h < temperatures.size() && temperatures[h] != 1.0)
+      v = v / temperatures[h];
     values.push_back(heads[h].regression ? v : torch::softmax(v, 1));
   }
   return values.size() == 1 ? values[0] : torch::cat(values, 1);
@@ -395,31 +430,147 @@ torch::Tensor stacked_head_values(const std::vector<torch::Tensor>& outputs,
 
 }  // namespace
 
+namespace {
+
+bool same_normalization(const data::Normalization& a, const data::Normalization& b) {
+  return a.bands == b.bands && a.mean == b.mean && a.std == b.std;
+}
+
+bool same_heads(const std::vector<models::HeadSpec>& a, const std::vector<models::HeadSpec>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t h = 0; h < a.size(); ++h)
+    if (a[h].regression != b[h].regression || a[h].outputs != b[h].outputs) return false;
+  return true;
+}
+
+// Averages the members' values of one batch of tiles ([B, C, h, w] each, in member order); with
+// `uncertainty`, appends one mutual information channel per classification head.
+class MemberAverage {
+ public:
+  MemberAverage(const std::vector<models::HeadSpec>& heads, bool uncertainty)
+      : heads_(heads), uncertainty_(uncertainty) {}
+
+  void add(const torch::Tensor& values) {
+    const int64_t batch = values.size(0), pixels = values.size(2) * values.size(3);
+    sum_ = sum_.defined() ? sum_ + values : values;
+    ++members_;
+    if (!uncertainty_) return;
+    if (ensembles_.empty()) {
+      for (int64_t b = 0; b < batch; ++b)
+        for (const auto& head : heads_)
+          if (!head.regression) ensembles_.emplace_back(head.outputs, pixels);
+    }
+    const auto contiguous = values.contiguous();
+    size_t k = 0;
+    for (int64_t b = 0; b < batch; ++b) {
+      int64_t offset = 0;
+      for (const auto& head : heads_) {
+        const int64_t channels = head.regression ? 1 : head.outputs;
+        if (!head.regression)
+          ensembles_[k++].add_member(contiguous[b].narrow(0, offset, channels).data_ptr<float>());
+        offset += channels;
+      }
+    }
+  }
+
+  // [B, C (+ heads with mutual information), h, w].
+  torch::Tensor result() const {
+    if (members_ == 1 && !uncertainty_) return sum_;
+    const auto mean = sum_ / static_cast<float>(members_);
+    if (!uncertainty_) return mean;
+    int64_t informed = 0;
+    for (const auto& head : heads_)
+      informed += head.regression ? 0 : 1;
+    const int64_t channels = mean.size(1);
+    auto values = torch::empty({mean.size(0), channels + informed, mean.size(2), mean.size(3)},
+                               torch::kFloat);
+    values.narrow(1, 0, channels).copy_(mean);
+    size_t k = 0;
+    for (int64_t b = 0; b < mean.size(0); ++b) {
+      int64_t offset = 0, information = channels;
+      for (const auto& head : heads_) {
+        const int64_t head_channels = head.regression ? 1 : head.outputs;
+        if (!head.regression)
+          ensembles_[k++].finish(values[b].narrow(0, offset, head_channels).data_ptr<float>(),
+                                 values[b][information++].data_ptr<float>());
+        offset += head_channels;
+      }
+    }
+    return values;
+  }
+
+ private:
+  const std::vector<models::HeadSpec>& heads_;
+  bool uncertainty_;
+  int64_t members_ = 0;
+  torch::Tensor sum_;
+  std::vector<eval::EnsembleAccumulator> ensembles_;  // batch-major, per classification head
+};
+
+}  // namespace
+
 ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
                               const data::Normalization& normalization,
                               const std::vector<std::string>& head_labels,
                               const InferenceOptions& options, bool probabilities) {
+  return predict_tiled_ensemble({{&model, &normalization}}, scene, head_labels, options,
+                                probabilities, false);
+}
+
+ScenePrediction predict_tiled_ensemble(const std::vector<EnsembleMember>& members,
+                                       const io::Scene& scene,
+                                       const std::vector<std::string>& head_labels,
+                                       const InferenceOptions& options, bool probabilities,
+                                       bool uncertainty) {
   validate(options);
   const auto start = std::chrono::steady_clock::now();
   const int64_t height = scene.height, width = scene.width;
   require(height > 0 && width > 0, "scene '" + scene.id + "' (" + scene.source_path +
                                        ") is empty; give a scene with pixels");
+  if (members.empty()) throw std::invalid_argument("predict_tiled_ensemble: no members");
+  const TiledModel& model = *members.front().model;
   if (head_labels.size() != model.heads.size())
     throw std::invalid_argument("predict_tiled: " + std::to_string(head_labels.size()) +
                                 " head labels for " + std::to_string(model.heads.size()) +
                                 " heads");
-  require(static_cast<int64_t>(normalization.bands.size()) == model.in_channels,
-          "the model takes " + std::to_string(model.in_channels) + " input bands but its " +
-              "normalisation lists " + std::to_string(normalization.bands.size()) + " (" +
-              join(normalization.bands, ", ") + "); the checkpoint is inconsistent");
-  const data::SceneNormalizer input(scene, normalization);
-  const TilePlan plan = plan_tiles(height, width, model.size_multiple, options);
+  int64_t multiple = 1;
+  // One normaliser per distinct normalisation; member_input[m] indexes it.
+  std::vector<std::unique_ptr<data::SceneNormalizer>> inputs;
+  std::vector<const data::Normalization*> input_normalizations;
+  std::vector<size_t> member_input;
+  for (size_t m = 0; m < members.size(); ++m) {
+    const TiledModel& member = *members[m].model;
+    const data::Normalization& normalization = *members[m].normalization;
+    require(same_heads(member.heads, model.heads),
+            "ensemble member " + std::to_string(m + 1) +
+                " predicts other heads or classes than the first; give checkpoints of one "
+                "model and task (e.g. the seeds of one experiment arm)");
+    require(static_cast<int64_t>(normalization.bands.size()) == member.in_channels,
+            "the model takes " + std::to_string(member.in_channels) + " input bands but its " +
+                "normalisation lists " + std::to_string(normalization.bands.size()) + " (" +
+                join(normalization.bands, ", ") + "); the checkpoint is inconsistent");
+    multiple = std::lcm(multiple, std::max<int64_t>(1, member.size_multiple));
+    size_t index = 0;
+    while (index < inputs.size() &&
+           !same_normalization(*input_normalizations[index], normalization))
+      ++index;
+    if (index == inputs.size()) {
+      inputs.push_back(std::make_unique<data::SceneNormalizer>(scene, normalization));
+      input_normalizations.push_back(&normalization);
+    }
+    member_input.push_back(index);
+  }
+  const TilePlan plan = plan_tiles(height, width, multiple, options);
   ScenePrediction result;
-  result.valid = input.valid();
+  result.valid = inputs.front()->valid();
+  for (size_t i = 1; i < inputs.size(); ++i)
+    for (size_t k = 0; k < result.valid.data.size(); ++k)
+      result.valid.data[k] = result.valid.data[k] && inputs[i]->valid().data[k];
   result.tile_height = plan.tile_h;
   result.tile_width = plan.tile_w;
-  result.heads = empty_heads(model, head_labels, height, width, probabilities);
-  RowAccumulator accumulator(model, plan, result);
+  result.heads = empty_heads(model, head_labels, height, width, probabilities, uncertainty,
+                             static_cast<int64_t>(members.size()));
+  RowAccumulator accumulator(model, plan, result, uncertainty);
 
   std::optional<torch::InferenceMode> inference_guard;
   std::optional<torch::NoGradGuard> no_grad_guard;
@@ -432,32 +583,45 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
   const auto arithmetic = resolve_arithmetic(options);
   compat::AutocastGuard autocast(arithmetic.precision == "bf16", device.type());
 
-  const int64_t in_channels = model.in_channels;
-  if (model.calibrate) {
-    const auto crops = calibration_crops(input, plan, in_channels, model.size_multiple);
+  for (size_t m = 0; m < members.size(); ++m) {
+    const TiledModel& member = *members[m].model;
+    if (!member.calibrate) continue;
+    const auto crops =
+        calibration_crops(*inputs[member_input[m]], plan, member.in_channels, member.size_multiple);
     const auto calibration_start = std::chrono::steady_clock::now();
-    model.calibrate(crops);
+    member.calibrate(crops);
     result.model_seconds += seconds_since(calibration_start);
   }
 
   const size_t batch = static_cast<size_t>(std::max<int64_t>(1, options.batch));
-  const int64_t tile_floats = in_channels * plan.tile_h * plan.tile_w;
   for (size_t r = 0; r < plan.rows.size(); ++r) {
     const int64_t y = plan.rows[r];
     accumulator.advance_to(y);
     for (size_t c0 = 0; c0 < plan.cols.size(); c0 += batch) {
       const size_t count = std::min(plan.cols.size() - c0, batch);
-      auto tiles = torch::empty(
-          {static_cast<int64_t>(count), in_channels, plan.tile_h, plan.tile_w}, torch::kFloat);
-      for (size_t b = 0; b < count; ++b)
-        input.window(tiles.data_ptr<float>() + static_cast<int64_t>(b) * tile_floats, y,
-                     plan.cols[c0 + b], plan.tile_h, plan.tile_w);
-      if (arithmetic.channels_last) tiles = tiles.contiguous(torch::MemoryFormat::ChannelsLast);
-      const auto forward_start = std::chrono::steady_clock::now();
-      auto outputs = model.forward(device.is_cpu() ? tiles : tiles.to(device));
-      if (!device.is_cpu()) outputs = to_cpu_float(outputs);  // waits for the device
-      result.model_seconds += seconds_since(forward_start);
-      const auto stacked = stacked_head_values(outputs, model.heads);
+      std::vector<torch::Tensor> tiles(inputs.size());  // normalised lazily, once per input
+      MemberAverage average(model.heads, uncertainty);
+      for (size_t m = 0; m < members.size(); ++m) {
+        const TiledModel& member = *members[m].model;
+        auto& input = tiles[member_input[m]];
+        if (!input.defined()) {
+          const int64_t tile_floats = member.in_channels * plan.tile_h * plan.tile_w;
+          input = torch::empty(
+              {static_cast<int64_t>(count), member.in_channels, plan.tile_h, plan.tile_w},
+              torch::kFloat);
+          for (size_t b = 0; b < count; ++b)
+            inputs[member_input[m]]->window(
+                input.data_ptr<float>() + static_cast<int64_t>(b) * tile_floats, y,
+                plan.cols[c0 + b], plan.tile_h, plan.tile_w);
+          if (arithmetic.channels_last) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+        }
+        const auto forward_start = std::chrono::steady_clock::now();
+        auto outputs = member.forward(device.is_cpu() ? input : input.to(device));
+        if (!device.is_cpu()) outputs = to_cpu_float(outputs);  // waits for the device
+        result.model_seconds += seconds_since(forward_start);
+        average.add(stacked_head_values(outputs, member.heads, member.temperatures));
+      }
+      const auto stacked = average.result();
       for (size_t b = 0; b < count; ++b) {
         accumulator.add(stacked[static_cast<int64_t>(b)], plan.cols[c0 + b],
                         torch::outer(plan.row_weights[r], plan.col_weights[c0 + b]));
@@ -529,17 +693,74 @@ int fold_batchnorm(torch::nn::Module& root) {
   return folded;
 }
 
+namespace {
+
+// Dropout layers with p > 0 in `module`, switched to training mode (active) for its lifetime.
+class DropoutActiveScope {
+ public:
+  explicit DropoutActiveScope(torch::nn::Module& module) {
+    for (const auto& child : module.modules(/*include_self=*/false)) {
+      bool active = false;
+      if (auto* d = child->as<torch::nn::Dropout>()) active = d->options.p() > 0;
+      if (auto* d = child->as<torch::nn::Dropout2d>()) active = d->options.p() > 0;
+      if (!active) continue;
+      switched_.push_back({child, child->is_training()});
+      child->train(true);
+    }
+  }
+  ~DropoutActiveScope() {
+    for (auto& [module, was_training] : switched_)
+      module->train(was_training);
+  }
+  size_t count() const { return switched_.size(); }
+
+ private:
+  std::vector<std::pair<std::shared_ptr<torch::nn::Module>, bool>> switched_;
+};
+
+// Seeds torch's default generator for repeatable Monte Carlo dropout and restores the caller's
+// random stream afterwards.
+class SeededGeneratorScope {
+ public:
+  explicit SeededGeneratorScope(uint64_t seed) {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    saved_ = generator.get_state();
+    generator.set_current_seed(seed);
+  }
+  ~SeededGeneratorScope() {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(saved_);
+  }
+
+ private:
+  torch::Tensor saved_;
+};
+
+constexpr uint64_t kMonteCarloSeed = 20240917;
+
+}  // namespace
+
 ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalization normalization,
-                               std::vector<std::string> head_labels, InferenceOptions options)
+                               std::vector<std::string> head_labels, InferenceOptions options,
+                               std::vector<double> temperatures)
     : model_(std::move(model)),
       normalization_(std::move(normalization)),
       head_labels_(std::move(head_labels)),
-      options_(std::move(options)) {
+      options_(std::move(options)),
+      temperatures_(std::move(temperatures)) {
   validate(options_);
   if (head_labels_.size() != model_->spec().heads.size())
     throw std::invalid_argument("ScenePredictor: " + std::to_string(head_labels_.size()) +
                                 " head labels for " + std::to_string(model_->spec().heads.size()) +
                                 " heads");
+  require(options_.mc_dropout == 0 || dropout_layers() > 0,
+          "--mc-dropout " + std::to_string(options_.mc_dropout) + ": the model (" +
+              model_->spec().encoder + " + " + model_->spec().decoder +
+              ") has no dropout layer to keep active; use a deeplabv3 model (model.dropout > 0) "
+              "or an ensemble of checkpoints (--checkpoint repeated or an experiment arm "
+              "folder)");
   const auto arithmetic = resolve_arithmetic(options_);
   sarseg::log::info("inference: {}", arithmetic.description);
   if (arithmetic.precision == "int8") {
@@ -550,9 +771,10 @@ ScenePredictor::ScenePredictor(models::SegmentationModel model, data::Normalizat
   }
   const torch::Device device(resolve_device_name(options_.device));
   // bf16 with folded BatchNorm on the CPU: the paper's architectures run as one folded graph
-  // (no BatchNorm passes left, weights in bf16 once; models/int8.h folded_bf16).
+  // (no BatchNorm passes left, weights in bf16 once; models/int8.h folded_bf16). That graph has
+  // no dropout layers, so Monte Carlo dropout keeps the module graph.
   if (arithmetic.precision == "bf16" && arithmetic.fold_batchnorm && device.is_cpu() &&
-      models::int8_unsupported_reason(model_->spec()).empty()) {
+      options_.mc_dropout == 0 && models::int8_unsupported_reason(model_->spec()).empty()) {
     folded_bf16_ = std::make_shared<models::Int8Model>(models::Int8Model::folded_bf16(model_));
     folded_ = static_cast<int>(folded_bf16_->quantized_convolutions());
     sarseg::log::debug("inference: bf16 folded graph, {} convolutions", folded_);
@@ -575,8 +797,16 @@ void ScenePredictor::check_scene(const io::Scene& scene) const {
   data::check_input_bands(scene, normalization_);
 }
 
-ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabilities) const {
-  EvalModeScope eval_mode(*model_.ptr());
+int ScenePredictor::dropout_layers() const {
+  int count = 0;
+  for (const auto& child : model_->modules(/*include_self=*/false)) {
+    if (auto* d = child->as<torch::nn::Dropout>()) count += d->options.p() > 0 ? 1 : 0;
+    if (auto* d = child->as<torch::nn::Dropout2d>()) count += d->options.p() > 0 ? 1 : 0;
+  }
+  return count;
+}
+
+TiledModel ScenePredictor::tiled_model() const {
   TiledModel tiled;
   if (int8_) {
     tiled.forward = [int8 = int8_](const torch::Tensor& x) { return int8->forward_heads(x); };
@@ -595,7 +825,74 @@ ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabiliti
   tiled.in_channels = model_->spec().in_channels;
   tiled.size_multiple = model_->size_multiple();
   tiled.heads = model_->spec().heads;
-  return predict_tiled(tiled, scene, normalization_, head_labels_, options_, probabilities);
+  if (options_.calibrated) tiled.temperatures = temperatures_;
+  return tiled;
+}
+
+ScenePrediction ScenePredictor::predict(const io::Scene& scene, bool probabilities,
+                                        bool uncertainty) const {
+  EvalModeScope eval_mode(*model_.ptr());
+  const TiledModel tiled = tiled_model();
+  if (options_.mc_dropout == 0) {
+    return predict_tiled_ensemble({{&tiled, &normalization_}}, scene, head_labels_, options_,
+                                  probabilities, uncertainty);
+  }
+  DropoutActiveScope dropout(*model_.ptr());
+  SeededGeneratorScope seeded(kMonteCarloSeed);
+  const std::vector<EnsembleMember> passes(static_cast<size_t>(options_.mc_dropout),
+                                           EnsembleMember{&tiled, &normalization_});
+  return predict_tiled_ensemble(passes, scene, head_labels_, options_, probabilities, uncertainty);
+}
+
+EnsemblePredictor::EnsemblePredictor(std::vector<ScenePredictor> members)
+    : members_(std::move(members)) {
+  require(!members_.empty(), "an ensemble needs at least one checkpoint");
+  const auto& first = members_.front();
+  for (size_t m = 1; m < members_.size(); ++m) {
+    const auto& member = members_[m];
+    require(member.head_labels() == first.head_labels() &&
+                same_heads(member.model()->spec().heads, first.model()->spec().heads),
+            "ensemble member " + std::to_string(m + 1) + " predicts " +
+                join(member.head_labels(), ", ") + " with other classes than member 1 (" +
+                join(first.head_labels(), ", ") +
+                "); give checkpoints of one model and task, e.g. the seeds of one experiment arm");
+    require(member.options().mc_dropout == 0,
+            "--mc-dropout applies to one checkpoint; with " + std::to_string(members_.size()) +
+                " checkpoints the ensemble already measures their disagreement: drop "
+                "--mc-dropout or give one checkpoint");
+  }
+  require(members_.size() == 1 || first.options().mc_dropout == 0,
+          "--mc-dropout applies to one checkpoint; with " + std::to_string(members_.size()) +
+              " checkpoints the ensemble already measures their disagreement: drop "
+              "--mc-dropout or give one checkpoint");
+}
+
+int64_t EnsemblePredictor::passes() const {
+  if (members_.size() == 1 && members_.front().options().mc_dropout > 0)
+    return members_.front().options().mc_dropout;
+  return static_cast<int64_t>(members_.size());
+}
+
+void EnsemblePredictor::check_scene(const io::Scene& scene) const {
+  for (const auto& member : members_)
+    member.check_scene(scene);
+}
+
+ScenePrediction EnsemblePredictor::predict(const io::Scene& scene, bool probabilities,
+                                           bool uncertainty) const {
+  if (members_.size() == 1) return members_.front().predict(scene, probabilities, uncertainty);
+  std::vector<std::unique_ptr<EvalModeScope>> eval_modes;
+  std::vector<TiledModel> tiled;
+  tiled.reserve(members_.size());
+  for (const auto& member : members_) {
+    eval_modes.push_back(std::make_unique<EvalModeScope>(*member.model().ptr()));
+    tiled.push_back(member.tiled_model());
+  }
+  std::vector<EnsembleMember> ensemble;
+  for (size_t m = 0; m < members_.size(); ++m)
+    ensemble.push_back({&tiled[m], &members_[m].normalization()});
+  return predict_tiled_ensemble(ensemble, scene, head_labels(), members_.front().options(),
+                                probabilities, uncertainty);
 }
 
 }  // namespace sarseg::infer

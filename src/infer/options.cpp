@@ -53,6 +53,15 @@ const config::ConfigSchema<InferenceOptions>& inference_options_schema() {
     s.add(
         "inference.device", [](O & o) -> auto& { return o.device; },
         "cpu, cuda, cuda:N or auto: where the model runs (tiles are blended on the CPU)");
+    s.add(
+        "inference.mc_dropout", [](O & o) -> auto& { return o.mc_dropout; },
+        "Monte Carlo dropout: forward passes per tile with the model's dropout active, averaged, "
+        "with their disagreement as uncertainty (one checkpoint whose decoder has dropout, e.g. "
+        "deeplabv3); 0 = off");
+    s.add(
+        "inference.calibrated", [](O & o) -> auto& { return o.calibrated; },
+        "calibrated probabilities: divide each head's logits by the temperature fitted on the "
+        "validation scenes at the end of training (a checkpoint without one is refused)");
     s.add_check([](const O& o) { validate(o); });
     return s;
   }();
@@ -71,6 +80,11 @@ void validate(const InferenceOptions& options) {
   require(options.batch >= 1,
           "--batch " + std::to_string(options.batch) + " must be at least 1 tile per pass");
   config::check_choice(options.precision, precision_names(), "--precision (inference.precision)");
+  require(options.mc_dropout >= 0 && options.mc_dropout <= 1000,
+          "--mc-dropout " + std::to_string(options.mc_dropout) +
+              " is out of range; give 0 (off) or a number of passes up to 1000");
+  require(options.mc_dropout == 0 || options.precision != "int8",
+          "--mc-dropout needs the float model, not --precision int8; use fp32 or bf16");
   const auto device = resolve_device_name(options.device);
   require(options.precision != "int8" || torch::Device(device).is_cpu(),
           "--precision int8 runs on the CPU only, not on --device " + options.device +
@@ -88,6 +102,8 @@ nlohmann::json to_json(const InferenceOptions& o) {
           {"channels_last", o.channels_last},
           {"precision", o.precision},
           {"device", o.device},
+          {"mc_dropout", o.mc_dropout},
+          {"calibrated", o.calibrated},
           {"resolved_precision", resolved.precision},
           {"resolved_channels_last", resolved.channels_last},
           {"resolved_fold_batchnorm", resolved.fold_batchnorm},

@@ -46,13 +46,13 @@ void write_geotiff_scene(const Scene&, const std::filesystem::path& path) {
 }
 void write_float_geotiff(const std::filesystem::path& path, const std::vector<Band>&,
                          const std::optional<GeoReference>&, const Raster<uint8_t>&,
-                         const std::map<std::string, std::string>&) {
+                         const std::map<std::string, std::string>&, const RasterLayout&) {
   no_gdal(path);
 }
 void write_label_geotiff(const std::filesystem::path& path,
                          const std::vector<std::pair<std::string, LabelRaster>>&,
                          const std::optional<GeoReference>&,
-                         const std::map<std::string, std::string>&) {
+                         const std::map<std::string, std::string>&, const RasterLayout&) {
   no_gdal(path);
 }
 LabelRasterFile read_label_geotiff(const std::filesystem::path& path) {
@@ -203,23 +203,29 @@ void check_writable_size(const std::filesystem::path& path, int64_t h, int64_t w
 }
 
 // Creates a GeoTIFF at `temp` with georeference and metadata set.
+// With `in_memory`, a MEM dataset that finish_geotiff copies to a COG.
 DatasetPtr create_geotiff(const std::filesystem::path& temp, const std::filesystem::path& target,
                           int64_t h, int64_t w, int bands, GDALDataType type,
                           const std::optional<GeoReference>& geo,
-                          const std::map<std::string, std::string>& metadata) {
+                          const std::map<std::string, std::string>& metadata,
+                          bool in_memory = false) {
   gdal::ensure_registered();
   gdal::ErrorCapture errors;
-  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("GTiff");
-  require(driver != nullptr, "cannot write '" + target.string() + "': GDAL has no GTiff driver");
+  const char* driver_name = in_memory ? "MEM" : "GTiff";
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName(driver_name);
+  require(driver != nullptr, "cannot write '" + target.string() + "': GDAL has no " +
+                                 std::string(driver_name) + " driver");
   char** options = nullptr;
-  options = CSLSetNameValue(options, "COMPRESS", "DEFLATE");
-  options = CSLSetNameValue(options, "TILED", "YES");
-  options = CSLSetNameValue(options, "BIGTIFF", "IF_SAFER");
-  // DEFLATE compression of the tiles on every core (the same bytes, written faster).
-  options = CSLSetNameValue(options, "NUM_THREADS", "ALL_CPUS");
-  if (type == GDT_Float32) options = CSLSetNameValue(options, "PREDICTOR", "3");
-  DatasetPtr ds(
-      driver->Create(temp.c_str(), static_cast<int>(w), static_cast<int>(h), bands, type, options));
+  if (!in_memory) {
+    options = CSLSetNameValue(options, "COMPRESS", "DEFLATE");
+    options = CSLSetNameValue(options, "TILED", "YES");
+    options = CSLSetNameValue(options, "BIGTIFF", "IF_SAFER");
+    // DEFLATE compression of the tiles on every core (the same bytes, written faster).
+    options = CSLSetNameValue(options, "NUM_THREADS", "ALL_CPUS");
+    if (type == GDT_Float32) options = CSLSetNameValue(options, "PREDICTOR", "3");
+  }
+  DatasetPtr ds(driver->Create(in_memory ? "" : temp.c_str(), static_cast<int>(w),
+                               static_cast<int>(h), bands, type, options));
   CSLDestroy(options);
   require(ds != nullptr, "cannot write '" + target.string() + "': " + errors.last());
   if (geo) {
@@ -240,6 +246,33 @@ void close_checked(DatasetPtr& ds, const std::filesystem::path& target) {
   GDALClose(GDALDataset::ToHandle(ds.release()));
   require(CPLGetLastErrorType() < CE_Failure,
           "cannot write '" + target.string() + "': " + errors.last());
+}
+
+// Closes `ds` (a GTiff at `temp`), or for a COG copies the MEM dataset `ds` to `temp` with GDAL's
+// COG driver (which computes the overviews and orders the IFDs first).
+void finish_geotiff(DatasetPtr& ds, const std::filesystem::path& temp,
+                    const std::filesystem::path& target, const RasterLayout& layout,
+                    GDALDataType type) {
+  if (!layout.cloud_optimised) {
+    close_checked(ds, target);
+    return;
+  }
+  gdal::ErrorCapture errors;
+  GDALDriver* driver = GetGDALDriverManager()->GetDriverByName("COG");
+  require(driver != nullptr, "cannot write '" + target.string() +
+                                 "': this GDAL has no COG driver (GDAL 3.1 or later has one)");
+  char** options = nullptr;
+  options = CSLSetNameValue(options, "COMPRESS", "DEFLATE");
+  options = CSLSetNameValue(options, "BLOCKSIZE", "512");
+  options = CSLSetNameValue(options, "BIGTIFF", "IF_SAFER");
+  options = CSLSetNameValue(options, "OVERVIEWS", "IGNORE_EXISTING");
+  options = CSLSetNameValue(options, "RESAMPLING", layout.overview_resampling.c_str());
+  if (type == GDT_Float32) options = CSLSetNameValue(options, "PREDICTOR", "YES");
+  DatasetPtr cog(driver->CreateCopy(temp.c_str(), ds.get(), FALSE, options, nullptr, nullptr));
+  CSLDestroy(options);
+  ds.reset();
+  require(cog != nullptr, "cannot write '" + target.string() + "': " + errors.last());
+  close_checked(cog, target);
 }
 
 std::map<std::string, std::string> scene_metadata(const Scene& scene) {
@@ -588,7 +621,8 @@ Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptio
 
 void write_float_geotiff(const std::filesystem::path& path, const std::vector<Band>& bands,
                          const std::optional<GeoReference>& geo, const Raster<uint8_t>& valid,
-                         const std::map<std::string, std::string>& metadata) {
+                         const std::map<std::string, std::string>& metadata,
+                         const RasterLayout& layout) {
   require(!bands.empty(), "cannot write '" + path.string() + "': no bands to write");
   const int64_t h = bands[0].pixels.height, w = bands[0].pixels.width;
   check_writable_size(path, h, w);
@@ -601,7 +635,7 @@ void write_float_geotiff(const std::filesystem::path& path, const std::vector<Ba
           "cannot write '" + path.string() + "': the validity mask differs in size");
   AtomicOutput output(path);
   DatasetPtr ds = create_geotiff(output.temp_path(), path, h, w, static_cast<int>(bands.size()),
-                                 GDT_Float32, geo, metadata);
+                                 GDT_Float32, geo, metadata, layout.cloud_optimised);
   std::vector<float> buffer(static_cast<size_t>(h * w));
   for (size_t k = 0; k < bands.size(); ++k) {
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -616,14 +650,15 @@ void write_float_geotiff(const std::filesystem::path& path, const std::vector<Ba
                            static_cast<int>(w), static_cast<int>(h), GDT_Float32, 0, 0) == CE_None,
             "cannot write '" + path.string() + "': " + errors.last());
   }
-  close_checked(ds, path);
+  finish_geotiff(ds, output.temp_path(), path, layout, GDT_Float32);
   output.commit();
 }
 
 void write_label_geotiff(const std::filesystem::path& path,
                          const std::vector<std::pair<std::string, LabelRaster>>& labels,
                          const std::optional<GeoReference>& geo,
-                         const std::map<std::string, std::string>& metadata) {
+                         const std::map<std::string, std::string>& metadata,
+                         const RasterLayout& layout) {
   require(!labels.empty(), "cannot write '" + path.string() + "': no label rasters to write");
   const int64_t h = labels[0].second.height, w = labels[0].second.width;
   check_writable_size(path, h, w);
@@ -634,7 +669,7 @@ void write_label_geotiff(const std::filesystem::path& path,
   }
   AtomicOutput output(path);
   DatasetPtr ds = create_geotiff(output.temp_path(), path, h, w, static_cast<int>(labels.size()),
-                                 GDT_Byte, geo, metadata);
+                                 GDT_Byte, geo, metadata, layout.cloud_optimised);
   for (size_t k = 0; k < labels.size(); ++k) {
     GDALRasterBand* band = ds->GetRasterBand(static_cast<int>(k) + 1);
     band->SetDescription(labels[k].first.c_str());
@@ -645,7 +680,7 @@ void write_label_geotiff(const std::filesystem::path& path,
                            static_cast<int>(h), GDT_Byte, 0, 0) == CE_None,
             "cannot write '" + path.string() + "': " + errors.last());
   }
-  close_checked(ds, path);
+  finish_geotiff(ds, output.temp_path(), path, layout, GDT_Byte);
   output.commit();
 }
 

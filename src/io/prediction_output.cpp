@@ -4,6 +4,7 @@
 #include <array>
 
 #include "sarseg/io/geotiff.h"
+#include "sarseg/io/gis_products.h"
 #include "sarseg/io/image.h"
 #include "sarseg/io/netcdf.h"
 #include "sarseg/io/quicklook.h"
@@ -43,6 +44,15 @@ RgbImage quicklook(const Scene& scene, const std::vector<LabelPrediction>& heads
   return compose_quicklook(output_stem(scene), panels);
 }
 
+// The head's classes, or when not recorded the largest value present + 1.
+int class_count_of(const LabelPrediction& head) {
+  if (head.class_count > 0) return static_cast<int>(head.class_count);
+  int count = static_cast<int>(head.probabilities.size());
+  for (uint8_t v : head.classes.data)
+    if (v != kLabelFill) count = std::max(count, v + 1);
+  return std::max(count, 1);
+}
+
 }  // namespace
 
 bool autoice_submission_possible(const Scene& scene, const std::vector<LabelPrediction>& heads) {
@@ -61,6 +71,14 @@ std::vector<fs::path> prediction_paths(const Scene& scene,
     for (const auto& head : heads)
       if (!head.probabilities.empty())
         paths.push_back(out_dir / (stem + "_" + head.label + "_probabilities.tif"));
+  for (const auto& head : heads)
+    if (!head.entropy.empty())
+      paths.push_back(out_dir / (stem + "_" + head.label + "_uncertainty.tif"));
+  if (options.qgis_style)
+    for (size_t h = 0; h < heads.size(); ++h)
+      paths.push_back(out_dir /
+                      (stem + (h == 0 ? "_classes" : "_classes_" + heads[h].label) + ".qml"));
+  if (options.vectors) paths.push_back(out_dir / (stem + "_vectors.gpkg"));
   if (options.quicklook) paths.push_back(out_dir / (stem + "_quicklook.png"));
   if (options.autoice && autoice_submission_possible(scene, heads))
     paths.push_back(out_dir / (stem + "_submission.nc"));
@@ -84,7 +102,13 @@ std::vector<fs::path> write_prediction(const Scene& scene,
   for (const auto& head : heads)
     class_maps.emplace_back(head.label, head.classes);
   const auto classes_path = out_dir / (stem + "_classes.tif");
-  write_label_geotiff(classes_path, class_maps, scene.geo, metadata);
+  RasterLayout categorical;
+  categorical.cloud_optimised = true;
+  categorical.overview_resampling = "NEAREST";
+  RasterLayout continuous;
+  continuous.cloud_optimised = true;
+  continuous.overview_resampling = "AVERAGE";
+  write_label_geotiff(classes_path, class_maps, scene.geo, metadata, categorical);
   written.push_back(classes_path);
 
   if (options.probabilities) {
@@ -98,9 +122,37 @@ std::vector<fs::path> write_prediction(const Scene& scene,
       write_label_geotiff(path, bands, scene.geo,
                           {{"SCENE_ID", scene.id},
                            {"SARSEG_PRODUCT", head.label + " class probabilities"},
-                           {"PROBABILITY_SCALE", "1/254 (value 254 = probability 1)"}});
+                           {"PROBABILITY_SCALE", "1/254 (value 254 = probability 1)"}},
+                          continuous);
       written.push_back(path);
     }
+  }
+
+  for (const auto& head : heads) {
+    if (head.entropy.empty()) continue;
+    const std::vector<Band> bands{{"predictive_entropy", "nats", head.entropy},
+                                  {"mutual_information", "nats", head.mutual_information}};
+    auto path = out_dir / (stem + "_" + head.label + "_uncertainty.tif");
+    write_float_geotiff(path, bands, scene.geo, {},
+                        {{"SCENE_ID", scene.id},
+                         {"SARSEG_PRODUCT", head.label + " uncertainty"},
+                         {"ENSEMBLE_MEMBERS", std::to_string(head.members)}},
+                        continuous);
+    written.push_back(path);
+  }
+
+  if (options.qgis_style) {
+    for (size_t h = 0; h < heads.size(); ++h) {
+      auto path = out_dir / (stem + (h == 0 ? "_classes" : "_classes_" + heads[h].label) + ".qml");
+      write_qgis_style(path, heads[h].label, class_count_of(heads[h]), static_cast<int>(h) + 1);
+      written.push_back(path);
+    }
+  }
+
+  if (options.vectors) {
+    auto path = out_dir / (stem + "_vectors.gpkg");
+    write_prediction_vectors(path, heads, scene.geo);
+    written.push_back(path);
   }
 
   if (options.quicklook) {

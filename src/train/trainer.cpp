@@ -17,6 +17,7 @@
 #include "sarseg/data/random.h"
 #include "sarseg/data/sampler.h"
 #include "sarseg/eval/metrics.h"
+#include "sarseg/eval/uncertainty.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
 #include "sarseg/train/early_stopping.h"
@@ -461,6 +462,50 @@ Validation validate_epoch(Setup& s) {
   return v;
 }
 
+// Pixels the temperature of a head is fitted on: an even stride over the validation patches.
+constexpr int64_t kTemperatureSamples = 200000;
+
+// Temperature scaling (Guo et al., 2017): for each classification head, the temperature that
+// minimises the NLL of softmax(logits / T) on labelled validation pixels (eval::fit_temperature);
+// 1 for regression heads.
+std::vector<double> fit_temperatures(Setup& s) {
+  s.model->eval();
+  torch::NoGradGuard no_grad;
+  const int64_t patch = s.config.data.patch_size;
+  const int64_t total = static_cast<int64_t>(s.val_patches.size()) * patch * patch;
+  const int64_t stride = std::max<int64_t>(1, total / kTemperatureSamples);
+  const int ignore = static_cast<int>(s.config.data.ignore_label);
+  std::vector<std::vector<float>> logits(s.tasks.size());
+  std::vector<std::vector<int>> labels(s.tasks.size());
+  std::vector<int64_t> seen(s.tasks.size(), 0);
+  data::BatchLoader loader(s.val, s.val_patches, loader_options(s.config, true), 0);
+  while (auto batch = loader.next()) {
+    const auto outputs = forward_batch(s, batch->input);
+    for (size_t t = 0; t < s.tasks.size(); ++t) {
+      if (s.tasks[t].regression) continue;
+      const int64_t classes = s.tasks[t].classes;
+      const auto values =
+          outputs[t].to(torch::kCPU, torch::kFloat).permute({0, 2, 3, 1}).contiguous();
+      const auto truth = batch->targets[t].contiguous();
+      const float* v = values.data_ptr<float>();
+      const int64_t* y = truth.data_ptr<int64_t>();
+      for (int64_t i = 0; i < truth.numel(); ++i) {
+        const int64_t label = y[i];
+        if (label < 0 || label >= classes || label == ignore) continue;
+        if (seen[t]++ % stride != 0) continue;
+        logits[t].insert(logits[t].end(), v + i * classes, v + (i + 1) * classes);
+        labels[t].push_back(static_cast<int>(label));
+      }
+    }
+  }
+  s.model->train();
+  std::vector<double> temperatures(s.tasks.size(), 1.0);
+  for (size_t t = 0; t < s.tasks.size(); ++t)
+    if (!s.tasks[t].regression)
+      temperatures[t] = eval::fit_temperature(logits[t], s.tasks[t].classes, labels[t]);
+  return temperatures;
+}
+
 checkpoint::CheckpointMeta make_meta(const Setup& s, int64_t epoch, const nlohmann::json& state) {
   checkpoint::CheckpointMeta meta;
   meta.spec = s.spec;
@@ -708,6 +753,36 @@ void save_epoch(Setup& s, LoopState& loop, const EpochRecord& record, const fs::
       record.seconds, record.samples_per_second, record.best ? " (best)" : "");
 }
 
+// At the end of training: fits the temperatures of the last and the best weights on the
+// validation patches and records them in checkpoints/last.pt and best.pt.
+void record_temperatures(Setup& s, LoopState& loop) {
+  if (!fs::exists(loop.last_path)) return;
+  auto temperatures_text = [](const std::vector<double>& t) {
+    std::string text;
+    for (double v : t)
+      text += (text.empty() ? "" : ", ") + csv_number(v);
+    return text;
+  };
+  const auto last_temperatures = fit_temperatures(s);
+  auto last_meta = checkpoint::read_checkpoint_meta(loop.last_path);
+  last_meta.temperatures = last_temperatures;
+  checkpoint::save_checkpoint(loop.last_path, last_meta, *s.model, loop.optimizer.get());
+  std::vector<double> best_temperatures = last_temperatures;
+  if (loop.result.best_epoch == last_meta.epoch || !fs::exists(loop.best_path)) {
+    copy_atomically(loop.last_path, loop.best_path);
+  } else {
+    // The best epoch's weights and optimiser state, loaded into the (finished) model.
+    auto optimizer = make_optimizer(s.config.optim, s.model->parameters());
+    checkpoint::load_checkpoint_state(loop.best_path, *s.model, optimizer.get(), false, s.device);
+    best_temperatures = fit_temperatures(s);
+    auto best_meta = checkpoint::read_checkpoint_meta(loop.best_path);
+    best_meta.temperatures = best_temperatures;
+    checkpoint::save_checkpoint(loop.best_path, best_meta, *s.model, optimizer.get());
+  }
+  sarseg::log::info("temperature scaling on the validation patches: last {} / best {}",
+                    temperatures_text(last_temperatures), temperatures_text(best_temperatures));
+}
+
 TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& callbacks,
                        bool resume) {
   const TrainConfig& c = s.config;
@@ -757,6 +832,7 @@ TrainResult train_loop(Setup& s, const fs::path& run_dir, const TrainCallbacks& 
                                       : std::string("no checkpoint was written yet")));
   }
   loop.result.best_value = loop.best_value;
+  record_temperatures(s, loop);
   loop.events.write("end", {{"epochs", loop.result.epochs_completed},
                             {"best_epoch", loop.result.best_epoch},
                             {"best_value", number(loop.best_value)},

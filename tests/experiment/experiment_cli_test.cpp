@@ -192,6 +192,17 @@ TEST(ExperimentCli, PaperProfileOnTinyGeoTiffs) {
   EXPECT_EQ(summary.at("analysis").at("seasons"), nlohmann::json({"freeze-up", "melt", "all"}));
   EXPECT_NE(summary.at("model").get<std::string>().find("resnet18"), std::string::npos);
   EXPECT_TRUE(fs::exists(dir / "paper" / "report.html"));
+  // Calibration per run (first head, all test scenes) and the calibration question per arm.
+  for (const auto& run : summary.at("runs"))
+    for (const auto& evaluation : run.at("evaluations"))
+      for (const auto& season : evaluation.at("seasons"))
+        EXPECT_GT(season.at("calibration").at("pixels").get<int64_t>(), 0) << season.dump();
+  bool asked = false;
+  for (const auto& verdict : summary.at("analysis").at("verdicts"))
+    asked = asked || verdict.at("question") == "Is frozen better calibrated than random?";
+  EXPECT_TRUE(asked);
+  const std::string report = read_file(dir / "paper" / "report.md");
+  EXPECT_NE(report.find("## Calibration and uncertainty"), std::string::npos);
 }
 
 // The summary without what depends on the clock or the machine: time fields, the creation time,

@@ -77,6 +77,37 @@ TEST(ReportBrowser, RendersWithoutErrorsAndTakesAScreenshot) {
   EXPECT_EQ(read_file(screenshot).substr(1, 3), "PNG");
 }
 
+TEST(ReportBrowser, CalibrationSectionRendersWithItsReliabilityDiagrams) {
+  if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
+  sarseg::testing::TempDir dir;
+  ExperimentSummary summary = testing::fake_summary(3, 0.04, 0.01);
+  testing::add_fake_calibration(summary);
+  const ReportFiles files = write_report(summary, dir.path());
+  const std::string dom = run_capture(chromium_command(dir / "profile1", "--dump-dom", files.html));
+  std::smatch title;
+  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
+      << dom.substr(0, 2000);
+  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
+  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  // The rendered DOM has the section, two reliability diagrams and the per-arm table.
+  const auto section = dom.find("id=\"calibration\"");
+  ASSERT_NE(section, std::string::npos) << dom.substr(0, 2000);
+  EXPECT_NE(dom.find("reliability · last-epoch weights", section), std::string::npos);
+  EXPECT_NE(dom.find("reliability · best checkpoint", section), std::string::npos);
+  EXPECT_NE(dom.find("id=\"calibration-pooled\"", section), std::string::npos);
+  EXPECT_NE(dom.find("Is imagenet better calibrated than random?"), std::string::npos);
+
+  const fs::path screenshot = dir / "calibration_screenshot.png";
+  run_capture(chromium_command(dir / "profile2",
+                               "--window-size=1200,6000 --screenshot='" + screenshot.string() + "'",
+                               files.html));
+  ASSERT_TRUE(fs::exists(screenshot));
+  EXPECT_GT(fs::file_size(screenshot), 20000u);
+  std::error_code ignored;
+  fs::copy_file(screenshot, "report_calibration_screenshot.png",
+                fs::copy_options::overwrite_existing, ignored);
+}
+
 TEST(ReportBrowser, ABrokenImageIsReportedByThePage) {
   if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
   sarseg::testing::TempDir dir;

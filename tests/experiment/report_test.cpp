@@ -89,6 +89,54 @@ TEST(SummaryJson, RoundTrips) {
   EXPECT_EQ(back.runs[0].curve.size(), s.runs[0].curve.size());
 }
 
+TEST(Analysis, CalibrationFiguresAndVerdictWhenRunsRecordedCalibration) {
+  const Analysis without = analyse(fake_summary(3, 0.05, 0.0));
+  EXPECT_EQ(without.find("calibration.last.all.ece"), nullptr);  // old summaries: nothing new
+  ExperimentSummary summary = fake_summary(3, 0.05, 0.0);
+  testing::add_fake_calibration(summary);
+  const Analysis a = analyse(summary);
+  const FigureAnalysis* ece = a.find("calibration.last.all.ece");
+  ASSERT_NE(ece, nullptr);
+  EXPECT_EQ(ece->direction, Direction::kLowerIsBetter);
+  ASSERT_NE(ece->find("random"), nullptr);
+  EXPECT_NEAR(ece->find("random")->spread.median, 0.25, 0.02);
+  EXPECT_NEAR(ece->find("imagenet")->spread.median, 0.0, 0.01);
+  const Verdict& calibrated = verdict_for(a, "calibration.last.all.ece");
+  EXPECT_EQ(calibrated.question, "Is imagenet better calibrated than random?");
+  EXPECT_EQ(calibrated.level, VerdictLevel::kSupported) << calibrated.answer;
+  const FigureAnalysis* auroc = a.find("calibration.last.all.error_auroc");
+  ASSERT_NE(auroc, nullptr);
+  EXPECT_DOUBLE_EQ(auroc->find("imagenet")->spread.median, 1.0);
+
+  // The counts survive summary.json.
+  const nlohmann::json j = summary;
+  const ExperimentSummary back = j.get<ExperimentSummary>();
+  EXPECT_EQ(nlohmann::json(back), j);
+  EXPECT_EQ(back.runs[0].find("last")->find("all")->calibration.pixels(), 1000);
+}
+
+TEST(Report, ShowsCalibrationAndUncertaintyPerArm) {
+  sarseg::testing::TempDir dir;
+  ExperimentSummary summary = fake_summary(3, 0.05, 0.0);
+  const ReportFiles plain = write_report(summary, dir.path());
+  EXPECT_EQ(read_file(plain.markdown).find("Calibration and uncertainty"), std::string::npos);
+  testing::add_fake_calibration(summary);
+  const ReportFiles files = write_report(summary, dir.path());
+  const std::string md = read_file(files.markdown);
+  EXPECT_NE(md.find("## Calibration and uncertainty"), std::string::npos);
+  EXPECT_NE(md.find("Is imagenet better calibrated than random?"), std::string::npos);
+  EXPECT_NE(md.find("| random | 3000 | 0.7333 |"), std::string::npos) << md;
+  const std::string html = read_file(files.html);
+  EXPECT_NE(html.find("id='calibration'"), std::string::npos);
+  EXPECT_NE(html.find("reliability · last-epoch weights"), std::string::npos);
+  EXPECT_NE(html.find("perfect calibration"), std::string::npos);
+  const auto doc = nlohmann::json::parse(read_file(files.summary_json));
+  bool found = false;
+  for (const auto& f : doc["analysis"]["figures"])
+    found = found || (f["key"] == "calibration.last.all.ece" && f["better"] == "lower");
+  EXPECT_TRUE(found);
+}
+
 TEST(Base64, KnownVectors) {
   EXPECT_EQ(base64_encode(""), "");
   EXPECT_EQ(base64_encode("f"), "Zg==");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,10 @@
 #include "support/geo_support.h"
 #include "support/test_support.h"
 #include "tiny_checkpoint.h"
+
+#if SARSEG_HAVE_GDAL
+#include <gdal_priv.h>
+#endif
 
 namespace sarseg {
 namespace {
@@ -129,6 +134,77 @@ TEST_F(EvalPredictCli, PredictWritesClassMapProbabilitiesAndQuicklook) {
   EXPECT_TRUE(fs::exists(out / "winter_scene_classes.tif")) << r.output;
   EXPECT_TRUE(fs::exists(out / "winter_scene_SOD_probabilities.tif"));
   EXPECT_TRUE(fs::exists(out / "winter_scene_quicklook.png"));
+}
+
+// An experiment arm's folder: seed1/ and seed2/ runs with different weights.
+fs::path write_arm(const fs::path& dir) {
+  const fs::path arm = dir / "arm";
+  for (int seed : {1, 2}) {
+    const fs::path checkpoints = arm / ("seed" + std::to_string(seed)) / "checkpoints";
+    fs::create_directories(checkpoints);
+    auto spec = tiny_spec();
+    spec.seed = static_cast<uint64_t>(seed) + 10;  // the initialisation's seed
+    fs::rename(write_checkpoint(dir, spec, spec), checkpoints / "best.pt");
+  }
+  return arm;
+}
+
+TEST_F(EvalPredictCli, PredictWithAnArmFolderAveragesItsRunsAndWritesUncertaintyAndGisProducts) {
+  const fs::path out = dir_.path() / "ensemble";
+  const auto arm = write_arm(dir_.path());
+  const auto r =
+      testing::run_sarseg("predict --checkpoint " + q(arm) + " " + q(winter_) + " --out " + q(out) +
+                          " --qgis-style --vectors --tile 32 " + "--overlap 8");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("averaging 2 checkpoints"), std::string::npos) << r.output;
+  for (const char* name : {"winter_scene_classes.tif", "winter_scene_SOD_uncertainty.tif",
+                           "winter_scene_classes.qml", "winter_scene_vectors.gpkg"})
+    EXPECT_TRUE(fs::exists(out / name)) << name << "\n" << r.output;
+#if SARSEG_HAVE_GDAL
+  GDALAllRegister();
+  auto* ds = static_cast<GDALDataset*>(
+      GDALOpen((out / "winter_scene_SOD_uncertainty.tif").c_str(), GA_ReadOnly));
+  ASSERT_NE(ds, nullptr);
+  ASSERT_EQ(ds->GetRasterCount(), 2);
+  EXPECT_STREQ(ds->GetMetadataItem("ENSEMBLE_MEMBERS"), "2");
+  std::vector<float> information(70 * 53);
+  ASSERT_EQ(ds->GetRasterBand(2)->RasterIO(GF_Read, 0, 0, 53, 70, information.data(), 53, 70,
+                                           GDT_Float32, 0, 0),
+            CE_None);
+  GDALClose(ds);
+  // Two differently initialised members disagree somewhere.
+  EXPECT_GT(*std::max_element(information.begin(), information.end()), 0.0f);
+#endif
+  // The same checkpoints given one by one are the same ensemble.
+  const fs::path again = dir_.path() / "ensemble2";
+  const auto r2 =
+      testing::run_sarseg("predict --checkpoint " + q(arm / "seed1") + " --checkpoint " +
+                          q(arm / "seed2" / "checkpoints" / "best.pt") + " " + q(winter_) +
+                          " --out " + q(again) + " --tile 32 --overlap 8 --no-quicklook");
+  ASSERT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_EQ(read_file(again / "winter_scene_SOD_uncertainty.tif").size() > 0, true);
+}
+
+TEST_F(EvalPredictCli, MonteCarloDropoutOnAModelWithoutDropoutExits2) {
+  const auto r = testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " --out " + q(dir_.path() / "mc") + " --mc-dropout 8");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no dropout layer"), std::string::npos) << r.output;
+  EXPECT_EQ(entries(dir_.path() / "mc"), 0u) << "nothing written";
+}
+
+TEST_F(EvalPredictCli, EvalReportsCalibrationPerHead) {
+  const fs::path out = dir_.path() / "calibration";
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(checkpoint_) + " " + q(winter_) +
+                                     " --out " + q(out));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("ECE"), std::string::npos) << r.output;
+  const auto report = nlohmann::json::parse(read_file(out / "eval.json"));
+  const auto& calibration = report["pooled"]["heads"]["SOD"]["calibration"];
+  EXPECT_EQ(calibration["pixels"], 69 * 53);
+  EXPECT_GE(calibration["ece"].get<double>(), 0.0);
+  EXPECT_LE(calibration["ece"].get<double>(), 1.0);
+  EXPECT_EQ(calibration["reliability"].size(), 15u);
 }
 
 TEST_F(EvalPredictCli, SceneWithoutTheCheckpointsBandsExits2NamingBandAndFile) {

@@ -105,6 +105,29 @@ TEST(TrainRun, TinyRunWritesTheRunDirectory) {
   EXPECT_EQ(lines_of(run / "metrics.csv").size(), 3u);
 }
 
+TEST(TrainRun, TemperatureIsFittedOnValidationAndRecordedInBothCheckpoints) {
+  sarseg::testing::TempDir dir;
+  const fs::path run = dir / "run";
+  const auto job = sarseg::testing::tiny_job(tiny_overrides(run, 2));
+  const auto scenes = sarseg::testing::tiny_scenes(job);
+  train::run_training(job.train, {}, &scenes);
+  for (const char* name : {"checkpoints/best.pt", "checkpoints/last.pt"}) {
+    SCOPED_TRACE(name);
+    const auto meta = checkpoint::read_checkpoint_meta(run / name);
+    ASSERT_EQ(meta.temperatures.size(), meta.spec.heads.size());
+    EXPECT_GT(meta.temperatures[0], 0.05);
+    EXPECT_LT(meta.temperatures[0], 20.0);
+    EXPECT_NE(meta.temperatures[0], 1.0);  // fitted, not the default
+  }
+  // --calibrated reads it; the predictor divides the logits by it.
+  auto bundle = infer::load_inference_bundle(run);
+  infer::InferenceOptions options;
+  options.calibrated = true;
+  options.tile = 0;
+  const auto calibrated = infer::make_predictor(bundle, options);
+  EXPECT_EQ(calibrated.tiled_model().temperatures, bundle.temperatures);
+}
+
 TEST(TrainRun, NonFiniteLossStopsWithEpochAndBatchAndKeepsTheLastCheckpoint) {
   sarseg::testing::TempDir dir;
   const fs::path run = dir / "nan";

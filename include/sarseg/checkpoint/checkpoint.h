@@ -32,6 +32,9 @@ struct CheckpointMeta {
   int64_t epoch = 0;        // completed epochs
   std::string config_yaml;  // the resolved training config
   std::string state_json;   // trainer state: schedules, early stopping, history ("{}" if none)
+  // Temperature scaling, one per head (1 for regression heads), fitted on the validation scenes
+  // at the end of training; empty when not fitted (older checkpoints, unfinished runs).
+  std::vector<double> temperatures;
 };
 
 // The scoring of a model trained on `tasks` with `ignore_label` (-1 = none).

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sarseg/eval/metrics.h"
+#include "sarseg/eval/uncertainty.h"
 #include "sarseg/io/scene.h"
 
 namespace sarseg::eval {
@@ -21,6 +22,9 @@ struct HeadResult {
   std::string label;  // the scene label the head predicts ("SOD", "classes", ...)
   ConfusionMatrix confusion;
   ClassificationMetrics metrics;
+  // Calibration of the class probabilities (classification heads; no pixel otherwise): ECE,
+  // reliability bins, AUROC of the entropy for misclassified pixels.
+  CalibrationAccumulator calibration;
 };
 
 // One scene, one season, or all scenes pooled.
@@ -48,10 +52,12 @@ struct EvaluationReport {
 class EvaluationAccumulator {
  public:
   explicit EvaluationAccumulator(std::vector<std::string> head_labels);
-  // One confusion matrix per head, in head order. Returns the scene's finalised group.
+  // One confusion matrix per head, in head order, and optionally one calibration record per head
+  // (empty: none). Returns the scene's finalised group.
   const EvaluationGroup& add_scene(const std::string& id, io::Season season,
                                    std::vector<ConfusionMatrix> confusions, double seconds = 0,
-                                   const std::string& source = "");
+                                   const std::string& source = "",
+                                   std::vector<CalibrationAccumulator> calibration = {});
   EvaluationReport report() const;
 
  private:
@@ -63,6 +69,8 @@ class EvaluationAccumulator {
 void finalise_group(EvaluationGroup& group);
 
 nlohmann::json metrics_to_json(const ClassificationMetrics& metrics);
+// ECE, error AUROC, accuracy, pixels and the reliability bins (null without pixels).
+nlohmann::json calibration_to_json(const CalibrationAccumulator& calibration);
 nlohmann::json to_json(const EvaluationReport& report);
 // Summary table (one row per scene / season / pooled and head), then per-class tables and
 // confusion matrices of the pooled result.

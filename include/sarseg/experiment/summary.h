@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sarseg/eval/uncertainty.h"
 #include "sarseg/experiment/statistics.h"
 
 namespace sarseg::experiment {
@@ -42,6 +43,9 @@ struct SeasonMetrics {
   // Further scores, higher is better: other heads ("FLOE_weighted_f1"), AutoICE
   // ("autoice_combined", "autoice_sic", ...). Each becomes a figure of the analysis.
   std::map<std::string, double> scores;
+  // Calibration of the first head's probabilities (counts, so seeds pool exactly); no pixel in
+  // summaries written before it was recorded.
+  eval::CalibrationAccumulator calibration;
 };
 
 struct Evaluation {

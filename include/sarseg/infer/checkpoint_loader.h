@@ -26,6 +26,7 @@ struct InferenceBundle {
   eval::ScoringSpec scoring;             // how its class maps are scored (ignore label, classes)
   int64_t epoch = 0;
   std::filesystem::path path;
+  std::vector<double> temperatures;  // per head, fitted at the end of training; empty if none
 };
 
 // Accepts a checkpoint file or a run directory (then checkpoints/`which`). UserError naming the
@@ -37,6 +38,23 @@ InferenceBundle load_inference_bundle(const std::filesystem::path& checkpoint_or
 // dB / degrees).
 io::SceneReadOptions scene_read_options(const InferenceBundle& bundle);
 
+// With options.calibrated: UserError when the checkpoint has no fitted temperature.
 ScenePredictor make_predictor(const InferenceBundle& bundle, InferenceOptions options = {});
+
+// The checkpoints of an ensemble: each entry is a checkpoint file, a run directory (its
+// checkpoints/`which`.pt) or a folder of run directories (an experiment arm: every subfolder with
+// checkpoints/`which`.pt, in name order). UserError when an entry is none of these or nothing
+// is found.
+std::vector<std::filesystem::path> ensemble_checkpoints(
+    const std::vector<std::filesystem::path>& entries, const std::string& which = "best");
+
+// Bundles of the members and their predictor. UserError when they read scenes differently
+// (physical units vs z-scores) or predict different heads.
+struct EnsembleBundle {
+  std::vector<InferenceBundle> members;
+  EnsemblePredictor predictor;
+};
+EnsembleBundle load_ensemble(const std::vector<std::filesystem::path>& checkpoints,
+                             const InferenceOptions& options);
 
 }  // namespace sarseg::infer

@@ -22,6 +22,8 @@ namespace sarseg::infer {
 struct SceneEvaluation {
   ScenePrediction prediction;
   std::vector<eval::ConfusionMatrix> confusions;  // one per head
+  // One per head: calibration of its probabilities against the truth (no pixel for regression).
+  std::vector<eval::CalibrationAccumulator> calibration;
 };
 
 // Checks a scene before inference: input bands present, a label per head, label values within the
@@ -29,7 +31,7 @@ struct SceneEvaluation {
 void check_scene_for_evaluation(const io::Scene& scene, const ScenePredictor& predictor,
                                 const eval::ScoringSpec& scoring);
 
-// Checks, predicts and scores one scene.
+// Checks, predicts (with probabilities) and scores one scene, class maps and calibration.
 SceneEvaluation evaluate_scene(const ScenePredictor& predictor, const eval::ScoringSpec& scoring,
                                const io::Scene& scene);
 

@@ -54,6 +54,14 @@ struct TiledModel {
   // Set for int8 models: called once per scene, before its tiles, with normalised crops of the
   // scene (see calibration in inference.cpp) to measure activation ranges.
   std::function<void(const std::vector<torch::Tensor>&)> calibrate;
+  // Per head: logits are divided by it before the softmax (temperature scaling); empty = 1.
+  std::vector<double> temperatures;
+};
+
+// One member of an ensemble: a model and the normalisation of its input.
+struct EnsembleMember {
+  const TiledModel* model = nullptr;
+  const data::Normalization* normalization = nullptr;
 };
 
 // A head's class map (and probabilities when asked for); see io::LabelPrediction.
@@ -90,6 +98,19 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
                               const std::vector<std::string>& head_labels,
                               const InferenceOptions& options, bool probabilities = false);
 
+// predict_tiled over several members (checkpoints, or Monte Carlo dropout passes of one) that
+// predict the same heads: each tile's softmax probabilities are averaged over the members before
+// blending, so memory is that of one member plus (classes + 1) floats per pixel of a tile, not a
+// probability stack per member. With `uncertainty`, classification heads also get the predictive
+// entropy of the blended probabilities and the members' mutual information (computed per tile,
+// then blended; eval/uncertainty.h). Regression heads average their values. UserError when the
+// members' heads differ.
+ScenePrediction predict_tiled_ensemble(const std::vector<EnsembleMember>& members,
+                                       const io::Scene& scene,
+                                       const std::vector<std::string>& head_labels,
+                                       const InferenceOptions& options, bool probabilities,
+                                       bool uncertainty);
+
 // A copy of `model` (same spec, parameters and buffers), leaving the original untouched.
 models::SegmentationModel copy_model(const models::SegmentationModel& model);
 // Folds every BatchNorm2d that directly follows a Conv2d (consecutive children of a Sequential, or
@@ -101,10 +122,16 @@ int fold_batchnorm(torch::nn::Module& module);
 // changing the memory layout; an models::Int8Model for precision int8), driving predict_tiled.
 class ScenePredictor {
  public:
+  // `temperatures` (per head; empty = 1) are used with options.calibrated. UserError for
+  // options.mc_dropout on a model without dropout layers.
   ScenePredictor(models::SegmentationModel model, data::Normalization normalization,
-                 std::vector<std::string> head_labels, InferenceOptions options = {});
+                 std::vector<std::string> head_labels, InferenceOptions options = {},
+                 std::vector<double> temperatures = {});
 
-  ScenePrediction predict(const io::Scene& scene, bool probabilities = false) const;
+  // With options.mc_dropout > 0: that many passes per tile with dropout active (seeded, so a run
+  // is repeatable; torch's generator is restored afterwards), averaged as an ensemble.
+  ScenePrediction predict(const io::Scene& scene, bool probabilities = false,
+                          bool uncertainty = false) const;
   // UserError when the scene lacks an input band.
   void check_scene(const io::Scene& scene) const;
 
@@ -112,6 +139,11 @@ class ScenePredictor {
   const std::vector<std::string>& head_labels() const { return head_labels_; }
   const models::SegmentationModel& model() const { return model_; }
   int folded_batchnorms() const { return folded_; }
+  const data::Normalization& normalization() const { return normalization_; }
+  // Dropout layers with p > 0 (what Monte Carlo dropout switches on).
+  int dropout_layers() const;
+  // The forward pass the tiler drives (the int8 model for precision int8).
+  TiledModel tiled_model() const;
 
  private:
   models::SegmentationModel model_;
@@ -121,6 +153,27 @@ class ScenePredictor {
   int folded_ = 0;
   std::shared_ptr<models::Int8Model> int8_;
   std::shared_ptr<models::Int8Model> folded_bf16_;  // bf16 + folded BatchNorm on the CPU
+  std::vector<double> temperatures_;
+};
+
+// Several checkpoints that predict the same heads (an experiment arm's seeds), averaged tile by
+// tile (predict_tiled_ensemble). One member with options.mc_dropout runs Monte Carlo dropout.
+class EnsemblePredictor {
+ public:
+  // UserError when empty, when the members' heads or labels differ, or for Monte Carlo dropout
+  // with more than one member.
+  explicit EnsemblePredictor(std::vector<ScenePredictor> members);
+
+  ScenePrediction predict(const io::Scene& scene, bool probabilities, bool uncertainty) const;
+  void check_scene(const io::Scene& scene) const;
+  size_t size() const { return members_.size(); }
+  // Members, or Monte Carlo dropout passes, averaged per pixel.
+  int64_t passes() const;
+  const std::vector<std::string>& head_labels() const { return members_.front().head_labels(); }
+  const ScenePredictor& member(size_t index) const { return members_.at(index); }
+
+ private:
+  std::vector<ScenePredictor> members_;
 };
 
 }  // namespace sarseg::infer

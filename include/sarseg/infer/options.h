@@ -26,6 +26,10 @@ struct InferenceOptions {
                                    // auto (bf16 where the CPU has native bf16 instructions:
                                    // avx512_bf16 or amx_bf16)
   std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
+  int64_t mc_dropout = 0;          // Monte Carlo dropout: passes per tile with dropout active
+                                   // (one checkpoint with dropout layers); 0 = off
+  bool calibrated = false;         // divide logits by the checkpoint's fitted temperature
+                                   // (UserError for a checkpoint without one)
 };
 
 std::vector<std::string> blend_names();      // cosine, linear, crop

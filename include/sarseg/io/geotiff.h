@@ -34,17 +34,27 @@ Scene read_geotiff_scene(const std::filesystem::path& path, const SceneReadOptio
 // A stale sibling label file from an earlier write is removed when the scene has no labels.
 void write_geotiff_scene(const Scene& scene, const std::filesystem::path& path);
 
+// How a written raster is laid out: a tiled, compressed GeoTIFF, or a Cloud-Optimised GeoTIFF
+// (GDAL's COG driver: 512 x 512 tiles, DEFLATE, overviews down to one tile computed with
+// `overview_resampling`, the IFDs ahead of the image data: LAYOUT=COG).
+struct RasterLayout {
+  bool cloud_optimised = false;
+  std::string overview_resampling = "NEAREST";  // GDAL names: NEAREST, MODE, AVERAGE, ...
+};
+
 // Float32 raster, one band per entry (description = name, unit type = units), nodata NaN;
 // pixels where `valid` is 0 are written as NaN. Atomic.
 void write_float_geotiff(const std::filesystem::path& path, const std::vector<Band>& bands,
                          const std::optional<GeoReference>& geo, const Raster<uint8_t>& valid = {},
-                         const std::map<std::string, std::string>& metadata = {});
+                         const std::map<std::string, std::string>& metadata = {},
+                         const RasterLayout& layout = {});
 
 // Uint8 class rasters, one band per (name, raster), nodata 255. Atomic.
 void write_label_geotiff(const std::filesystem::path& path,
                          const std::vector<std::pair<std::string, LabelRaster>>& labels,
                          const std::optional<GeoReference>& geo,
-                         const std::map<std::string, std::string>& metadata = {});
+                         const std::map<std::string, std::string>& metadata = {},
+                         const RasterLayout& layout = {});
 
 struct LabelRasterFile {
   std::vector<std::pair<std::string, LabelRaster>> labels;  // in band order
