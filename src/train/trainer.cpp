@@ -478,7 +478,11 @@ std::vector<double> fit_temperatures(Setup& s) {
   std::vector<std::vector<float>> logits(s.tasks.size());
   std::vector<std::vector<int>> labels(s.tasks.size());
   std::vector<int64_t> seen(s.tasks.size(), 0);
-  data::BatchLoader loader(s.val, s.val_patches, loader_options(s.config, true), 0);
+  // Rank 0 fits alone (it alone writes checkpoints), on every validation patch.
+  auto options = loader_options(s, true);
+  options.shard = 0;
+  options.shards = 1;
+  data::BatchLoader loader(s.val, s.val_patches, options, 0);
   while (auto batch = loader.next()) {
     const auto outputs = forward_batch(s, batch->input);
     for (size_t t = 0; t < s.tasks.size(); ++t) {
@@ -756,7 +760,7 @@ void save_epoch(Setup& s, LoopState& loop, const EpochRecord& record, const fs::
 // At the end of training: fits the temperatures of the last and the best weights on the
 // validation patches and records them in checkpoints/last.pt and best.pt.
 void record_temperatures(Setup& s, LoopState& loop) {
-  if (!fs::exists(loop.last_path)) return;
+  if (s.rank != 0 || !fs::exists(loop.last_path)) return;
   auto temperatures_text = [](const std::vector<double>& t) {
     std::string text;
     for (double v : t)
