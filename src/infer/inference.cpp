@@ -700,10 +700,7 @@ class DropoutActiveScope {
  public:
   explicit DropoutActiveScope(torch::nn::Module& module) {
     for (const auto& child : module.modules(/*include_self=*/false)) {
-      bool active = false;
-      if (auto* d = child->as<torch::nn::Dropout>()) active = d->options.p() > 0;
-      if (auto* d = child->as<torch::nn::Dropout2d>()) active = d->options.p() > 0;
-      if (!active) continue;
+      if (models::dropout_rate(*child) <= 0) continue;
       switched_.push_back({child, child->is_training()});
       child->train(true);
     }
@@ -800,8 +797,7 @@ void ScenePredictor::check_scene(const io::Scene& scene) const {
 int ScenePredictor::dropout_layers() const {
   int count = 0;
   for (const auto& child : model_->modules(/*include_self=*/false)) {
-    if (auto* d = child->as<torch::nn::Dropout>()) count += d->options.p() > 0 ? 1 : 0;
-    if (auto* d = child->as<torch::nn::Dropout2d>()) count += d->options.p() > 0 ? 1 : 0;
+    count += models::dropout_rate(*child) > 0 ? 1 : 0;
   }
   return count;
 }

@@ -40,4 +40,11 @@ void convert_to_channels_last(torch::nn::Module& module) {
       parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
+double dropout_rate(const torch::nn::Module& module) {
+  if (const auto* d = module.as<torch::nn::Dropout>()) return d->options.p();
+  if (const auto* d = module.as<torch::nn::Dropout2d>()) return d->options.p();
+  if (const auto* d = module.as<Dropout>()) return d->p();
+  return 0;
+}
+
 }  // namespace sarseg::models

@@ -5,6 +5,7 @@
 
 #include "../backbones.h"
 #include "sarseg/models/decoders.h"
+#include "sarseg/models/layers.h"
 
 namespace sarseg::models::detail {
 
@@ -22,25 +23,7 @@ inline torch::nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kerne
                                torch::nn::ReLU(torch::nn::ReLUOptions(/*inplace=*/true)));
 }
 
-// Dropout as torch::nn::Dropout (zeroes each element with probability p in training, scales the
-// rest by 1 / (1 - p)), with the mask drawn from uniform_() in the input's memory layout:
-// LibTorch 1.13's bernoulli_ takes 12 ms for the 8 x 256 x 16 x 16 bf16 channels-last map of the
-// paper's ASPP, this 3-4 ms. No parameters or buffers, so checkpoints are unchanged.
-class DropoutImpl : public torch::nn::Cloneable<DropoutImpl> {
- public:
-  explicit DropoutImpl(double p) : p_(p) {}
-  void reset() override {}
-  torch::Tensor forward(const torch::Tensor& x) {
-    if (!is_training() || p_ <= 0) return x;
-    auto keep = torch::empty_like(x, x.options().dtype(torch::kFloat)).uniform_() >= p_;
-    return x * keep.to(x.scalar_type()).mul_(1.0 / (1.0 - p_));
-  }
-  void pretty_print(std::ostream& stream) const override { stream << "Dropout(p=" << p_ << ")"; }
-
- private:
-  double p_;
-};
-TORCH_MODULE(Dropout);
+using models::Dropout;  // layers.h
 
 // One per decoder file; decoder_registry() lists them.
 DecoderInfo deeplabv3_decoder();  // deeplabv3.cpp
