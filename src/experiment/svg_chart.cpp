@@ -1,4 +1,5 @@
 #include "sarseg/experiment/svg_chart.h"
+#include "sarseg/util/strings.h"
 
 #include <algorithm>
 #include <cmath>
@@ -106,30 +107,7 @@ void draw_bar(std::ostringstream& svg, const Bar& bar, const BarSeries& series,
 }  // namespace
 
 std::string escape_markup(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
+  return escape_xml(text);
 }
 
 std::string format_fixed(double v, int decimals) {

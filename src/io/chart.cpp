@@ -163,12 +163,7 @@ std::map<std::string, LabelRaster> rasterize_chart(const std::filesystem::path& 
 
 namespace {
 
-struct DatasetCloser {
-  void operator()(GDALDataset* ds) const {
-    if (ds) GDALClose(GDALDataset::ToHandle(ds));
-  }
-};
-using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+using gdal::DatasetPtr;
 
 OGRLayer* choose_layer(GDALDataset& ds, const std::string& wanted, const std::string& where) {
   std::vector<std::string> names;

@@ -13,6 +13,14 @@
 
 namespace sarseg::io::gdal {
 
+// Closes a dataset when the pointer goes.
+struct DatasetCloser {
+  void operator()(GDALDataset* ds) const {
+    if (ds) GDALClose(GDALDataset::ToHandle(ds));
+  }
+};
+using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+
 // Registers the drivers once.
 void ensure_registered();
 

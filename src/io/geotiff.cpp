@@ -80,12 +80,7 @@ constexpr const char* kSceneIdKey = "SCENE_ID";
 constexpr const char* kIceServiceKey = "ICE_SERVICE";
 constexpr const char* kSpacingKey = "PIXEL_SPACING";
 
-struct DatasetCloser {
-  void operator()(GDALDataset* ds) const {
-    if (ds) GDALClose(GDALDataset::ToHandle(ds));
-  }
-};
-using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+using gdal::DatasetPtr;
 
 DatasetPtr open_raster(const std::filesystem::path& path, const std::string& what) {
   require(std::filesystem::exists(path), what + " '" + path.string() + "' does not exist");

@@ -22,32 +22,6 @@ namespace sarseg::io {
 
 namespace {
 
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 std::string hex_colour(const Rgb& rgb) {
   char text[8];
   std::snprintf(text, sizeof(text), "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
@@ -79,7 +53,7 @@ std::string qgis_class_style(const std::string& label, int class_count, int band
        ++c) {
     qml += "        <paletteEntry value=\"" + std::to_string(c) + "\" color=\"" +
            hex_colour(palette.colours[static_cast<size_t>(c)]) + "\" alpha=\"255\" label=\"" +
-           xml_escape(palette.names[static_cast<size_t>(c)]) + "\"/>\n";
+           escape_xml(palette.names[static_cast<size_t>(c)]) + "\"/>\n";
   }
   qml +=
       "      </colorPalette>\n"
@@ -88,7 +62,7 @@ std::string qgis_class_style(const std::string& label, int class_count, int band
       "  <layerGeometryType>-1</layerGeometryType>\n"
       "  <customproperties>\n"
       "    <Option type=\"Map\"><Option name=\"sarseg_label\" type=\"QString\" value=\"" +
-      xml_escape(label) +
+      escape_xml(label) +
       "\"/></Option>\n"
       "  </customproperties>\n"
       "</qgis>\n";
@@ -125,12 +99,7 @@ void write_prediction_vectors(const std::filesystem::path& path,
 
 namespace {
 
-struct DatasetCloser {
-  void operator()(GDALDataset* ds) const {
-    if (ds) GDALClose(GDALDataset::ToHandle(ds));
-  }
-};
-using DatasetPtr = std::unique_ptr<GDALDataset, DatasetCloser>;
+using gdal::DatasetPtr;
 
 struct FeatureDeleter {
   void operator()(OGRFeature* f) const { OGRFeature::DestroyFeature(f); }

@@ -28,4 +28,8 @@ std::pair<int, int> parse_size(std::string_view text, std::string_view what);
 // Human-readable byte count ("1.5 GiB").
 std::string format_bytes(double bytes);
 
+// `text` with & < > " ' replaced by character references: safe in XML and HTML text and
+// attribute values (QGIS styles, SVG charts, the report).
+std::string escape_xml(std::string_view text);
+
 }  // namespace sarseg
