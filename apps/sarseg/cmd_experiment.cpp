@@ -140,7 +140,7 @@ void add_experiment_command(CLI::App& root) {
       "experiment",
       "the paper's study: ImageNet vs random init over seeds, per-season test metrics, report");
   cmd->add_option("--profile,-p", args->profile,
-                  "embedded profile: quick, paper, autoice (or none: train defaults only)");
+                  "embedded profile: quick, paper, autoice, labels (or none: train defaults only)");
   cmd->add_option("--config,-c", args->config_file,
                   "YAML file applied on top of the profile (same keys as --set)");
   cmd->add_option("--set", args->overrides,
@@ -155,8 +155,9 @@ void add_experiment_command(CLI::App& root) {
   cmd->add_flag("--plan", args->plan,
                 "print one command per run (arm x seed), e.g. for a SLURM array or GNU parallel, "
                 "and exit; then --assemble");
-  cmd->add_option("--only", args->only,
-                  "train only this run, ARM:SEED (e.g. imagenet:3; repeatable); no report")
+  cmd->add_option(
+         "--only", args->only,
+         "train only this run, ARM:SEED[:labelsFRACTION] (e.g. imagenet:3; repeatable); no report")
       ->allow_extra_args(false);
   cmd->add_flag("--worker", args->worker,
                 "train every run no other worker has claimed, then exit without a report");
