@@ -13,6 +13,9 @@
 #include "commands.h"
 #include "sarseg/experiment/analysis.h"
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/convergence.h"
+#include "sarseg/experiment/domains.h"
+#include "sarseg/experiment/label_efficiency.h"
 #include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/runner.h"
 #include "sarseg/train/launcher.h"
@@ -122,13 +125,24 @@ void run_experiment_command(const ExperimentArgs& args) {
   }
   const auto analysis = experiment::analyse(outcome.summary);
   std::printf("experiment %s: %zu runs (%lld trained, %lld resumed, %lld kept) in %.1f s\n",
-              options.out_dir.string().c_str(), outcome.summary.runs.size(),
+              options.out_dir.string().c_str(),
+              outcome.summary.runs.size() + outcome.summary.fraction_runs.size(),
               static_cast<long long>(outcome.runs_trained),
               static_cast<long long>(outcome.runs_resumed),
               static_cast<long long>(outcome.runs_reused), outcome.wall_seconds);
   for (const auto& verdict : analysis.verdicts)
     std::printf("  %s %s\n", verdict.question.c_str(),
                 experiment::to_string(verdict.level).c_str());
+  for (const auto& group : experiment::analyse_label_efficiency(outcome.summary).groups)
+    std::printf("  %s %s\n", group.verdict.question.c_str(),
+                experiment::to_string(group.verdict.level).c_str());
+  for (const auto& domain : experiment::analyse_domains(outcome.summary, analysis))
+    std::printf("  %s %s\n", domain.holds.question.c_str(),
+                experiment::to_string(domain.holds.level).c_str());
+  std::vector<experiment::RunResult> every_run = outcome.summary.runs;
+  every_run.insert(every_run.end(), outcome.summary.fraction_runs.begin(),
+                   outcome.summary.fraction_runs.end());
+  std::printf("  convergence: %s\n", experiment::censored_text(every_run).c_str());
   std::printf("report: %s\n        %s\n        %s\n", outcome.report.html.string().c_str(),
               outcome.report.markdown.string().c_str(),
               outcome.report.summary_json.string().c_str());

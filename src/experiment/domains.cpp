@@ -102,6 +102,7 @@ std::vector<DomainAnalysis> analyse_domains(const ExperimentSummary& summary,
       const std::string lead = v.level == VerdictLevel::kSupported      ? "Yes, it holds: "
                                : v.level == VerdictLevel::kContradicted ? "No, it reverses: "
                                : v.level == VerdictLevel::kNoDifference ? "No, it vanishes: "
+                               : v.level == VerdictLevel::kNoData       ? ""
                                                                         : "Not shown: ";
       holds.answer = lead + v.answer + " In domain the same question is " +
                      to_string(inside_verdict.level) + "; the advantage changes by a median " +
