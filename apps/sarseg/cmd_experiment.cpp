@@ -13,6 +13,9 @@
 #include "commands.h"
 #include "sarseg/experiment/analysis.h"
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/convergence.h"
+#include "sarseg/experiment/domains.h"
+#include "sarseg/experiment/label_efficiency.h"
 #include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/runner.h"
 #include "sarseg/train/launcher.h"
@@ -122,13 +125,24 @@ void run_experiment_command(const ExperimentArgs& args) {
   }
   const auto analysis = experiment::analyse(outcome.summary);
   std::printf("experiment %s: %zu runs (%lld trained, %lld resumed, %lld kept) in %.1f s\n",
-              options.out_dir.string().c_str(), outcome.summary.runs.size(),
+              options.out_dir.string().c_str(),
+              outcome.summary.runs.size() + outcome.summary.fraction_runs.size(),
               static_cast<long long>(outcome.runs_trained),
               static_cast<long long>(outcome.runs_resumed),
               static_cast<long long>(outcome.runs_reused), outcome.wall_seconds);
   for (const auto& verdict : analysis.verdicts)
     std::printf("  %s %s\n", verdict.question.c_str(),
                 experiment::to_string(verdict.level).c_str());
+  for (const auto& group : experiment::analyse_label_efficiency(outcome.summary).groups)
+    std::printf("  %s %s\n", group.verdict.question.c_str(),
+                experiment::to_string(group.verdict.level).c_str());
+  for (const auto& domain : experiment::analyse_domains(outcome.summary, analysis))
+    std::printf("  %s %s\n", domain.holds.question.c_str(),
+                experiment::to_string(domain.holds.level).c_str());
+  std::vector<experiment::RunResult> every_run = outcome.summary.runs;
+  every_run.insert(every_run.end(), outcome.summary.fraction_runs.begin(),
+                   outcome.summary.fraction_runs.end());
+  std::printf("  convergence: %s\n", experiment::censored_text(every_run).c_str());
   std::printf("report: %s\n        %s\n        %s\n", outcome.report.html.string().c_str(),
               outcome.report.markdown.string().c_str(),
               outcome.report.summary_json.string().c_str());
@@ -140,7 +154,7 @@ void add_experiment_command(CLI::App& root) {
       "experiment",
       "the paper's study: ImageNet vs random init over seeds, per-season test metrics, report");
   cmd->add_option("--profile,-p", args->profile,
-                  "embedded profile: quick, paper, autoice (or none: train defaults only)");
+                  "embedded profile: quick, paper, autoice, labels (or none: train defaults only)");
   cmd->add_option("--config,-c", args->config_file,
                   "YAML file applied on top of the profile (same keys as --set)");
   cmd->add_option("--set", args->overrides,
@@ -155,8 +169,9 @@ void add_experiment_command(CLI::App& root) {
   cmd->add_flag("--plan", args->plan,
                 "print one command per run (arm x seed), e.g. for a SLURM array or GNU parallel, "
                 "and exit; then --assemble");
-  cmd->add_option("--only", args->only,
-                  "train only this run, ARM:SEED (e.g. imagenet:3; repeatable); no report")
+  cmd->add_option(
+         "--only", args->only,
+         "train only this run, ARM:SEED[:labelsFRACTION] (e.g. imagenet:3; repeatable); no report")
       ->allow_extra_args(false);
   cmd->add_flag("--worker", args->worker,
                 "train every run no other worker has claimed, then exit without a report");

@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 
+#include "sarseg/experiment/convergence.h"
 #include "sarseg/util/find.h"
 
 namespace sarseg::experiment {
@@ -304,6 +305,8 @@ std::string to_string(VerdictLevel level) {
       return "not supported (mixed)";
     case VerdictLevel::kNoData:
       return "no data";
+    case VerdictLevel::kInconclusive:
+      return "inconclusive";
   }
   return "?";
 }
@@ -385,13 +388,18 @@ void add_verdicts(const ExperimentSummary& summary, Analysis& analysis, bool has
   const std::string& base = summary.baseline_arm;
   const auto add_question = [&](const std::string& question, const std::string& primary,
                                 const std::vector<std::string>& secondary) {
+    // Convergence figures of censored runs are bounds, not measurements (convergence.h).
+    const auto judged = [&](const FigureAnalysis& f, const std::string& q) {
+      return f.key.rfind("convergence.", 0) == 0 ? judge_convergence(summary, f, q)
+                                                 : judge(f, ref, base, q);
+    };
     const FigureAnalysis* figure = analysis.find(primary);
     if (!figure) return;
-    Verdict verdict = judge(*figure, ref, base, question);
+    Verdict verdict = judged(*figure, question);
     for (const auto& key : secondary) {
       const FigureAnalysis* other = analysis.find(key);
       if (!other) continue;
-      const Verdict v = judge(*other, ref, base, "");
+      const Verdict v = judged(*other, "");
       verdict.supporting.push_back(other->label + ": " + to_string(v.level) + ". " + v.answer);
     }
     analysis.verdicts.push_back(std::move(verdict));

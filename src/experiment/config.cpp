@@ -4,6 +4,7 @@
 #include <cctype>
 #include <set>
 
+#include "sarseg/experiment/test_domains.h"
 #include "sarseg/io/scene.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -54,6 +55,16 @@ Schema make_schema() {
       "experiment.quicklook_size",
       [](ExperimentConfig & c) -> auto& { return c.experiment.quicklook_size; },
       "longest side of a quicklook image in pixels");
+  s.add(
+      "experiment.label_fractions",
+      [](ExperimentConfig & c) -> auto& { return c.experiment.label_fractions; },
+      "shares (0, 1] of the labelled training scenes each arm and seed also trains on (nested, "
+      "seeded, per season), e.g. [0.1, 0.25, 0.5, 1.0]; [] = full labels only");
+  s.add(
+      "data.test_domains", [](ExperimentConfig & c) -> auto& { return c.experiment.test_domains; },
+      "test domains besides the season, \"NAME: SCENES\" each, words separated by spaces: "
+      "scene or list files (data.source=files) or simulator shifts looks=N noise_floor_db=D "
+      "incidence=NEAR-FAR pixel_spacing_m=M (synthetic)");
   // How the test scenes are predicted (inference.device "cpu", the default, follows train.device).
   s.include(
       infer::inference_options_schema(), [](ExperimentConfig & c) -> auto& { return c.inference; });
@@ -180,6 +191,16 @@ void validate(const ExperimentConfig& c) {
   require(e.quicklook_size >= 16, "experiment.quicklook_size must be at least 16");
   require(!e.name.empty() && e.name.find('/') == std::string::npos,
           "experiment.name must be a plain folder name");
+  std::set<double> fractions;
+  for (double f : e.label_fractions) {
+    require(f > 0.0 && f <= 1.0,
+            "experiment.label_fractions: " + config::format_value(f) +
+                " is not a share in (0, 1]; give shares of the labelled training scenes, e.g. "
+                "[0.1, 0.25, 0.5, 1.0]");
+    require(fractions.insert(f).second,
+            "experiment.label_fractions lists " + config::format_value(f) + " twice");
+  }
+  parse_test_domains(c);
 }
 
 train::TrainConfig run_config(const ExperimentConfig& config, const ArmSpec& arm, int64_t seed,

@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <functional>
 
+#include "sarseg/experiment/label_efficiency.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -16,12 +19,22 @@ namespace fs = std::filesystem;
 
 namespace sarseg::experiment {
 
+std::string PlannedRun::id() const {
+  const std::string base = arm + ":" + std::to_string(seed);
+  return label_fraction == 1.0 ? base : base + ":labels" + fraction_text(label_fraction);
+}
+
 std::vector<PlannedRun> plan_runs(const ExperimentConfig& config) {
   std::vector<PlannedRun> runs;
   const auto arms = arms_of(config);
+  std::vector<double> fractions = {1.0};
+  for (double f : config.experiment.label_fractions)
+    if (f != 1.0) fractions.push_back(f);
+  std::sort(fractions.begin() + 1, fractions.end(), std::greater<double>());
   for (int64_t seed : config.experiment.seeds)
-    for (const auto& arm : arms)
-      runs.push_back({arm.name, seed});
+    for (double fraction : fractions)
+      for (const auto& arm : arms)
+        runs.push_back({arm.name, seed, fraction});
   return runs;
 }
 
@@ -31,7 +44,8 @@ PlannedRun parse_run_id(const ExperimentConfig& config, const std::string& id) {
     if (run.id() == id) return run;
     known.push_back(run.id());
   }
-  throw UserError("--only " + id + ": not a run of this experiment (ARM:SEED); its runs are " +
+  throw UserError("--only " + id +
+                  ": not a run of this experiment (ARM:SEED[:labelsFRACTION]); its runs are " +
                   join(known, ", "));
 }
 

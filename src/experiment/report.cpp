@@ -7,6 +7,9 @@
 #include <map>
 #include <sstream>
 
+#include "sarseg/experiment/convergence.h"
+#include "sarseg/experiment/domains.h"
+#include "sarseg/experiment/label_efficiency.h"
 #include "sarseg/experiment/svg_chart.h"
 #include "sarseg/util/atomic_file.h"
 
@@ -35,6 +38,11 @@ std::string short_number(double v) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.3g", v);
   return buffer;
+}
+
+// The stop reason, flagged when the run is censored (convergence.h).
+std::string stop_text(const RunResult& run) {
+  return run.censored ? run.stop_reason + " (censored)" : run.stop_reason;
 }
 
 int decimals_for(const std::string& unit) {
@@ -420,7 +428,11 @@ void html_learning_curves(std::ostringstream& html, const ExperimentSummary& sum
        << learning_curve_svg(summary, "validation weighted F1", &EpochRecord::val_weighted_f1,
                              false)
        << "</div>";
-  html << "<h3>Convergence figures</h3>";
+  html << "<h3>Convergence figures</h3><p id='censoring'>"
+       << escape_markup(censored_text(summary.runs))
+       << ". <small>A run that stopped at the epoch cap without early stopping, and without a "
+          "schedule that ends training there, has not converged: its epochs-to-best are lower "
+          "bounds, and the convergence verdict treats them as censored.</small></p>";
   figure_rows_html(html, summary, analysis, "convergence.");
 }
 
@@ -529,7 +541,7 @@ void html_runs_table(std::ostringstream& html, const ExperimentSummary& summary,
   for (const auto& run : summary.runs) {
     html << "<tr><td>" << escape_markup(run.arm) << "</td><td>" << run.seed << "</td><td>"
          << run.curve.size() << "</td><td>" << run.best_epoch << "</td><td>"
-         << escape_markup(run.stop_reason) << "</td><td>" << format_fixed(run.total_seconds, 1)
+         << escape_markup(stop_text(run)) << "</td><td>" << format_fixed(run.total_seconds, 1)
          << "</td>";
     for (const auto& season : analysis.seasons)
       html << "<td>" << per_run_season_text(run, "last", season) << " / "
@@ -625,7 +637,34 @@ nlohmann::json summary_document(const ExperimentSummary& summary, const Analysis
                      {"rule", analysis.rule},
                      {"figures", figures},
                      {"verdicts", verdicts}};
+  nlohmann::json censored = nlohmann::json::array();
+  for (const auto* runs : {&summary.runs, &summary.fraction_runs})
+    for (const auto& run : *runs)
+      if (run.censored)
+        censored.push_back(
+            run.arm + ":" + std::to_string(run.seed) +
+            (run.label_fraction != 1.0 ? ":labels" + fraction_text(run.label_fraction) : ""));
+  doc["analysis"]["censored_runs"] = censored;
+  const LabelEfficiency label_efficiency = analyse_label_efficiency(summary);
+  if (!label_efficiency.empty())
+    doc["analysis"]["label_efficiency"] = label_efficiency_json(label_efficiency);
+  if (!summary.domains.empty())
+    doc["analysis"]["domains"] = domains_json(analyse_domains(summary, analysis));
   return doc;
+}
+
+std::string figure_table_markdown(const ExperimentSummary& summary, const Analysis& analysis,
+                                  const std::string& prefix) {
+  std::ostringstream md;
+  figure_rows_markdown(md, summary, analysis, prefix);
+  return md.str();
+}
+
+std::string figure_table_html(const ExperimentSummary& summary, const Analysis& analysis,
+                              const std::string& prefix) {
+  std::ostringstream html;
+  figure_rows_html(html, summary, analysis, prefix);
+  return html.str();
 }
 
 std::string render_markdown(const ExperimentSummary& summary, const Analysis& analysis) {
@@ -653,7 +692,11 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
   }
   md << "Rule: " << analysis.rule << "\n\n";
 
-  md << "## Convergence\n\n";
+  md << "## Convergence\n\n"
+     << censored_text(summary.runs)
+     << ". A run that stopped at the epoch cap without early stopping, and without a schedule "
+        "that ends training there, has not converged: its epochs-to-best are lower bounds, and "
+        "the convergence verdict treats them as censored.\n\n";
   figure_rows_markdown(md, summary, analysis, "convergence.");
   md << "\n## Test metrics per season\n\n";
   figure_rows_markdown(md, summary, analysis, "test.");
@@ -701,7 +744,7 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
   md << "\n";
   for (const auto& run : summary.runs) {
     md << "| " << run.arm << " | " << run.seed << " | " << run.curve.size() << " | "
-       << run.best_epoch << " | " << run.stop_reason << " | " << format_fixed(run.total_seconds, 1)
+       << run.best_epoch << " | " << stop_text(run) << " | " << format_fixed(run.total_seconds, 1)
        << " |";
     for (const auto& season : analysis.seasons)
       md << " " << per_run_season_text(run, "last", season) << " | "
@@ -719,6 +762,8 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
       md << "\n\n";
     }
   }
+  md << label_efficiency_markdown(summary, analyse_label_efficiency(summary))
+     << domains_markdown(summary, analyse_domains(summary, analysis));
   md << "\nThe full figures are in summary.json; report.html has the charts.\n";
   return md.str();
 }
@@ -735,6 +780,8 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
   html_calibration(html, summary, analysis);
   html_confusion_matrices(html, summary, analysis);
   html_test_scenes(html, summary, experiment_dir);
+  html << label_efficiency_html(summary, analyse_label_efficiency(summary))
+       << domains_html(summary, analyse_domains(summary, analysis));
   html_runs_table(html, summary, analysis);
   html << "<p><small>Every figure is also in summary.json beside this page.</small></p>"
        << "</body></html>\n";

@@ -1,6 +1,9 @@
 #include "sarseg/experiment/runner.h"
+#include "sarseg/experiment/convergence.h"
+#include "sarseg/experiment/label_efficiency.h"
 #include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/scene_sources.h"
+#include "sarseg/experiment/test_domains.h"
 
 #include <torch/torch.h>
 #include "sarseg/util/log.h"
@@ -82,7 +85,7 @@ std::string hex_colour(const io::Rgb& rgb) {
 // Keys that may differ between the invocations of one experiment folder.
 bool may_change_on_restart(const std::string& key) {
   return key.rfind("output.", 0) == 0 || key == "experiment.seeds" || key == "experiment.arms" ||
-         key == "experiment.name";
+         key == "experiment.name" || key == "experiment.label_fractions";
 }
 
 // ---- checks before any training ---------------------------------------------------------------
@@ -179,6 +182,7 @@ struct Context {
   io::Palette palette;
   std::vector<QuicklookScene> quicklooks;
   fs::path out_dir;
+  std::vector<TestDomain> domains;  // data.test_domains
 };
 
 std::string prediction_png(const QuicklookScene& q, const std::string& arm, int64_t seed) {
@@ -211,8 +215,10 @@ SeasonMetrics season_metrics_of(const eval::EvaluationGroup& group) {
   return m;
 }
 
+// `which` weights of a run on `test` (the in-domain test scenes, or those of `domain`).
 Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const std::string& which,
-                            const ArmSpec& arm, int64_t seed, bool write_quicklooks) {
+                            const ArmSpec& arm, int64_t seed, bool write_quicklooks,
+                            const std::vector<io::Scene>& test, const std::string& domain) {
   const infer::InferenceBundle bundle = infer::load_inference_bundle(run_dir, which);
   infer::InferenceOptions options = ctx.config.inference;
   // Unless told otherwise, test on the device the runs trained on.
@@ -220,8 +226,8 @@ Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const s
     options.device = ctx.config.train.train.device;
   const infer::ScenePredictor predictor = infer::make_predictor(bundle, options);
   eval::EvaluationAccumulator accumulator(bundle.head_labels);
-  for (size_t i = 0; i < ctx.scenes.test.size(); ++i) {
-    const io::Scene& scene = ctx.scenes.test[i];
+  for (size_t i = 0; i < test.size(); ++i) {
+    const io::Scene& scene = test[i];
     const auto start = Clock::now();
     infer::SceneEvaluation scored = infer::evaluate_scene(predictor, bundle.scoring, scene);
     accumulator.add_scene(scene.id, scene.season, std::move(scored.confusions),
@@ -238,6 +244,7 @@ Evaluation evaluate_weights(const Context& ctx, const fs::path& run_dir, const s
   const eval::EvaluationReport report = accumulator.report();
   Evaluation evaluation;
   evaluation.weights = which;
+  evaluation.domain = domain;
   evaluation.epoch = bundle.epoch;
   for (const auto& group : report.seasons)
     evaluation.seasons.push_back(season_metrics_of(group));
@@ -273,6 +280,18 @@ nlohmann::json config_json(const ExperimentConfig& config) {
 
 fs::path run_directory(const fs::path& out_dir, const std::string& arm, int64_t seed) {
   return out_dir / arm / ("seed" + std::to_string(seed));
+}
+
+fs::path run_directory(const fs::path& out_dir, const std::string& arm, int64_t seed,
+                       double label_fraction) {
+  if (label_fraction == 1.0) return run_directory(out_dir, arm, seed);
+  return out_dir / arm / ("labels" + fraction_text(label_fraction)) /
+         ("seed" + std::to_string(seed));
+}
+
+bool schedule_ends_at_budget(const train::TrainConfig& config) {
+  return config.schedule.name == "cosine" && config.schedule.cosine_t_mult == 1 &&
+         config.schedule.cosine_t0 == config.train.max_epochs;
 }
 
 namespace {
@@ -333,6 +352,10 @@ ExperimentSummary summary_header(const Context& ctx, const RunnerOptions& option
   for (const auto& arm : arms)
     summary.arms.push_back({arm.name, arm.init, arm.freeze_encoder_epochs > 0, arm.description});
   summary.seeds = config.experiment.seeds;
+  summary.label_fractions = config.experiment.label_fractions;
+  for (const auto& domain : ctx.domains)
+    summary.domains.push_back(
+        {domain.spec.name, domain.spec.description, static_cast<int64_t>(domain.scenes.size())});
   summary.reference_arm = config.experiment.reference_arm;
   summary.baseline_arm = config.experiment.baseline_arm;
   const auto has_task = [&](const char* label) {
@@ -367,40 +390,65 @@ ReportFiles write_summary(ExperimentSummary& summary, const std::vector<Quickloo
   return write_report(summary, ctx.out_dir);
 }
 
+// The scenes of a run on `fraction` of the labelled training scenes (label_efficiency.h); the
+// validation and test scenes stay.
+train::SceneSplits labelled_share(const train::SceneSplits& scenes, double fraction, int64_t seed) {
+  std::vector<std::string> seasons;
+  for (const auto& scene : scenes.train)
+    seasons.push_back(io::to_string(scene.season));
+  train::SceneSplits share;
+  share.val = scenes.val;
+  share.test = scenes.test;
+  share.source_yaml = scenes.source_yaml;
+  for (size_t i : labelled_scene_indices(seasons, fraction, seed))
+    share.train.push_back(scenes.train[i]);
+  return share;
+}
+
 // Trains one run, or resumes it from its last checkpoint.
-train::TrainResult train_or_resume(const Context& ctx, const ArmSpec& arm, int64_t seed,
-                                   const fs::path& run_dir, const std::string& label,
-                                   const RunnerOptions& options, ExperimentOutcome& outcome) {
+train::TrainResult train_or_resume(const Context& ctx, const train::SceneSplits& scenes,
+                                   const ArmSpec& arm, int64_t seed, const fs::path& run_dir,
+                                   const std::string& label, const RunnerOptions& options,
+                                   ExperimentOutcome& outcome) {
   if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
     sarseg::log::info("experiment: {} resuming from {}", label,
                       (run_dir / "checkpoints" / "last.pt").string());
     ++outcome.runs_resumed;
-    return train::resume_training(run_dir, options.train_callbacks, &ctx.scenes);
+    return train::resume_training(run_dir, options.train_callbacks, &scenes);
   }
   sarseg::log::info("experiment: {} training ({})", label, arm.description);
   train::TrainConfig fresh = run_config(ctx.config, arm, seed, run_dir);
   fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
   ++outcome.runs_trained;
-  return train::run_training(fresh, options.train_callbacks, &ctx.scenes);
+  return train::run_training(fresh, options.train_callbacks, &scenes);
 }
 
 // The curve, convergence and test evaluations of a trained run.
 RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, const ArmSpec& arm,
-                        int64_t seed, const fs::path& run_dir, double& eval_seconds) {
+                        int64_t seed, double label_fraction, const fs::path& run_dir,
+                        double& eval_seconds) {
   RunResult run;
   run.arm = arm.name;
   run.seed = seed;
+  run.label_fraction = label_fraction;
   run.curve = curve_of(trained.history);
   std::string reason = trained.stop_reason;
   const std::string prefix = "already finished: ";
   if (reason.rfind(prefix, 0) == 0) reason = reason.substr(prefix.size());
   run.stop_reason = reason.empty() ? "max epochs" : reason;
   derive_convergence(run);
+  assess_convergence(run, schedule_ends_at_budget(ctx.config.train));
   const auto eval_started = Clock::now();
   const int64_t first_seed = ctx.config.experiment.seeds.front();
+  // Quicklooks show the full-label runs of the first seed.
+  const bool quicklooks = seed == first_seed && label_fraction == 1.0;
   for (const auto& which : ctx.config.experiment.evaluate)
-    run.evaluations.push_back(
-        evaluate_weights(ctx, run_dir, which, arm, seed, which == "last" && seed == first_seed));
+    run.evaluations.push_back(evaluate_weights(ctx, run_dir, which, arm, seed,
+                                               which == "last" && quicklooks, ctx.scenes.test, ""));
+  for (const auto& domain : ctx.domains)
+    for (const auto& which : ctx.config.experiment.evaluate)
+      run.evaluations.push_back(
+          evaluate_weights(ctx, run_dir, which, arm, seed, false, domain.scenes, domain.spec.name));
   eval_seconds = seconds_since(eval_started);
   run.total_seconds = (run.curve.empty() ? 0.0 : run.curve.back().wall_seconds) + eval_seconds;
   return run;
@@ -424,31 +472,39 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   sarseg::log::info("experiment: reading or generating the scenes");
   const train::SceneSplits scenes = load_scenes(config.train, config.synth);
   check_test_scenes(config, scenes);
+  std::vector<TestDomain> domains = load_test_domains(config);
   const fs::path out_dir = options.out_dir;
   ensure_output_directory(out_dir);
   check_or_record_config(config, out_dir);
 
-  Context ctx{config, scenes, train::tasks_of(config.train), {}, {}, out_dir};
+  Context ctx{config, scenes, train::tasks_of(config.train), {}, {}, out_dir, std::move(domains)};
   const data::TaskSpec& first_task = ctx.tasks.front();
   ctx.palette = io::palette_for_label(first_task.label, static_cast<int>(first_task.classes));
   const std::vector<Quicklook> quicklook_entries = draw_quicklook_scenes(ctx, seeds.front());
   ExperimentSummary summary = summary_header(ctx, options, arms);
 
   ExperimentOutcome outcome;
-  const int64_t total_runs = static_cast<int64_t>(arms.size() * seeds.size());
+  const std::vector<PlannedRun> planned = plan_runs(config);
+  const int64_t total_runs = static_cast<int64_t>(planned.size());
   int64_t run_number = 0;
   double trained_seconds = 0;
   int64_t trained_runs = 0;
   // Seed-major order: each finished seed adds a complete pair to the comparison.
-  for (int64_t seed : seeds) {
-    for (const auto& arm : arms) {
+  for (const PlannedRun& planned_run : planned) {
+    const int64_t seed = planned_run.seed;
+    const double fraction = planned_run.label_fraction;
+    const ArmSpec& arm = *std::find_if(arms.begin(), arms.end(),
+                                       [&](const ArmSpec& a) { return a.name == planned_run.arm; });
+    auto& results = fraction == 1.0 ? summary.runs : summary.fraction_runs;
+    {
       ++run_number;
-      const fs::path run_dir = run_directory(out_dir, arm.name, seed);
+      const fs::path run_dir = run_directory(out_dir, arm.name, seed, fraction);
       const fs::path result_file = run_dir / "result.json";
-      const std::string label = "run " + std::to_string(run_number) + "/" +
-                                std::to_string(total_runs) + " (" + arm.name + ", seed " +
-                                std::to_string(seed) + ")";
-      const std::string id = PlannedRun{arm.name, seed}.id();
+      const std::string label =
+          "run " + std::to_string(run_number) + "/" + std::to_string(total_runs) + " (" + arm.name +
+          ", seed " + std::to_string(seed) +
+          (fraction == 1.0 ? "" : ", " + fraction_text(fraction) + " of the labels") + ")";
+      const std::string id = planned_run.id();
       if (!only.empty() && !only.count(id)) {
         ++outcome.runs_skipped;
         continue;
@@ -457,7 +513,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
         RunResult run = nlohmann::json::parse(read_file(result_file)).get<RunResult>();
         sarseg::log::info("experiment: {} finished earlier, results kept from {}", label,
                           result_file.string());
-        summary.runs.push_back(std::move(run));
+        results.push_back(std::move(run));
         ++outcome.runs_reused;
         continue;
       }
@@ -478,15 +534,17 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       }
       // A worker that lost the race for the claim to one that has finished since.
       if (fs::exists(result_file)) {
-        summary.runs.push_back(nlohmann::json::parse(read_file(result_file)).get<RunResult>());
+        results.push_back(nlohmann::json::parse(read_file(result_file)).get<RunResult>());
         ++outcome.runs_reused;
         continue;
       }
       const auto run_started = Clock::now();
-      const train::TrainResult trained =
-          train_or_resume(ctx, arm, seed, run_dir, label, options, outcome);
+      std::optional<train::SceneSplits> share;
+      if (fraction != 1.0) share.emplace(labelled_share(scenes, fraction, seed));
+      const train::TrainResult trained = train_or_resume(ctx, share ? *share : scenes, arm, seed,
+                                                         run_dir, label, options, outcome);
       double eval_seconds = 0;
-      RunResult run = run_result_of(ctx, trained, arm, seed, run_dir, eval_seconds);
+      RunResult run = run_result_of(ctx, trained, arm, seed, fraction, run_dir, eval_seconds);
       write_file_atomically(result_file, nlohmann::json(run).dump(1) + "\n");
 
       trained_seconds += seconds_since(run_started);
@@ -498,11 +556,11 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
         for (const auto& m : last->seasons)
           scores += " " + m.season + " wF1 " + fixed_text(m.weighted_f1);
       sarseg::log::info(
-          "experiment: {} done: {} epochs ({}), best val loss at epoch {}, test (last){}; "
+          "experiment: {} done: {} epochs ({}; {}), best val loss at epoch {}, test (last){}; "
           "evaluation {:.1f} s; elapsed {}, about {} left",
-          label, run.curve.size(), run.stop_reason, run.best_epoch, scores, eval_seconds,
-          clock_text(seconds_since(started)), clock_text(eta));
-      summary.runs.push_back(std::move(run));
+          label, run.curve.size(), run.stop_reason, run.convergence, run.best_epoch, scores,
+          eval_seconds, clock_text(seconds_since(started)), clock_text(eta));
+      results.push_back(std::move(run));
       if (options.write_report)
         write_summary(summary, quicklook_entries, ctx, seeds.front());  // a partial report
     }

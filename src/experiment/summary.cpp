@@ -11,8 +11,9 @@ const SeasonMetrics* Evaluation::find(const std::string& season) const {
   return find_first(seasons, [&](const SeasonMetrics& s) { return s.season == season; });
 }
 
-const Evaluation* RunResult::find(const std::string& weights) const {
-  return find_first(evaluations, [&](const Evaluation& e) { return e.weights == weights; });
+const Evaluation* RunResult::find(const std::string& weights, const std::string& domain) const {
+  return find_first(
+      evaluations, [&](const Evaluation& e) { return e.weights == weights && e.domain == domain; });
 }
 
 const RunResult* ExperimentSummary::find_run(const std::string& arm, int64_t seed) const {
@@ -122,10 +123,12 @@ void from_json(const nlohmann::json& j, SeasonMetrics& v) {
 
 void to_json(nlohmann::json& j, const Evaluation& v) {
   j = {{"weights", v.weights}, {"epoch", v.epoch}, {"seasons", v.seasons}};
+  if (!v.domain.empty()) j["domain"] = v.domain;
 }
 
 void from_json(const nlohmann::json& j, Evaluation& v) {
   get_if(j, "weights", v.weights);
+  get_if(j, "domain", v.domain);
   get_if(j, "epoch", v.epoch);
   get_if(j, "seasons", v.seasons);
 }
@@ -154,8 +157,11 @@ void to_json(nlohmann::json& j, const RunResult& v) {
        {"samples_to_best", v.samples_to_best},
        {"epochs_to_95pct_final_f1", v.epochs_to_95pct_final_f1},
        {"total_seconds", number(v.total_seconds)},
+       {"censored", v.censored},
+       {"convergence", v.convergence},
        {"curve", v.curve},
        {"evaluations", v.evaluations}};
+  if (v.label_fraction != 1.0) j["label_fraction"] = v.label_fraction;
 }
 
 void from_json(const nlohmann::json& j, RunResult& v) {
@@ -170,6 +176,12 @@ void from_json(const nlohmann::json& j, RunResult& v) {
   v.total_seconds = get_number(j, "total_seconds");
   get_if(j, "curve", v.curve);
   get_if(j, "evaluations", v.evaluations);
+  get_if(j, "label_fraction", v.label_fraction);
+  // Results written before censoring was recorded: only early stopping counts as converged.
+  v.censored = v.stop_reason.rfind("early stopping", 0) != 0;
+  v.convergence = v.censored ? "censored: " + v.stop_reason : "early stopping";
+  get_if(j, "censored", v.censored);
+  get_if(j, "convergence", v.convergence);
 }
 
 void to_json(nlohmann::json& j, const ArmDescription& v) {
@@ -184,6 +196,16 @@ void from_json(const nlohmann::json& j, ArmDescription& v) {
   get_if(j, "init", v.init);
   get_if(j, "freeze_encoder", v.freeze_encoder);
   get_if(j, "description", v.description);
+}
+
+void to_json(nlohmann::json& j, const DomainDescription& v) {
+  j = {{"name", v.name}, {"description", v.description}, {"scenes", v.scenes}};
+}
+
+void from_json(const nlohmann::json& j, DomainDescription& v) {
+  get_if(j, "name", v.name);
+  get_if(j, "description", v.description);
+  get_if(j, "scenes", v.scenes);
 }
 
 void to_json(nlohmann::json& j, const ExperimentSummary& v) {
@@ -205,6 +227,11 @@ void to_json(nlohmann::json& j, const ExperimentSummary& v) {
        {"runs", v.runs},
        {"quicklooks", v.quicklooks},
        {"config", v.config}};
+  if (!v.label_fractions.empty()) {
+    j["label_fractions"] = v.label_fractions;
+    j["fraction_runs"] = v.fraction_runs;
+  }
+  if (!v.domains.empty()) j["domains"] = v.domains;
 }
 
 void from_json(const nlohmann::json& j, ExperimentSummary& v) {
@@ -225,6 +252,9 @@ void from_json(const nlohmann::json& j, ExperimentSummary& v) {
   v.total_seconds = get_number(j, "total_seconds");
   get_if(j, "runs", v.runs);
   get_if(j, "quicklooks", v.quicklooks);
+  get_if(j, "label_fractions", v.label_fractions);
+  get_if(j, "fraction_runs", v.fraction_runs);
+  get_if(j, "domains", v.domains);
   if (j.contains("config")) v.config = j.at("config");
 }
 

@@ -7,7 +7,8 @@
 namespace sarseg::synth {
 namespace {
 
-std::vector<io::Scene> generate_split(const SplitOptions& o, int split_index, int64_t per_season) {
+std::vector<io::Scene> generate_split(const SplitOptions& o, int split_index, int64_t per_season,
+                                      const std::function<void(SynthSpec&)>& shift = {}) {
   std::vector<io::Scene> scenes;
   const auto [height, width] = parse_size(o.size, "synth.size");
   for (size_t s = 0; s < o.seasons.size(); ++s) {
@@ -19,6 +20,7 @@ std::vector<io::Scene> generate_split(const SplitOptions& o, int split_index, in
       spec.label_mode = parse_label_mode(o.label_mode);
       spec.seed = o.seed * 1000003ULL + static_cast<uint64_t>(split_index) * 100000ULL +
                   s * 1000ULL + static_cast<uint64_t>(k);
+      if (shift) shift(spec);
       io::Scene scene = generate_scene(spec);
       if (scene.source_path.empty())
         scene.source_path =
@@ -76,6 +78,12 @@ GeneratedSplits generate_splits(const SplitOptions& options) {
   splits.val = generate_split(options, 1, options.val_per_season);
   splits.test = generate_split(options, 2, options.test_per_season);
   return splits;
+}
+
+std::vector<io::Scene> generate_shifted_test_split(const SplitOptions& options,
+                                                   const std::function<void(SynthSpec&)>& shift) {
+  validate(options);
+  return generate_split(options, 2, options.test_per_season, shift);
 }
 
 }  // namespace sarseg::synth

@@ -48,6 +48,20 @@ TEST(ExperimentCli, BadInputExitsWithTwo) {
   EXPECT_NE(list.output.find("autoice"), std::string::npos);
 }
 
+// A labelled fraction outside (0, 1] stops the experiment before anything is written.
+TEST(ExperimentCli, LabelFractionOutsideTheUnitIntervalExitsWithTwo) {
+  sarseg::testing::TempDir dir;
+  for (const std::string fractions : {"[0.1, 1.5]", "[0]", "[-0.5, 1.0]"}) {
+    const auto refused =
+        run_sarseg("experiment" + kTiny + " --set 'experiment.label_fractions=" + fractions +
+                   "' --out " + (dir / "x").string());
+    EXPECT_EQ(refused.exit_code, 2) << fractions << ": " << refused.output;
+    EXPECT_NE(refused.output.find("is not a share in (0, 1]"), std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find("e.g. [0.1, 0.25, 0.5, 1.0]"), std::string::npos);
+    EXPECT_FALSE(fs::exists(dir / "x")) << fractions;
+  }
+}
+
 // An experiment killed (SIGKILL) inside a run keeps its finished runs and resumes the killed one.
 TEST(ExperimentCli, InterruptedExperimentResumes) {
   sarseg::testing::TempDir dir;

@@ -116,4 +116,49 @@ inline void write_tiny_png(const std::filesystem::path& path) {
   write_file_atomically(path, std::string(reinterpret_cast<const char*>(kPng), sizeof kPng));
 }
 
+// Label-efficiency runs on `fractions` (below 1) for every arm and seed of `s`: the baseline
+// (random) arm loses 0.1 of weighted F1 per missing share of the labels; the pretrained arm
+// (imagenet) is `pretrained_gap` below random-with-every-label at each fraction under 0.5 and
+// 0.01 above it from 0.5 on. Curves and evaluations are copied from the full-label runs.
+inline void add_fake_label_fractions(ExperimentSummary& s, const std::vector<double>& fractions,
+                                     double pretrained_gap = 0.05) {
+  s.label_fractions = fractions;
+  s.label_fractions.push_back(1.0);
+  for (double f : fractions) {
+    for (const auto& full : s.runs) {
+      RunResult run = full;
+      run.label_fraction = f;
+      const RunResult* random_full = s.find_run("random", full.seed);
+      for (auto& evaluation : run.evaluations) {
+        const Evaluation* base = random_full->find(evaluation.weights, evaluation.domain);
+        for (auto& m : evaluation.seasons) {
+          const double base_f1 = base->find(m.season)->weighted_f1;
+          m.weighted_f1 = run.arm == "imagenet" ? base_f1 + (f >= 0.5 ? 0.01 : -pretrained_gap)
+                                                : base_f1 - 0.1 * (1.0 - f);
+        }
+      }
+      s.fraction_runs.push_back(run);
+    }
+  }
+}
+
+// A test domain "noisy" in every run (full labels and fractions): each in-domain evaluation again,
+// its weighted F1 lowered by 0.1, and the imagenet arm's by `imagenet_loss` more.
+inline void add_fake_domain(ExperimentSummary& s, double imagenet_loss) {
+  s.domains.push_back({"noisy", "simulated test scenes with noise floor +6 dB", 2});
+  for (auto* runs : {&s.runs, &s.fraction_runs})
+    for (auto& run : *runs) {
+      std::vector<Evaluation> extra;
+      for (const auto& evaluation : run.evaluations) {
+        if (!evaluation.domain.empty()) continue;
+        Evaluation shifted = evaluation;
+        shifted.domain = "noisy";
+        for (auto& m : shifted.seasons)
+          m.weighted_f1 -= 0.1 + (run.arm == "imagenet" ? imagenet_loss : 0.0);
+        extra.push_back(shifted);
+      }
+      run.evaluations.insert(run.evaluations.end(), extra.begin(), extra.end());
+    }
+}
+
 }  // namespace sarseg::experiment::testing

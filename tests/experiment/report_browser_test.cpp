@@ -108,6 +108,42 @@ TEST(ReportBrowser, CalibrationSectionRendersWithItsReliabilityDiagrams) {
                 fs::copy_options::overwrite_existing, ignored);
 }
 
+// The label-efficiency and other-domain sections, with censored runs, render with their charts.
+TEST(ReportBrowser, LabelEfficiencyAndDomainSectionsRender) {
+  if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
+  sarseg::testing::TempDir dir;
+  ExperimentSummary summary = testing::fake_summary(3, 0.04, 0.01);
+  summary.runs[1].stop_reason = "max_epochs reached";
+  summary.runs[1].censored = true;
+  testing::add_fake_label_fractions(summary, {0.1, 0.25, 0.5});
+  testing::add_fake_domain(summary, 0.03);
+  const ReportFiles files = write_report(summary, dir.path());
+  const std::string dom = run_capture(chromium_command(dir / "profile", "--dump-dom", files.html));
+  std::smatch title;
+  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
+      << dom.substr(0, 2000);
+  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
+  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  const auto labels = dom.find("id=\"label-efficiency\"");
+  ASSERT_NE(labels, std::string::npos);
+  EXPECT_NE(dom.find("weighted_f1 vs labelled fraction · melt test scenes", labels),
+            std::string::npos);
+  EXPECT_NE(dom.find("vs labelled fraction · melt test scenes of domain noisy", labels),
+            std::string::npos);
+  const auto domains = dom.find("id=\"domains\"");
+  ASSERT_NE(domains, std::string::npos);
+  EXPECT_NE(dom.find("hold out of domain (noisy", domains), std::string::npos);
+  EXPECT_NE(dom.find("max_epochs reached (censored)"), std::string::npos);
+  const fs::path screenshot = dir / "labels_screenshot.png";
+  run_capture(chromium_command(dir / "profile2",
+                               "--window-size=1200,9000 --screenshot='" + screenshot.string() + "'",
+                               files.html));
+  ASSERT_TRUE(fs::exists(screenshot));
+  std::error_code ignored;
+  fs::copy_file(screenshot, "report_labels_screenshot.png", fs::copy_options::overwrite_existing,
+                ignored);
+}
+
 TEST(ReportBrowser, ABrokenImageIsReportedByThePage) {
   if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
   sarseg::testing::TempDir dir;

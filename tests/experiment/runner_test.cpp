@@ -3,8 +3,12 @@
 // runner_training_test.cpp (label slow).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/runner.h"
+#include "sarseg/experiment/test_domains.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 #include "support/test_support.h"
@@ -23,7 +27,10 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 TEST(ExperimentConfig, ProfilesAreEmbedded) {
   const auto names = profile_names();
-  EXPECT_EQ(names, (std::vector<std::string>{"quick", "paper", "autoice"}));
+  ASSERT_GE(names.size(), 3u);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 3),
+            (std::vector<std::string>{"quick", "paper", "autoice"}));
+  EXPECT_NE(std::find(names.begin(), names.end(), "labels"), names.end());
   for (const auto& name : names) {
     const ExperimentConfig config = load_experiment_config(name, std::nullopt, {});
     EXPECT_EQ(config.experiment.name, name);
@@ -81,6 +88,51 @@ TEST(ExperimentRunner, BadInputStopsBeforeAnyTraining) {
   expect_refused({"experiment.arms=[imagenet, random, other:/nonexistent/w.safetensors]"}, "other");
   expect_refused({"synth.seasons=[freeze-up]"}, "melt");
   expect_refused({"synth.test_per_season=0"}, "test scenes");
+  expect_refused({"experiment.label_fractions=[0.5, 1.5]"}, "1.5 is not a share in (0, 1]");
+  expect_refused({"experiment.label_fractions=[0]"}, "experiment.label_fractions: 0 is not");
+  expect_refused({"experiment.label_fractions=[-0.25]"}, "(0, 1]");
+  expect_refused({"data.test_domains=[\"odd: colour=3\"]"}, "unknown shift 'colour'");
+  expect_refused({"data.test_domains=[\"few: looks=0.1\"]"}, "looks");
+  expect_refused({"data.test_domains=[nameonly]"}, "NAME: SCENES");
+}
+
+TEST(ExperimentPlan, LabelFractionsAddRunsWithoutRenamingTheFullLabelOnes) {
+  const ExperimentConfig plain = load_experiment_config("quick", std::nullopt, tiny({}));
+  std::vector<std::string> ids;
+  for (const auto& run : plan_runs(plain))
+    ids.push_back(run.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"imagenet:1", "random:1"}));
+  const ExperimentConfig fractions = load_experiment_config(
+      "quick", std::nullopt, tiny({"experiment.label_fractions=[0.25, 1.0, 0.5]"}));
+  ids.clear();
+  for (const auto& run : plan_runs(fractions))
+    ids.push_back(run.id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"imagenet:1", "random:1", "imagenet:1:labels0.5",
+                                           "random:1:labels0.5", "imagenet:1:labels0.25",
+                                           "random:1:labels0.25"}));
+  EXPECT_DOUBLE_EQ(parse_run_id(fractions, "random:1:labels0.25").label_fraction, 0.25);
+  EXPECT_EQ(run_directory("out", "random", 1, 1.0), run_directory("out", "random", 1));
+  EXPECT_EQ(run_directory("out", "random", 1, 0.25), fs::path("out/random/labels0.25/seed1"));
+  // The quick and labels profiles end training by design: none of their runs is censored.
+  for (const std::string profile : {"quick", "labels"}) {
+    const ExperimentConfig c = load_experiment_config(profile, std::nullopt, {});
+    EXPECT_TRUE(schedule_ends_at_budget(c.train)) << profile;
+  }
+  EXPECT_EQ(load_experiment_config("labels", std::nullopt, {}).experiment.label_fractions,
+            (std::vector<double>{0.1, 0.25, 0.5, 1.0}));
+  EXPECT_FALSE(schedule_ends_at_budget(load_experiment_config("paper", std::nullopt, {}).train));
+}
+
+TEST(ExperimentConfig, TestDomainsParseIntoShiftsInWords) {
+  const ExperimentConfig c = load_experiment_config(
+      "quick", std::nullopt,
+      tiny({"data.test_domains=[\"few-looks: looks=4\", \"coarse: pixel_spacing_m=160 "
+            "incidence=30-45\"]"}));
+  const auto domains = parse_test_domains(c);
+  ASSERT_EQ(domains.size(), 2u);
+  EXPECT_EQ(domains[0].name, "few-looks");
+  EXPECT_EQ(domains[0].description, "simulated test scenes with 4 looks");
+  EXPECT_EQ(domains[1].description, "simulated test scenes with 160 m pixels, incidence 30-45 deg");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "sarseg/synth/fields.h"
 #include "sarseg/synth/random.h"
+#include "sarseg/synth/splits.h"
 #include "sarseg/synth/synth.h"
 #include "sarseg/util/error.h"
 
@@ -312,6 +313,25 @@ TEST(SynthScene, HvNoiseFloorRisesAtSubSwathEdges) {
         0.5 * (mean_db(start, start + margin) + mean_db(start + sub - margin, start + sub));
     const double middle = mean_db(centre - margin / 2, centre + margin / 2);
     EXPECT_GT(edges - middle, 0.3) << "sub-swath " << k;
+  }
+}
+
+// A shifted test split (the experiment's data.test_domains) is the same ice imaged otherwise:
+// the same scenes, labels and order, other backscatter.
+TEST(SynthSplits, ShiftedTestSplitKeepsTheIceAndChangesTheImage) {
+  SplitOptions options;
+  options.seasons = {"freeze-up", "melt"};
+  options.test_per_season = 2;
+  options.size = "64";
+  const GeneratedSplits splits = generate_splits(options);
+  const auto shifted =
+      generate_shifted_test_split(options, [](SynthSpec& spec) { spec.looks = 2.0; });
+  ASSERT_EQ(shifted.size(), splits.test.size());
+  for (size_t i = 0; i < shifted.size(); ++i) {
+    EXPECT_EQ(shifted[i].season, splits.test[i].season);
+    for (const auto& [name, raster] : splits.test[i].labels)
+      EXPECT_EQ(raster.data, shifted[i].labels.at(name).data) << name << " of scene " << i;
+    EXPECT_NE(shifted[i].band("hh_db").pixels.data, splits.test[i].band("hh_db").pixels.data);
   }
 }
 

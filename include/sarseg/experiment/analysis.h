@@ -42,7 +42,15 @@ struct FigureAnalysis {
   const ArmFigure* find(const std::string& arm) const;
 };
 
-enum class VerdictLevel { kSupported, kContradicted, kNoDifference, kMixed, kNoData };
+// kInconclusive: the data cannot carry a verdict (e.g. too many runs whose curves did not flatten).
+enum class VerdictLevel {
+  kSupported,
+  kContradicted,
+  kNoDifference,
+  kMixed,
+  kNoData,
+  kInconclusive
+};
 std::string to_string(VerdictLevel level);
 
 struct Verdict {

@@ -41,6 +41,11 @@ struct ExperimentSection {
   std::vector<std::string> evaluate = {"last", "best"};  // weights evaluated on the test scenes
   int64_t quicklooks_per_season = 1;  // test scenes shown in the report per season
   int64_t quicklook_size = 320;       // longest side of a quicklook in pixels
+  // Label efficiency: every arm and seed again on these shares (0, 1] of the labelled training
+  // scenes, a nested seeded choice per season (label_efficiency.h); [] = full labels only.
+  std::vector<double> label_fractions = {};
+  // data.test_domains: "NAME: SCENES" per test domain besides the season (test_domains.h).
+  std::vector<std::string> test_domains = {};
 };
 
 struct ExperimentConfig {

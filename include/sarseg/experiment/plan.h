@@ -17,14 +17,17 @@
 
 namespace sarseg::experiment {
 
-// One run: an arm and a seed, named "imagenet:3".
+// One run: an arm and a seed, named "imagenet:3", on a share of the labelled training scenes
+// (experiment.label_fractions; "imagenet:3:labels0.25" below 1, the default keeps the name).
 struct PlannedRun {
   std::string arm;
   int64_t seed = 0;
-  std::string id() const { return arm + ":" + std::to_string(seed); }
+  double label_fraction = 1.0;
+  std::string id() const;
 };
 
-// Every run of `config`, in the order run_experiment trains them (seed-major).
+// Every run of `config`, in the order run_experiment trains them (seed-major; per seed the full
+// labels first, then the smaller fractions from the largest).
 std::vector<PlannedRun> plan_runs(const ExperimentConfig& config);
 
 // "imagenet:3" -> that run of `config`; UserError naming the runs there are.

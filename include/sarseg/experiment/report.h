@@ -34,6 +34,14 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
 ReportFiles write_report(const ExperimentSummary& summary,
                          const std::filesystem::path& experiment_dir);
 
+// The report's table of the figures whose key starts with `prefix` ("test.", "convergence."):
+// per arm median (min–max) over seeds, the paired difference and its p-values. For the sections
+// in other files (label_efficiency.h, domains.h).
+std::string figure_table_markdown(const ExperimentSummary& summary, const Analysis& analysis,
+                                  const std::string& prefix);
+std::string figure_table_html(const ExperimentSummary& summary, const Analysis& analysis,
+                              const std::string& prefix);
+
 // Standard base64 (RFC 4648) of `bytes`; exposed for tests.
 std::string base64_encode(const std::string& bytes);
 

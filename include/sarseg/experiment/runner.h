@@ -58,5 +58,13 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
 // Run folder of one arm and seed.
 std::filesystem::path run_directory(const std::filesystem::path& out_dir, const std::string& arm,
                                     int64_t seed);
+// Whether the schedule of `config` ends training at train.max_epochs by design (cosine
+// annealing, one cycle of exactly train.max_epochs epochs): such a run has converged when it
+// reaches the cap (convergence.h).
+bool schedule_ends_at_budget(const train::TrainConfig& config);
+
+// ... of a run on a share of the labels: <out>/<arm>/labels<fraction>/seed<k> (below 1).
+std::filesystem::path run_directory(const std::filesystem::path& out_dir, const std::string& arm,
+                                    int64_t seed, double label_fraction);
 
 }  // namespace sarseg::experiment

@@ -50,6 +50,8 @@ struct SeasonMetrics {
 
 struct Evaluation {
   std::string weights;  // "last" or "best"
+  // Test domain of data.test_domains; "" = the test scenes of data.test / synth.* (in domain).
+  std::string domain;
   int64_t epoch = 0;
   std::vector<SeasonMetrics> seasons;
   const SeasonMetrics* find(const std::string& season) const;
@@ -77,8 +79,15 @@ struct RunResult {
   // First epoch at which the validation weighted F1 reaches 95 % of its final value.
   int64_t epochs_to_95pct_final_f1 = 0;
   double total_seconds = 0;
-  std::vector<Evaluation> evaluations;  // "last" and "best"
-  const Evaluation* find(const std::string& weights) const;
+  std::vector<Evaluation> evaluations;  // "last" and "best", in domain first, then per domain
+  // Share of the labelled training scenes this run trained on (experiment.label_fractions).
+  double label_fraction = 1.0;
+  // The run stopped at the epoch cap (or otherwise) before early stopping and without a
+  // schedule that ends training there: its epochs-to-best are lower bounds, not measurements.
+  bool censored = false;
+  std::string convergence;  // "early stopping", "schedule completed", "censored: ..."
+  // The in-domain evaluation of `weights`, or that of `domain`.
+  const Evaluation* find(const std::string& weights, const std::string& domain = "") const;
 };
 
 struct ArmDescription {
@@ -86,6 +95,13 @@ struct ArmDescription {
   std::string init;  // ModelSpec.init
   bool freeze_encoder = false;
   std::string description;
+};
+
+// A test domain of data.test_domains: its name, what differs, how many scenes.
+struct DomainDescription {
+  std::string name;
+  std::string description;
+  int64_t scenes = 0;
 };
 
 struct ExperimentSummary {
@@ -100,7 +116,11 @@ struct ExperimentSummary {
   std::vector<std::string> class_colours;  // "#rrggbb" per class, as in the quicklooks
   std::vector<ArmDescription> arms;
   std::vector<int64_t> seeds;
-  std::vector<RunResult> runs;
+  std::vector<RunResult> runs;  // full labels (label_fraction 1): the core study
+  // experiment.label_fractions below 1: the same arms and seeds on nested shares of the labels.
+  std::vector<double> label_fractions;
+  std::vector<RunResult> fraction_runs;
+  std::vector<DomainDescription> domains;  // data.test_domains
   std::vector<Quicklook> quicklooks;
   std::string reference_arm = "imagenet";  // the arm tested against...
   std::string baseline_arm = "random";     // ...this one (differences reference - baseline)
@@ -129,6 +149,8 @@ void to_json(nlohmann::json& j, const RunResult& v);
 void from_json(const nlohmann::json& j, RunResult& v);
 void to_json(nlohmann::json& j, const ArmDescription& v);
 void from_json(const nlohmann::json& j, ArmDescription& v);
+void to_json(nlohmann::json& j, const DomainDescription& v);
+void from_json(const nlohmann::json& j, DomainDescription& v);
 void to_json(nlohmann::json& j, const ExperimentSummary& v);
 void from_json(const nlohmann::json& j, ExperimentSummary& v);
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,8 @@
 #include "sarseg/util/config.h"
 
 namespace sarseg::synth {
+
+struct SynthSpec;
 
 struct SplitOptions {
   std::vector<std::string> seasons = {"freeze-up", "winter", "melt"};
@@ -35,5 +38,10 @@ struct GeneratedSplits {
 // Every scene of split s (0 train, 1 validation, 2 test), season i and index k gets its own seed
 // derived from options.seed, so adding test scenes leaves the training scenes alone.
 GeneratedSplits generate_splits(const SplitOptions& options);
+
+// The test split again with every scene's spec changed by `shift` before it is generated: the
+// same ice seen in a shifted domain (other looks, noise floor, incidence range, pixel spacing).
+std::vector<io::Scene> generate_shifted_test_split(const SplitOptions& options,
+                                                   const std::function<void(SynthSpec&)>& shift);
 
 }  // namespace sarseg::synth
