@@ -1,4 +1,6 @@
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/speckle_axis.h"
+#include "sarseg/io/speckle.h"
 
 #include <algorithm>
 #include <cctype>
@@ -54,6 +56,12 @@ Schema make_schema() {
       "experiment.quicklook_size",
       [](ExperimentConfig & c) -> auto& { return c.experiment.quicklook_size; },
       "longest side of a quicklook image in pixels");
+  s.add(
+      "experiment.speckle_filters",
+      [](ExperimentConfig & c) -> auto& { return c.experiment.speckle_filters; },
+      "speckle filters as an axis: every arm x seed run once per filter (data.speckle_window and "
+      "data.speckle_looks apply), verdicts per filter; [] = no axis (data.speckle_filter)",
+      io::speckle_filter_names());
   // How the test scenes are predicted (inference.device "cpu", the default, follows train.device).
   s.include(
       infer::inference_options_schema(), [](ExperimentConfig & c) -> auto& { return c.inference; });
@@ -147,6 +155,7 @@ std::vector<ArmSpec> arms_of(const ExperimentConfig& config) {
 }
 
 void validate(const ExperimentConfig& c) {
+  check_speckle_axis(c);
   if (c.train.data.source == "synthetic") synth::validate(c.synth);
   const auto& e = c.experiment;
   require(!e.arms.empty(), "experiment.arms is empty: name at least two arms (imagenet, random)");

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "sarseg/experiment/speckle_axis.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -20,8 +21,9 @@ std::vector<PlannedRun> plan_runs(const ExperimentConfig& config) {
   std::vector<PlannedRun> runs;
   const auto arms = arms_of(config);
   for (int64_t seed : config.experiment.seeds)
-    for (const auto& arm : arms)
-      runs.push_back({arm.name, seed});
+    for (const auto& filter : speckle_axis(config))
+      for (const auto& arm : arms)
+        runs.push_back({arm.name, seed, filter});
   return runs;
 }
 
@@ -31,7 +33,8 @@ PlannedRun parse_run_id(const ExperimentConfig& config, const std::string& id) {
     if (run.id() == id) return run;
     known.push_back(run.id());
   }
-  throw UserError("--only " + id + ": not a run of this experiment (ARM:SEED); its runs are " +
+  throw UserError("--only " + id +
+                  ": not a run of this experiment (ARM:SEED[@FILTER]); its runs are " +
                   join(known, ", "));
 }
 

@@ -1,6 +1,7 @@
 #include "sarseg/experiment/runner.h"
 #include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/scene_sources.h"
+#include "sarseg/experiment/speckle_axis.h"
 
 #include <torch/torch.h>
 #include "sarseg/util/log.h"
@@ -82,7 +83,7 @@ std::string hex_colour(const io::Rgb& rgb) {
 // Keys that may differ between the invocations of one experiment folder.
 bool may_change_on_restart(const std::string& key) {
   return key.rfind("output.", 0) == 0 || key == "experiment.seeds" || key == "experiment.arms" ||
-         key == "experiment.name";
+         key == "experiment.name" || key == "experiment.speckle_filters";
 }
 
 // ---- checks before any training ---------------------------------------------------------------
@@ -356,6 +357,7 @@ ReportFiles write_summary(ExperimentSummary& summary, const std::vector<Quickloo
   for (auto entry : entries) {
     for (const auto& run : summary.runs) {
       if (run.seed != first_seed) continue;
+      if (run.speckle_filter != speckle_axis(ctx.config).front()) continue;
       for (const auto& q : ctx.quicklooks) {
         if (q.file_stem + "_truth.png" != fs::path(entry.truth_png).filename().string()) continue;
         const std::string png = prediction_png(q, run.arm, run.seed);
@@ -369,8 +371,9 @@ ReportFiles write_summary(ExperimentSummary& summary, const std::vector<Quickloo
 
 // Trains one run, or resumes it from its last checkpoint.
 train::TrainResult train_or_resume(const Context& ctx, const ArmSpec& arm, int64_t seed,
-                                   const fs::path& run_dir, const std::string& label,
-                                   const RunnerOptions& options, ExperimentOutcome& outcome) {
+                                   const std::string& speckle_filter, const fs::path& run_dir,
+                                   const std::string& label, const RunnerOptions& options,
+                                   ExperimentOutcome& outcome) {
   if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
     sarseg::log::info("experiment: {} resuming from {}", label,
                       (run_dir / "checkpoints" / "last.pt").string());
@@ -379,6 +382,7 @@ train::TrainResult train_or_resume(const Context& ctx, const ArmSpec& arm, int64
   }
   sarseg::log::info("experiment: {} training ({})", label, arm.description);
   train::TrainConfig fresh = run_config(ctx.config, arm, seed, run_dir);
+  apply_speckle_filter(fresh, speckle_filter);
   fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
   ++outcome.runs_trained;
   return train::run_training(fresh, options.train_callbacks, &ctx.scenes);
@@ -386,10 +390,14 @@ train::TrainResult train_or_resume(const Context& ctx, const ArmSpec& arm, int64
 
 // The curve, convergence and test evaluations of a trained run.
 RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, const ArmSpec& arm,
-                        int64_t seed, const fs::path& run_dir, double& eval_seconds) {
+                        int64_t seed, const std::string& speckle_filter, const fs::path& run_dir,
+                        double& eval_seconds) {
   RunResult run;
   run.arm = arm.name;
   run.seed = seed;
+  run.speckle_filter = speckle_filter;
+  // Quicklooks show the runs of the first filter of the axis (unfiltered without one).
+  const bool quicklook_filter = speckle_filter == speckle_axis(ctx.config).front();
   run.curve = curve_of(trained.history);
   std::string reason = trained.stop_reason;
   const std::string prefix = "already finished: ";
@@ -399,8 +407,8 @@ RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, c
   const auto eval_started = Clock::now();
   const int64_t first_seed = ctx.config.experiment.seeds.front();
   for (const auto& which : ctx.config.experiment.evaluate)
-    run.evaluations.push_back(
-        evaluate_weights(ctx, run_dir, which, arm, seed, which == "last" && seed == first_seed));
+    run.evaluations.push_back(evaluate_weights(
+        ctx, run_dir, which, arm, seed, which == "last" && seed == first_seed && quicklook_filter));
   eval_seconds = seconds_since(eval_started);
   run.total_seconds = (run.curve.empty() ? 0.0 : run.curve.back().wall_seconds) + eval_seconds;
   return run;
@@ -435,20 +443,22 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   ExperimentSummary summary = summary_header(ctx, options, arms);
 
   ExperimentOutcome outcome;
-  const int64_t total_runs = static_cast<int64_t>(arms.size() * seeds.size());
+  const std::vector<std::string> filters = speckle_axis(config);
+  const int64_t total_runs = static_cast<int64_t>(arms.size() * seeds.size() * filters.size());
   int64_t run_number = 0;
   double trained_seconds = 0;
   int64_t trained_runs = 0;
   // Seed-major order: each finished seed adds a complete pair to the comparison.
   for (int64_t seed : seeds) {
-    for (const auto& arm : arms) {
+    for (const auto& [arm, filter] : speckle_axis_runs(arms, filters)) {
       ++run_number;
-      const fs::path run_dir = run_directory(out_dir, arm.name, seed);
+      const fs::path run_dir = speckle_run_directory(out_dir, arm.name, seed, filter);
       const fs::path result_file = run_dir / "result.json";
       const std::string label = "run " + std::to_string(run_number) + "/" +
                                 std::to_string(total_runs) + " (" + arm.name + ", seed " +
-                                std::to_string(seed) + ")";
-      const std::string id = PlannedRun{arm.name, seed}.id();
+                                std::to_string(seed) +
+                                (filter == "none" ? "" : ", speckle filter " + filter) + ")";
+      const std::string id = PlannedRun{arm.name, seed, filter}.id();
       if (!only.empty() && !only.count(id)) {
         ++outcome.runs_skipped;
         continue;
@@ -484,9 +494,9 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       }
       const auto run_started = Clock::now();
       const train::TrainResult trained =
-          train_or_resume(ctx, arm, seed, run_dir, label, options, outcome);
+          train_or_resume(ctx, arm, seed, filter, run_dir, label, options, outcome);
       double eval_seconds = 0;
-      RunResult run = run_result_of(ctx, trained, arm, seed, run_dir, eval_seconds);
+      RunResult run = run_result_of(ctx, trained, arm, seed, filter, run_dir, eval_seconds);
       write_file_atomically(result_file, nlohmann::json(run).dump(1) + "\n");
 
       trained_seconds += seconds_since(run_started);

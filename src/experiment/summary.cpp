@@ -156,6 +156,7 @@ void to_json(nlohmann::json& j, const RunResult& v) {
        {"total_seconds", number(v.total_seconds)},
        {"curve", v.curve},
        {"evaluations", v.evaluations}};
+  if (v.speckle_filter != "none") j["speckle_filter"] = v.speckle_filter;
 }
 
 void from_json(const nlohmann::json& j, RunResult& v) {
@@ -170,6 +171,7 @@ void from_json(const nlohmann::json& j, RunResult& v) {
   v.total_seconds = get_number(j, "total_seconds");
   get_if(j, "curve", v.curve);
   get_if(j, "evaluations", v.evaluations);
+  get_if(j, "speckle_filter", v.speckle_filter);
 }
 
 void to_json(nlohmann::json& j, const ArmDescription& v) {

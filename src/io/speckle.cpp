@@ -384,19 +384,26 @@ bool is_db_band(const Band& band) {
   return band.units == "dB";
 }
 
+std::optional<FloatRaster> filtered_band(const Scene& scene, const Band& band,
+                                         const SpeckleFilterSpec& spec, int threads) {
+  const bool backscatter =
+      band.name.size() > 3 && band.name.compare(band.name.size() - 3, 3, "_db") == 0;
+  require(!(spec.active() && backscatter && band.units == "zscore"),
+          "scene '" + scene.id + "' band '" + band.name +
+              "' holds z-scores, which a speckle filter cannot take (it filters linear "
+              "intensity); read the scene in physical units (data.physical_units: true)");
+  if (!is_db_band(band)) return std::nullopt;
+  return filter_db(band.pixels, scene.valid, spec, threads);
+}
+
 int filter_scene_bands(Scene& scene, const SpeckleFilterSpec& spec, int threads) {
   check_speckle_filter(spec, "speckle filter");
   if (!spec.active()) return 0;
   int filtered = 0;
   for (auto& band : scene.bands) {
-    const bool backscatter =
-        band.name.size() > 3 && band.name.compare(band.name.size() - 3, 3, "_db") == 0;
-    require(!(backscatter && band.units == "zscore"),
-            "scene '" + scene.id + "' band '" + band.name +
-                "' holds z-scores, which a speckle filter cannot take (it filters linear "
-                "intensity); read the scene in physical units (data.physical_units: true)");
-    if (!is_db_band(band)) continue;
-    band.pixels = filter_db(band.pixels, scene.valid, spec, threads);
+    std::optional<FloatRaster> pixels = filtered_band(scene, band, spec, threads);
+    if (!pixels) continue;
+    band.pixels = std::move(*pixels);
     ++filtered;
   }
   return filtered;

@@ -41,6 +41,9 @@ struct ExperimentSection {
   std::vector<std::string> evaluate = {"last", "best"};  // weights evaluated on the test scenes
   int64_t quicklooks_per_season = 1;  // test scenes shown in the report per season
   int64_t quicklook_size = 320;       // longest side of a quicklook in pixels
+  // The speckle-filter axis (experiment/speckle_axis.h): every run once per filter; empty = no
+  // axis, every run with data.speckle_filter.
+  std::vector<std::string> speckle_filters = {};
 };
 
 struct ExperimentConfig {

@@ -17,11 +17,16 @@
 
 namespace sarseg::experiment {
 
-// One run: an arm and a seed, named "imagenet:3".
+// One run: an arm and a seed, named "imagenet:3"; with a speckle filter on the axis
+// (experiment/speckle_axis.h) "imagenet:3@refined_lee".
 struct PlannedRun {
   std::string arm;
   int64_t seed = 0;
-  std::string id() const { return arm + ":" + std::to_string(seed); }
+  std::string speckle_filter = "none";
+  std::string id() const {
+    return arm + ":" + std::to_string(seed) +
+           (speckle_filter == "none" ? "" : "@" + speckle_filter);
+  }
 };
 
 // Every run of `config`, in the order run_experiment trains them (seed-major).

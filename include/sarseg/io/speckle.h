@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ FloatRaster filter_db(const FloatRaster& db, const Raster<uint8_t>& valid,
 
 // True for a band the filters apply to: its values are backscatter in dB.
 bool is_db_band(const Band& band);
+
+// The band filtered when it is a dB band, nullopt for other bands (incidence, distance, ...).
+// UserError naming the scene when a backscatter band (*_db) holds z-scores, which cannot be
+// filtered (read netCDF in physical units).
+std::optional<FloatRaster> filtered_band(const Scene& scene, const Band& band,
+                                         const SpeckleFilterSpec& spec, int threads = 0);
 
 // Filters every dB band of `scene` in place; returns how many it filtered. UserError naming the
 // scene when a backscatter band (*_db) holds z-scores, which cannot be filtered (read netCDF in
