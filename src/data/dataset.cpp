@@ -149,4 +149,16 @@ PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normali
   return out;
 }
 
+std::vector<io::Scene> speckle_filtered(const std::vector<io::Scene>& scenes,
+                                        const io::SpeckleFilterSpec& speckle) {
+  std::vector<io::Scene> out;
+  if (!speckle.active()) return out;
+  out.reserve(scenes.size());
+  for (const auto& scene : scenes) {
+    out.push_back(scene);
+    io::filter_scene_bands(out.back(), speckle);
+  }
+  return out;
+}
+
 }  // namespace sarseg::data

@@ -168,6 +168,10 @@ std::string normalization_to_json(const Normalization& normalization) {
   j["std"] = normalization.std;
   j["source"] = normalization.source;
   if (!normalization.units.empty()) j["units"] = normalization.units;
+  if (normalization.speckle.active())
+    j["speckle"] = {{"filter", normalization.speckle.filter},
+                    {"window", normalization.speckle.window},
+                    {"looks", normalization.speckle.looks}};
   return j.dump();
 }
 
@@ -180,11 +184,18 @@ Normalization normalization_from_json(const std::string& text, const std::string
     result.std = j.at("std").get<std::vector<double>>();
     result.source = j.value("source", "");
     if (j.contains("units")) result.units = j.at("units").get<std::vector<std::string>>();
+    if (j.contains("speckle")) {
+      const auto& s = j.at("speckle");
+      result.speckle.filter = s.at("filter").get<std::string>();
+      result.speckle.window = s.at("window").get<int64_t>();
+      result.speckle.looks = s.at("looks").get<double>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw UserError(where + ": malformed normalisation record (" + e.what() + ")");
   }
   require(result.bands.size() == result.mean.size() && result.bands.size() == result.std.size(),
           where + ": normalisation record has mismatched band/mean/std counts");
+  io::check_speckle_filter(result.speckle, where + ": speckle filter");
   require(result.units.empty() || result.units.size() == result.bands.size(),
           where + ": normalisation record has " + std::to_string(result.units.size()) +
               " units for " + std::to_string(result.bands.size()) + " bands");
@@ -226,16 +237,25 @@ SceneNormalizer::SceneNormalizer(const io::Scene& scene, const Normalization& no
   if (!scene.valid.empty())
     for (size_t i = 0; i < pixels; ++i)
       valid_.data[i] = scene.valid.data[i] != 0;
+  if (normalization.speckle.active()) io::check_speckle_filter(normalization.speckle, "the input");
+  filtered_.reserve(names.size());  // bands_ points into it
   for (size_t c = 0; c < names.size(); ++c) {
     const io::Band& band = scene.band(names[c]);
+    const float* input = band.pixels.data.data();
+    if (normalization.speckle.active()) {
+      if (auto filtered = io::filtered_band(scene, band, normalization.speckle)) {
+        filtered_.push_back(std::move(*filtered));
+        input = filtered_.back().data.data();
+      }
+    }
     const double sd = normalization.std[c];
     require(std::isfinite(sd) && sd > 0 && std::isfinite(normalization.mean[c]),
             "the normalisation of band '" + names[c] + "' has mean " +
                 std::to_string(normalization.mean[c]) + " and std " + std::to_string(sd) +
                 "; a std must be positive (the checkpoint or statistics are damaged)");
-    bands_.push_back({band.pixels.data.data(), static_cast<float>(normalization.mean[c]),
-                      static_cast<float>(1.0 / sd)});
-    const float* values = band.pixels.data.data();
+    bands_.push_back(
+        {input, static_cast<float>(normalization.mean[c]), static_cast<float>(1.0 / sd)});
+    const float* values = input;
     for (size_t i = 0; i < pixels; ++i)
       if (!std::isfinite(values[i])) valid_.data[i] = 0;
   }

@@ -1,4 +1,6 @@
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/speckle_axis.h"
+#include "sarseg/io/speckle.h"
 
 #include <algorithm>
 #include <cctype>
@@ -65,6 +67,11 @@ Schema make_schema() {
       "test domains besides the season, \"NAME: SCENES\" each, words separated by spaces: "
       "scene or list files (data.source=files) or simulator shifts looks=N noise_floor_db=D "
       "incidence=NEAR-FAR pixel_spacing_m=M (synthetic)");
+      "experiment.speckle_filters",
+      [](ExperimentConfig & c) -> auto& { return c.experiment.speckle_filters; },
+      "speckle filters as an axis: every arm x seed run once per filter (data.speckle_window and "
+      "data.speckle_looks apply), verdicts per filter; [] = no axis (data.speckle_filter)",
+      io::speckle_filter_names());
   // How the test scenes are predicted (inference.device "cpu", the default, follows train.device).
   s.include(
       infer::inference_options_schema(), [](ExperimentConfig & c) -> auto& { return c.inference; });
@@ -158,6 +165,7 @@ std::vector<ArmSpec> arms_of(const ExperimentConfig& config) {
 }
 
 void validate(const ExperimentConfig& c) {
+  check_speckle_axis(c);
   if (c.train.data.source == "synthetic") synth::validate(c.synth);
   const auto& e = c.experiment;
   require(!e.arms.empty(), "experiment.arms is empty: name at least two arms (imagenet, random)");

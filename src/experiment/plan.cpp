@@ -11,6 +11,7 @@
 #include <functional>
 
 #include "sarseg/experiment/label_efficiency.h"
+#include "sarseg/experiment/speckle_axis.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -21,7 +22,8 @@ namespace sarseg::experiment {
 
 std::string PlannedRun::id() const {
   const std::string base = arm + ":" + std::to_string(seed);
-  return label_fraction == 1.0 ? base : base + ":labels" + fraction_text(label_fraction);
+  return (label_fraction == 1.0 ? base : base + ":labels" + fraction_text(label_fraction)) +
+         speckle_run_suffix(speckle_filter);
 }
 
 std::vector<PlannedRun> plan_runs(const ExperimentConfig& config) {
@@ -32,9 +34,10 @@ std::vector<PlannedRun> plan_runs(const ExperimentConfig& config) {
     if (f != 1.0) fractions.push_back(f);
   std::sort(fractions.begin() + 1, fractions.end(), std::greater<double>());
   for (int64_t seed : config.experiment.seeds)
-    for (double fraction : fractions)
-      for (const auto& arm : arms)
-        runs.push_back({arm.name, seed, fraction});
+    for (const auto& filter : speckle_axis(config))
+      for (double fraction : fractions)
+        for (const auto& arm : arms)
+          runs.push_back({arm.name, seed, fraction, filter});
   return runs;
 }
 
@@ -45,7 +48,7 @@ PlannedRun parse_run_id(const ExperimentConfig& config, const std::string& id) {
     known.push_back(run.id());
   }
   throw UserError("--only " + id +
-                  ": not a run of this experiment (ARM:SEED[:labelsFRACTION]); its runs are " +
+                  ": not a run of this experiment (ARM:SEED[:labelsFRACTION][@FILTER]); its runs are " +
                   join(known, ", "));
 }
 

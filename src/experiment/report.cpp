@@ -1,4 +1,5 @@
 #include "sarseg/experiment/report.h"
+#include "sarseg/experiment/speckle_report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -790,12 +791,29 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
 
 ReportFiles write_report(const ExperimentSummary& summary, const fs::path& experiment_dir) {
   ensure_output_directory(experiment_dir);
-  const Analysis analysis = analyse(summary);
+  // With a speckle-filter axis the report proper is that of the unfiltered runs (or the first
+  // filter's), and a section gives each filter's verdicts; summary.json keeps every run.
+  const std::vector<std::string> filters = filters_of(summary);
+  const ExperimentSummary primary =
+      filters.size() > 1 ? runs_with_filter(summary, filters.front()) : summary;
+  const Analysis analysis = analyse(primary);
   ReportFiles files{experiment_dir / "summary.json", experiment_dir / "report.md",
                     experiment_dir / "report.html"};
-  write_file_atomically(files.summary_json, summary_document(summary, analysis).dump(2) + "\n");
-  write_file_atomically(files.markdown, render_markdown(summary, analysis));
-  write_file_atomically(files.html, render_html(summary, analysis, experiment_dir));
+  nlohmann::json document = summary_document(primary, analysis);
+  std::string markdown = render_markdown(primary, analysis);
+  std::string html = render_html(primary, analysis, experiment_dir);
+  if (filters.size() > 1) {
+    const auto per_filter = verdicts_per_filter(summary);
+    document["runs"] = summary.runs;
+    document["speckle_filters"] = speckle_axis_json(per_filter);
+    markdown += speckle_axis_markdown(per_filter);
+    const std::string closing = "<p><small>Every figure is also in summary.json";
+    const auto at = html.rfind(closing);
+    if (at != std::string::npos) html.insert(at, speckle_axis_html(per_filter));
+  }
+  write_file_atomically(files.summary_json, document.dump(2) + "\n");
+  write_file_atomically(files.markdown, markdown);
+  write_file_atomically(files.html, html);
   return files;
 }
 

@@ -4,6 +4,7 @@
 #include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/scene_sources.h"
 #include "sarseg/experiment/test_domains.h"
+#include "sarseg/experiment/speckle_axis.h"
 
 #include <torch/torch.h>
 #include "sarseg/util/log.h"
@@ -85,7 +86,8 @@ std::string hex_colour(const io::Rgb& rgb) {
 // Keys that may differ between the invocations of one experiment folder.
 bool may_change_on_restart(const std::string& key) {
   return key.rfind("output.", 0) == 0 || key == "experiment.seeds" || key == "experiment.arms" ||
-         key == "experiment.name" || key == "experiment.label_fractions";
+         key == "experiment.name" || key == "experiment.label_fractions" ||
+         key == "experiment.speckle_filters";
 }
 
 // ---- checks before any training ---------------------------------------------------------------
@@ -379,6 +381,7 @@ ReportFiles write_summary(ExperimentSummary& summary, const std::vector<Quickloo
   for (auto entry : entries) {
     for (const auto& run : summary.runs) {
       if (run.seed != first_seed) continue;
+      if (run.speckle_filter != speckle_axis(ctx.config).front()) continue;
       for (const auto& q : ctx.quicklooks) {
         if (q.file_stem + "_truth.png" != fs::path(entry.truth_png).filename().string()) continue;
         const std::string png = prediction_png(q, run.arm, run.seed);
@@ -407,7 +410,8 @@ train::SceneSplits labelled_share(const train::SceneSplits& scenes, double fract
 
 // Trains one run, or resumes it from its last checkpoint.
 train::TrainResult train_or_resume(const Context& ctx, const train::SceneSplits& scenes,
-                                   const ArmSpec& arm, int64_t seed, const fs::path& run_dir,
+                                   const ArmSpec& arm, int64_t seed,
+                                   const std::string& speckle_filter, const fs::path& run_dir,
                                    const std::string& label, const RunnerOptions& options,
                                    ExperimentOutcome& outcome) {
   if (fs::exists(run_dir / "checkpoints" / "last.pt")) {
@@ -418,6 +422,7 @@ train::TrainResult train_or_resume(const Context& ctx, const train::SceneSplits&
   }
   sarseg::log::info("experiment: {} training ({})", label, arm.description);
   train::TrainConfig fresh = run_config(ctx.config, arm, seed, run_dir);
+  apply_speckle_filter(fresh, speckle_filter);
   fresh.output.overwrite = true;  // a run that died before its first epoch leaves debris
   ++outcome.runs_trained;
   return train::run_training(fresh, options.train_callbacks, &scenes);
@@ -425,12 +430,14 @@ train::TrainResult train_or_resume(const Context& ctx, const train::SceneSplits&
 
 // The curve, convergence and test evaluations of a trained run.
 RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, const ArmSpec& arm,
-                        int64_t seed, double label_fraction, const fs::path& run_dir,
+                        int64_t seed, double label_fraction, const std::string& speckle_filter,
+                        const fs::path& run_dir,
                         double& eval_seconds) {
   RunResult run;
   run.arm = arm.name;
   run.seed = seed;
   run.label_fraction = label_fraction;
+  run.speckle_filter = speckle_filter;
   run.curve = curve_of(trained.history);
   std::string reason = trained.stop_reason;
   const std::string prefix = "already finished: ";
@@ -440,8 +447,10 @@ RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, c
   assess_convergence(run, schedule_ends_at_budget(ctx.config.train));
   const auto eval_started = Clock::now();
   const int64_t first_seed = ctx.config.experiment.seeds.front();
-  // Quicklooks show the full-label runs of the first seed.
-  const bool quicklooks = seed == first_seed && label_fraction == 1.0;
+  // Quicklooks show the full-label runs of the first seed and the first filter of the axis
+  // (unfiltered without one).
+  const bool quicklooks = seed == first_seed && label_fraction == 1.0 &&
+                          speckle_filter == speckle_axis(ctx.config).front();
   for (const auto& which : ctx.config.experiment.evaluate)
     run.evaluations.push_back(evaluate_weights(ctx, run_dir, which, arm, seed,
                                                which == "last" && quicklooks, ctx.scenes.test, ""));
@@ -493,17 +502,19 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   for (const PlannedRun& planned_run : planned) {
     const int64_t seed = planned_run.seed;
     const double fraction = planned_run.label_fraction;
+    const std::string& filter = planned_run.speckle_filter;
     const ArmSpec& arm = *std::find_if(arms.begin(), arms.end(),
                                        [&](const ArmSpec& a) { return a.name == planned_run.arm; });
     auto& results = fraction == 1.0 ? summary.runs : summary.fraction_runs;
     {
       ++run_number;
-      const fs::path run_dir = run_directory(out_dir, arm.name, seed, fraction);
+      const fs::path run_dir = speckle_run_directory(out_dir, arm.name, seed, filter, fraction);
       const fs::path result_file = run_dir / "result.json";
       const std::string label =
           "run " + std::to_string(run_number) + "/" + std::to_string(total_runs) + " (" + arm.name +
           ", seed " + std::to_string(seed) +
-          (fraction == 1.0 ? "" : ", " + fraction_text(fraction) + " of the labels") + ")";
+          (fraction == 1.0 ? "" : ", " + fraction_text(fraction) + " of the labels") +
+          (filter == "none" ? "" : ", speckle filter " + filter) + ")";
       const std::string id = planned_run.id();
       if (!only.empty() && !only.count(id)) {
         ++outcome.runs_skipped;
@@ -542,9 +553,10 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
       std::optional<train::SceneSplits> share;
       if (fraction != 1.0) share.emplace(labelled_share(scenes, fraction, seed));
       const train::TrainResult trained = train_or_resume(ctx, share ? *share : scenes, arm, seed,
-                                                         run_dir, label, options, outcome);
+                                                         filter, run_dir, label, options, outcome);
       double eval_seconds = 0;
-      RunResult run = run_result_of(ctx, trained, arm, seed, fraction, run_dir, eval_seconds);
+      RunResult run =
+          run_result_of(ctx, trained, arm, seed, fraction, filter, run_dir, eval_seconds);
       write_file_atomically(result_file, nlohmann::json(run).dump(1) + "\n");
 
       trained_seconds += seconds_since(run_started);

@@ -162,6 +162,7 @@ void to_json(nlohmann::json& j, const RunResult& v) {
        {"curve", v.curve},
        {"evaluations", v.evaluations}};
   if (v.label_fraction != 1.0) j["label_fraction"] = v.label_fraction;
+  if (v.speckle_filter != "none") j["speckle_filter"] = v.speckle_filter;
 }
 
 void from_json(const nlohmann::json& j, RunResult& v) {
@@ -182,6 +183,7 @@ void from_json(const nlohmann::json& j, RunResult& v) {
   v.convergence = v.censored ? "censored: " + v.stop_reason : "early stopping";
   get_if(j, "censored", v.censored);
   get_if(j, "convergence", v.convergence);
+  get_if(j, "speckle_filter", v.speckle_filter);
 }
 
 void to_json(nlohmann::json& j, const ArmDescription& v) {

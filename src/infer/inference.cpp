@@ -433,7 +433,7 @@ torch::Tensor stacked_head_values(const std::vector<torch::Tensor>& outputs,
 namespace {
 
 bool same_normalization(const data::Normalization& a, const data::Normalization& b) {
-  return a.bands == b.bands && a.mean == b.mean && a.std == b.std;
+  return a.bands == b.bands && a.mean == b.mean && a.std == b.std && a.speckle == b.speckle;
 }
 
 bool same_heads(const std::vector<models::HeadSpec>& a, const std::vector<models::HeadSpec>& b) {

@@ -76,6 +76,25 @@ void add_model_keys(Schema& s) {
       "results then do not depend on how a batch is split over processes");
 }
 
+// Speckle filtering of the input (docs/speckle.md).
+void add_speckle_keys(Schema& s) {
+  std::vector<std::string> filters;
+  for (const auto& info : io::speckle_filter_registry())
+    filters.push_back(info.name + " = " + info.description);
+  s.add(
+      "data.speckle_filter", [](TrainConfig & c) -> auto& { return c.data.speckle_filter; },
+      "speckle filter of the dB bands, applied in linear intensity once per scene before "
+      "normalisation: " +
+          join(filters, "; "),
+      io::speckle_filter_names());
+  s.add(
+      "data.speckle_window", [](TrainConfig & c) -> auto& { return c.data.speckle_window; },
+      "speckle filter window side in pixels (odd, 3..51; refined_lee is always 7)");
+  s.add(
+      "data.speckle_looks", [](TrainConfig & c) -> auto& { return c.data.speckle_looks; },
+      "equivalent number of looks of the input (lee, enhanced_lee, gamma_map)");
+}
+
 void add_data_keys(Schema& s) {
   s.add("data.source", [](TrainConfig & c) -> auto& { return c.data.source; },
         "scene source: files (data.train/val/test) or synthetic (the simulator, synth.*; "
@@ -141,6 +160,7 @@ void add_data_keys(Schema& s) {
   s.add(
       "data.prefetch_batches", [](TrainConfig & c) -> auto& { return c.data.prefetch_batches; },
       "batches prepared ahead");
+  add_speckle_keys(s);
 }
 
 void add_optim_keys(Schema& s) {
@@ -309,6 +329,7 @@ void validate(const TrainConfig& c) {
   require(c.train.patience >= 0, "train.patience must not be negative (0 = off)");
   require(c.model.freeze_encoder_epochs >= 0, "model.freeze_encoder_epochs must not be negative");
   require(c.output.log_interval_s > 0.0, "output.log_interval_s must be positive");
+  io::check_speckle_filter(speckle_filter_of(c), "data.speckle_filter");
   require(!c.output.dir.empty(), "output.dir is empty");
   if (!c.loss.class_weights.empty()) {
     const auto first = std::find_if(tasks.begin(), tasks.end(),
@@ -336,6 +357,10 @@ void validate(const TrainConfig& c) {
 
 std::vector<data::TaskSpec> tasks_of(const TrainConfig& config) {
   return data::parse_tasks(config.data.tasks, "data.tasks");
+}
+
+io::SpeckleFilterSpec speckle_filter_of(const TrainConfig& config) {
+  return {config.data.speckle_filter, config.data.speckle_window, config.data.speckle_looks};
 }
 
 models::ModelSpec model_spec_of(const TrainConfig& config) {

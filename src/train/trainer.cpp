@@ -231,17 +231,28 @@ Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
   require(!scenes.val.empty(), "no validation scenes: set data.val");
   const int ignore = static_cast<int>(config.data.ignore_label);
   data::check_scene_splits(scenes, config.data.bands, s.tasks, ignore);
+  // The speckle filter belongs to the input: filtered once per scene here (copies), statistics of
+  // the filtered bands, and recorded with the normalisation for inference (SceneNormalizer).
+  const io::SpeckleFilterSpec speckle =
+      saved_normalization ? saved_normalization->speckle : speckle_filter_of(config);
+  const std::vector<io::Scene> filtered_train = data::speckle_filtered(scenes.train, speckle);
+  const std::vector<io::Scene> filtered_val = data::speckle_filtered(scenes.val, speckle);
+  const auto& train_scenes = speckle.active() ? filtered_train : scenes.train;
+  const auto& val_scenes = speckle.active() ? filtered_val : scenes.val;
   if (saved_normalization) {
     s.normalization = *saved_normalization;
   } else {
     s.normalization = data::make_normalization(
         data::parse_normalization_method(config.data.normalization, "data.normalization"),
-        pointers(scenes.train), config.data.bands);
+        pointers(train_scenes), config.data.bands);
+    s.normalization.speckle = speckle;
   }
-  for (const auto& scene : scenes.train)
-    s.train.push_back(data::prepare_scene(scene, s.normalization, s.tasks, ignore));
-  for (const auto& scene : scenes.val)
-    s.val.push_back(data::prepare_scene(scene, s.normalization, s.tasks, ignore));
+  data::Normalization already_filtered = s.normalization;
+  already_filtered.speckle = {};
+  for (const auto& scene : train_scenes)
+    s.train.push_back(data::prepare_scene(scene, already_filtered, s.tasks, ignore));
+  for (const auto& scene : val_scenes)
+    s.val.push_back(data::prepare_scene(scene, already_filtered, s.tasks, ignore));
 
   s.spec = model_spec_of(config);
   torch::manual_seed(config.train.seed);

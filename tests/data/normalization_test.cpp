@@ -162,3 +162,32 @@ TEST(CheckScenes, NamesSceneBandLabelAndValue) {
   task.label = "SOD";
   EXPECT_THROW(data::check_scenes({scene}, {"a"}, {task}, -1, "data.train"), UserError);
 }
+
+// With a speckle filter in the normalisation, SceneNormalizer (inference's input) filters the dB
+// bands itself, and gives what training gives: the scene filtered once, then prepared.
+TEST(Normalization, SpeckleFilterIsPartOfTheInput) {
+  auto scene = sarseg::testing::make_ramp_scene(24, 20);
+  for (auto& v : scene.bands[0].pixels.data)
+    v = static_cast<float>(
+        -15.0 + 3.0 * std::sin(0.7 * static_cast<double>(&v - &scene.bands[0].pixels.data[0])));
+  scene.bands[1].units = "deg";  // not backscatter: never filtered
+  data::Normalization norm =
+      data::make_normalization(data::NormalizationMethod::kNone, {&scene}, {"a", "b"});
+  const data::Normalization plain = norm;
+  norm.speckle = {"lee", 5, 4.0};
+
+  const auto inference = data::scene_to_input(scene, norm);
+  const auto unfiltered = data::scene_to_input(scene, plain);
+  io::Scene filtered = scene;
+  ASSERT_EQ(io::filter_scene_bands(filtered, norm.speckle), 1);
+  const auto training = data::scene_to_input(filtered, plain);
+  EXPECT_TRUE(inference.input.equal(training.input));
+  EXPECT_FALSE(inference.input[0].equal(unfiltered.input[0]));
+  EXPECT_TRUE(inference.input[1].equal(unfiltered.input[1]));
+
+  // Recorded with the normalisation (and only when set).
+  const auto back = data::normalization_from_json(data::normalization_to_json(norm), "test");
+  EXPECT_EQ(back.speckle, norm.speckle);
+  EXPECT_EQ(data::normalization_to_json(plain).find("speckle"), std::string::npos);
+  EXPECT_EQ(data::speckle_filtered({scene}, {}).size(), 0u);
+}

@@ -61,4 +61,9 @@ struct PreparedScene {
 PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normalization,
                             const std::vector<TaskSpec>& tasks, int ignore_label);
 
+// Copies of `scenes` with their dB bands speckle-filtered (io::filter_scene_bands); empty when
+// `speckle` is none (use the scenes themselves).
+std::vector<io::Scene> speckle_filtered(const std::vector<io::Scene>& scenes,
+                                        const io::SpeckleFilterSpec& speckle);
+
 }  // namespace sarseg::data

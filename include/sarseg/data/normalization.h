@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "sarseg/io/scene.h"
+#include "sarseg/io/speckle.h"
 
 namespace sarseg::data {
 
@@ -25,6 +26,11 @@ struct Normalization {
   // read as stored, ...); empty when not recorded (checkpoints before units were saved). Inference
   // reads scenes in these units and refuses a scene whose bands come in others.
   std::vector<std::string> units;
+  // The speckle filter of the model's input (data.speckle_filter): SceneNormalizer filters the
+  // dB bands of every scene it reads with it before normalising, so that inference sees what
+  // training saw; the statistics above are those of the filtered bands. Recorded in the JSON
+  // only when a filter is set.
+  io::SpeckleFilterSpec speckle{};  // {} so that brace-initialised records need not name it
 };
 
 // True when the recorded units ask for netCDF values converted to physical units (dB, degrees):
@@ -70,7 +76,11 @@ class SceneNormalizer {
  public:
   // Takes the bands named by normalization.bands (in that order) from `scene`. UserError as
   // check_input_bands, or when the normalisation lacks a mean or a positive std for a band.
+  // With normalization.speckle set, the dB input bands are filtered (a copy, once, here).
   SceneNormalizer(const io::Scene& scene, const Normalization& normalization);
+  SceneNormalizer(const SceneNormalizer&) = delete;  // bands_ may point into filtered_
+  SceneNormalizer& operator=(const SceneNormalizer&) = delete;
+  SceneNormalizer(SceneNormalizer&&) = default;
 
   int64_t channels() const { return static_cast<int64_t>(bands_.size()); }
   // 1 where the scene's mask is set and every input band is finite.
@@ -86,6 +96,7 @@ class SceneNormalizer {
     float inv_std = 1;
   };
   std::vector<InputBand> bands_;
+  std::vector<io::FloatRaster> filtered_;  // speckle-filtered copies of the dB input bands
   io::Raster<uint8_t> valid_;
 };
 

@@ -46,6 +46,9 @@ struct ExperimentSection {
   std::vector<double> label_fractions = {};
   // data.test_domains: "NAME: SCENES" per test domain besides the season (test_domains.h).
   std::vector<std::string> test_domains = {};
+  // The speckle-filter axis (experiment/speckle_axis.h): every run once per filter; empty = no
+  // axis, every run with data.speckle_filter.
+  std::vector<std::string> speckle_filters = {};
 };
 
 struct ExperimentConfig {

@@ -18,11 +18,13 @@
 namespace sarseg::experiment {
 
 // One run: an arm and a seed, named "imagenet:3", on a share of the labelled training scenes
-// (experiment.label_fractions; "imagenet:3:labels0.25" below 1, the default keeps the name).
+// (experiment.label_fractions; "imagenet:3:labels0.25" below 1) and with a speckle filter from the
+// axis (experiment/speckle_axis.h; "imagenet:3@refined_lee"). The defaults keep the plain name.
 struct PlannedRun {
   std::string arm;
   int64_t seed = 0;
   double label_fraction = 1.0;
+  std::string speckle_filter = "none";
   std::string id() const;
 };
 

@@ -70,6 +70,8 @@ struct Quicklook {
 struct RunResult {
   std::string arm;
   int64_t seed = 0;
+  // The run's speckle filter on the experiment's axis; in the JSON only when not "none".
+  std::string speckle_filter = "none";
   std::vector<EpochRecord> curve;
   std::string stop_reason;  // "early stopping", "max epochs", ...
   int64_t best_epoch = 0;   // epoch of the lowest validation loss

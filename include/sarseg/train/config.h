@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sarseg/data/task.h"
+#include "sarseg/io/speckle.h"
 #include "sarseg/models/spec.h"
 #include "sarseg/util/config.h"
 
@@ -52,6 +53,11 @@ struct DataSection {
   double scale = 0.0;
   int64_t loader_threads = 1;
   int64_t prefetch_batches = 4;
+  // Speckle filter of the dB bands, in linear intensity, before normalisation (io/speckle.h);
+  // recorded in the checkpoint's normalisation, so inference filters alike.
+  std::string speckle_filter = io::SpeckleFilterSpec{}.filter;
+  int64_t speckle_window = io::SpeckleFilterSpec{}.window;
+  double speckle_looks = io::SpeckleFilterSpec{}.looks;
 };
 
 struct OptimSection {
@@ -129,6 +135,8 @@ void validate(const TrainConfig& config);
 
 std::vector<data::TaskSpec> tasks_of(const TrainConfig& config);
 models::ModelSpec model_spec_of(const TrainConfig& config);
+// data.speckle_filter, data.speckle_window, data.speckle_looks.
+io::SpeckleFilterSpec speckle_filter_of(const TrainConfig& config);
 // Monitored values other than val_loss, for these tasks ("val_SOD_weighted_f1", ...).
 std::vector<std::string> monitor_names(const std::vector<data::TaskSpec>& tasks);
 // True when a larger monitored value is better.
