@@ -83,5 +83,40 @@ TEST(ExperimentRunner, BadInputStopsBeforeAnyTraining) {
   expect_refused({"synth.test_per_season=0"}, "test scenes");
 }
 
+// An ssl arm needs scenes to pretrain on: without usable ones nothing is trained or written.
+TEST(ExperimentRunner, SslArmWithoutUsableScenesStopsBeforeAnyTraining) {
+  const ArmSpec ssl = parse_arm("ssl", "test", 10);
+  EXPECT_EQ(ssl.init, "ssl");
+  sarseg::testing::TempDir dir;
+  const auto expect_refused = [&](const std::vector<std::string>& extra, const std::string& what) {
+    const fs::path out = dir / "refused";
+    std::vector<std::string> keys = {"experiment.arms=[imagenet, random, ssl]"};
+    keys.insert(keys.end(), extra.begin(), extra.end());
+    try {
+      run_experiment(load_experiment_config("quick", std::nullopt, tiny(keys)), {out, "quick"});
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const UserError& error) {
+      EXPECT_NE(std::string(error.what()).find(what), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("ssl arm"), std::string::npos) << error.what();
+    }
+    EXPECT_FALSE(fs::exists(out)) << "output written for " << what;
+  };
+  // The training scenes are too small to give a single region, and nothing else is listed.
+  expect_refused({"ssl.region_size=500"}, "data.unlabelled");
+  // The view does not fit the model.
+  expect_refused({"ssl.view_size=40"}, "ssl.view_size");
+  // A listed unlabelled scene that does not exist.
+  try {
+    run_experiment(load_experiment_config("quick", std::nullopt,
+                                          tiny({"experiment.arms=[imagenet, random, ssl]",
+                                                "data.unlabelled=[/nonexistent/scene.tif]"})),
+                   {dir / "missing", "quick"});
+    ADD_FAILURE() << "no error for a missing unlabelled scene";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("data.unlabelled"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "missing"));
+}
+
 }  // namespace
 }  // namespace sarseg::experiment

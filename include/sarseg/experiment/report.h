@@ -34,6 +34,10 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
 ReportFiles write_report(const ExperimentSummary& summary,
                          const std::filesystem::path& experiment_dir);
 
+// The ssl arm's pretraining section (objective, cost, the collapse monitor's trajectory); "" when
+// the summary has no pretraining.
+std::string pretraining_markdown(const ExperimentSummary& summary);
+std::string pretraining_html(const ExperimentSummary& summary);
 // Standard base64 (RFC 4648) of `bytes`; exposed for tests.
 std::string base64_encode(const std::string& bytes);
 
