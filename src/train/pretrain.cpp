@@ -333,9 +333,11 @@ PretrainResult run_pretraining(const TrainConfig& config, const PretrainOptions&
   data::check_scenes(scenes, config.data.bands, {}, -1, "pretraining scenes");
   const fs::path output(options.output);
   require(!output.empty(), "ssl.output is empty: name the weight file to write");
-  require(options.overwrite || !fs::exists(output),
-          "ssl.output " + output.string() +
-              " exists; choose another file or set ssl.overwrite=true to replace it");
+  require(
+      options.overwrite || !fs::exists(output),
+      "ssl.output " + output.string() +
+          " exists; choose another file or set ssl.overwrite=true (sarseg pretrain --overwrite) "
+          "to replace it");
   if (output.has_parent_path()) ensure_output_directory(output.parent_path());
 
   const data::Normalization normalization = data::make_normalization(

@@ -23,7 +23,7 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 TEST(ExperimentConfig, ProfilesAreEmbedded) {
   const auto names = profile_names();
-  EXPECT_EQ(names, (std::vector<std::string>{"quick", "paper", "autoice"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"quick", "paper", "autoice", "ssl"}));
   for (const auto& name : names) {
     const ExperimentConfig config = load_experiment_config(name, std::nullopt, {});
     EXPECT_EQ(config.experiment.name, name);
@@ -104,7 +104,7 @@ TEST(ExperimentRunner, SslArmWithoutUsableScenesStopsBeforeAnyTraining) {
   // The training scenes are too small to give a single region, and nothing else is listed.
   expect_refused({"ssl.region_size=500"}, "data.unlabelled");
   // The view does not fit the model.
-  expect_refused({"ssl.view_size=40"}, "ssl.view_size");
+  expect_refused({"ssl.region_size=48", "ssl.view_size=40"}, "ssl.view_size");
   // A listed unlabelled scene that does not exist.
   try {
     run_experiment(load_experiment_config("quick", std::nullopt,
