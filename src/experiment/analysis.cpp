@@ -453,6 +453,7 @@ Analysis analyse(const ExperimentSummary& summary) {
   if (has_melt_and_freeze)
     analysis.figures.push_back(melt_versus_freeze_up_figure(summary, analysis));
   add_verdicts(summary, analysis, has_melt_and_freeze);
+  add_ssl_verdicts(summary, analysis);
   return analysis;
 }
 

@@ -31,7 +31,8 @@ Schema make_schema() {
       "experiment name; the default output folder is runs/<name>");
   s.add(
       "experiment.arms", [](ExperimentConfig & c) -> auto& { return c.experiment.arms; },
-      "arms: imagenet, random, or NAME:INIT[:FREEZE_EPOCHS|all] (INIT as model.init)");
+      "arms: imagenet, random, ssl (self-supervised pretraining on the scenes without labels, "
+      "ssl.*), or NAME:INIT[:FREEZE_EPOCHS|all] (INIT as model.init)");
   s.add(
       "experiment.seeds", [](ExperimentConfig & c) -> auto& { return c.experiment.seeds; },
       "seeds; every arm runs once per seed with the same data, crops and batch order");
@@ -75,6 +76,9 @@ Schema make_schema() {
   // How the test scenes are predicted (inference.device "cpu", the default, follows train.device).
   s.include(
       infer::inference_options_schema(), [](ExperimentConfig & c) -> auto& { return c.inference; });
+  // The ssl arm's pretraining (experiment/ssl.h).
+  s.include(
+      train::pretrain_options_schema(), [](ExperimentConfig & c) -> auto& { return c.ssl; });
   s.add_check([](const ExperimentConfig& c) { validate(c); });
   return s;
 }
@@ -123,9 +127,14 @@ ArmSpec parse_arm(const std::string& text, const std::string& where, int64_t max
     } else if (arm.name == "random") {
       arm.init = "random";
       arm.description = "random initialisation (torchvision's)";
+    } else if (arm.name == "ssl") {
+      arm.init = "ssl";
+      arm.description =
+          "encoder from self-supervised SAR pretraining on the scenes without labels (once per "
+          "experiment)";
     } else {
       throw UserError("unknown arm '" + text + "' in " + where +
-                      ": use imagenet, random, or NAME:INIT[:FREEZE_EPOCHS|all] (e.g. "
+                      ": use imagenet, random, ssl, or NAME:INIT[:FREEZE_EPOCHS|all] (e.g. "
                       "frozen:imagenet:all)");
     }
     return arm;

@@ -692,6 +692,7 @@ std::string render_markdown(const ExperimentSummary& summary, const Analysis& an
     if (!v.supporting.empty()) md << "\n";
   }
   md << "Rule: " << analysis.rule << "\n\n";
+  md << pretraining_markdown(summary);
 
   md << "## Convergence\n\n"
      << censored_text(summary.runs)
@@ -776,6 +777,7 @@ std::string render_html(const ExperimentSummary& summary, const Analysis& analys
   html_head(html, title);
   html_overview(html, summary, title);
   html_verdicts(html, summary, analysis);
+  html << pretraining_html(summary);
   html_learning_curves(html, summary, analysis);
   html_test_metrics(html, summary, analysis);
   html_calibration(html, summary, analysis);

@@ -5,6 +5,7 @@
 #include "sarseg/experiment/scene_sources.h"
 #include "sarseg/experiment/test_domains.h"
 #include "sarseg/experiment/speckle_axis.h"
+#include "sarseg/experiment/ssl.h"
 
 #include <torch/torch.h>
 #include "sarseg/util/log.h"
@@ -96,6 +97,18 @@ bool may_change_on_restart(const std::string& key) {
 // fails here, before hours of training for the other arms.
 void check_arm_weights(const ExperimentConfig& config, const std::vector<ArmSpec>& arms) {
   for (const auto& arm : arms) {
+    if (is_ssl_arm(arm)) {
+      // Its own weights come later; the start of its pretraining is checked now.
+      if (config.ssl.init == "random" || config.ssl.init.empty()) continue;
+      ArmSpec start = arm;
+      start.init = config.ssl.init;
+      try {
+        check_arm_weights(config, {start});
+      } catch (const UserError& error) {
+        throw UserError(std::string("ssl.init: ") + error.what());
+      }
+      continue;
+    }
     if (arm.init == "random" || arm.init.empty()) continue;
     const train::TrainConfig run = run_config(config, arm, 0, "unused");
     models::ModelSpec spec = train::model_spec_of(run);
@@ -374,7 +387,7 @@ ExperimentSummary summary_header(const Context& ctx, const RunnerOptions& option
 ReportFiles write_summary(ExperimentSummary& summary, const std::vector<Quicklook>& entries,
                           const Context& ctx, int64_t first_seed) {
   summary.created_utc = utc_now();
-  summary.total_seconds = 0;
+  summary.total_seconds = summary.pretraining ? summary.pretraining->wall_seconds : 0.0;
   for (const auto& run : summary.runs)
     summary.total_seconds += run.total_seconds;
   summary.quicklooks.clear();
@@ -482,6 +495,12 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   const train::SceneSplits scenes = load_scenes(config.train, config.synth);
   check_test_scenes(config, scenes);
   std::vector<TestDomain> domains = load_test_domains(config);
+  const bool has_ssl_arm = std::any_of(arms.begin(), arms.end(), is_ssl_arm);
+  std::vector<io::Scene> pretrain_scenes;  // without labels (experiment/ssl.h)
+  if (has_ssl_arm && !options.assemble) {
+    pretrain_scenes = pretraining_scenes(config.train, config.synth, config.ssl, &scenes.train);
+    check_ssl_arm(config, pretrain_scenes);
+  }
   const fs::path out_dir = options.out_dir;
   ensure_output_directory(out_dir);
   check_or_record_config(config, out_dir);
@@ -491,6 +510,26 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
   ctx.palette = io::palette_for_label(first_task.label, static_cast<int>(first_task.classes));
   const std::vector<Quicklook> quicklook_entries = draw_quicklook_scenes(ctx, seeds.front());
   ExperimentSummary summary = summary_header(ctx, options, arms);
+
+  // The ssl arm's encoder, pretrained once before the first run (experiment/ssl.h); its runs
+  // start from that file.
+  std::vector<ArmSpec> run_arms = arms;
+  if (has_ssl_arm) {
+    const auto is_ssl_run = [&](const std::string& id) {
+      const std::string arm_name = parse_run_id(config, id).arm;
+      return std::any_of(arms.begin(), arms.end(),
+                         [&](const ArmSpec& a) { return a.name == arm_name && is_ssl_arm(a); });
+    };
+    const bool ssl_runs_here =
+        !options.assemble && (only.empty() || std::any_of(only.begin(), only.end(), is_ssl_run));
+    const auto pretraining =
+        experiment_pretraining(config, pretrain_scenes, out_dir, ssl_runs_here);
+    if (pretraining) {
+      summary.pretraining = pretraining_record(*pretraining, out_dir);
+      for (auto& arm : run_arms)
+        if (is_ssl_arm(arm)) arm.init = pretraining->weights.string();
+    }
+  }
 
   ExperimentOutcome outcome;
   const std::vector<PlannedRun> planned = plan_runs(config);
@@ -503,7 +542,7 @@ ExperimentOutcome run_experiment(const ExperimentConfig& config, const RunnerOpt
     const int64_t seed = planned_run.seed;
     const double fraction = planned_run.label_fraction;
     const std::string& filter = planned_run.speckle_filter;
-    const ArmSpec& arm = *std::find_if(arms.begin(), arms.end(),
+    const ArmSpec& arm = *std::find_if(run_arms.begin(), run_arms.end(),
                                        [&](const ArmSpec& a) { return a.name == planned_run.arm; });
     auto& results = fraction == 1.0 ? summary.runs : summary.fraction_runs;
     {

@@ -210,6 +210,54 @@ void from_json(const nlohmann::json& j, DomainDescription& v) {
   get_if(j, "scenes", v.scenes);
 }
 
+void to_json(nlohmann::json& j, const PretrainingRecord& v) {
+  const auto numbers = [](const std::vector<double>& values) {
+    nlohmann::json out = nlohmann::json::array();
+    for (double x : values)
+      out.push_back(number(x));
+    return out;
+  };
+  j = {{"weights", v.weights},
+       {"encoder", v.encoder},
+       {"objective", v.objective},
+       {"init", v.init},
+       {"scope", v.scope},
+       {"scenes", v.scenes},
+       {"epochs", v.epochs},
+       {"samples_seen", v.samples_seen},
+       {"wall_seconds", number(v.wall_seconds)},
+       {"train_seconds", number(v.train_seconds)},
+       {"loss", numbers(v.loss)},
+       {"mean_std", numbers(v.mean_std)},
+       {"normalised_std", numbers(v.normalised_std)},
+       {"effective_rank", numbers(v.effective_rank)},
+       {"encoder_effective_rank", numbers(v.encoder_effective_rank)}};
+}
+
+void from_json(const nlohmann::json& j, PretrainingRecord& v) {
+  const auto numbers = [&](const char* key, std::vector<double>& out) {
+    out.clear();
+    if (!j.contains(key)) return;
+    for (const auto& x : j.at(key))
+      out.push_back(x.is_number() ? x.get<double>() : std::nan(""));
+  };
+  get_if(j, "weights", v.weights);
+  get_if(j, "encoder", v.encoder);
+  get_if(j, "objective", v.objective);
+  get_if(j, "init", v.init);
+  get_if(j, "scope", v.scope);
+  get_if(j, "scenes", v.scenes);
+  get_if(j, "epochs", v.epochs);
+  get_if(j, "samples_seen", v.samples_seen);
+  v.wall_seconds = get_number(j, "wall_seconds");
+  v.train_seconds = get_number(j, "train_seconds");
+  numbers("loss", v.loss);
+  numbers("mean_std", v.mean_std);
+  numbers("normalised_std", v.normalised_std);
+  numbers("effective_rank", v.effective_rank);
+  numbers("encoder_effective_rank", v.encoder_effective_rank);
+}
+
 void to_json(nlohmann::json& j, const ExperimentSummary& v) {
   j = {{"name", v.name},
        {"profile", v.profile},
@@ -234,6 +282,7 @@ void to_json(nlohmann::json& j, const ExperimentSummary& v) {
     j["fraction_runs"] = v.fraction_runs;
   }
   if (!v.domains.empty()) j["domains"] = v.domains;
+  if (v.pretraining) j["pretraining"] = *v.pretraining;
 }
 
 void from_json(const nlohmann::json& j, ExperimentSummary& v) {
@@ -258,6 +307,7 @@ void from_json(const nlohmann::json& j, ExperimentSummary& v) {
   get_if(j, "fraction_runs", v.fraction_runs);
   get_if(j, "domains", v.domains);
   if (j.contains("config")) v.config = j.at("config");
+  if (j.contains("pretraining")) v.pretraining = j.at("pretraining").get<PretrainingRecord>();
 }
 
 }  // namespace sarseg::experiment

@@ -110,6 +110,10 @@ void add_data_keys(Schema& s) {
       "data.test", [](TrainConfig & c) -> auto& { return c.data.test; },
       "test scene files or list files (recorded for 'sarseg eval', not used in training)");
   s.add(
+      "data.unlabelled", [](TrainConfig & c) -> auto& { return c.data.unlabelled; },
+      "scenes without labels for self-supervised pretraining (sarseg pretrain, the ssl arm), "
+      "besides the training scenes; not used by training");
+  s.add(
       "data.physical_units", [](TrainConfig & c) -> auto& { return c.data.physical_units; },
       "convert AI4Arctic netCDF z-scores back to dB and degrees when reading");
   s.add(

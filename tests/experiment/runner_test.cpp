@@ -31,6 +31,7 @@ TEST(ExperimentConfig, ProfilesAreEmbedded) {
   EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 3),
             (std::vector<std::string>{"quick", "paper", "autoice"}));
   EXPECT_NE(std::find(names.begin(), names.end(), "labels"), names.end());
+  EXPECT_NE(std::find(names.begin(), names.end(), "ssl"), names.end());
   for (const auto& name : names) {
     const ExperimentConfig config = load_experiment_config(name, std::nullopt, {});
     EXPECT_EQ(config.experiment.name, name);
@@ -133,6 +134,41 @@ TEST(ExperimentConfig, TestDomainsParseIntoShiftsInWords) {
   EXPECT_EQ(domains[0].name, "few-looks");
   EXPECT_EQ(domains[0].description, "simulated test scenes with 4 looks");
   EXPECT_EQ(domains[1].description, "simulated test scenes with 160 m pixels, incidence 30-45 deg");
+}
+
+// An ssl arm needs scenes to pretrain on: without usable ones nothing is trained or written.
+TEST(ExperimentRunner, SslArmWithoutUsableScenesStopsBeforeAnyTraining) {
+  const ArmSpec ssl = parse_arm("ssl", "test", 10);
+  EXPECT_EQ(ssl.init, "ssl");
+  sarseg::testing::TempDir dir;
+  const auto expect_refused = [&](const std::vector<std::string>& extra, const std::string& what) {
+    const fs::path out = dir / "refused";
+    std::vector<std::string> keys = {"experiment.arms=[imagenet, random, ssl]"};
+    keys.insert(keys.end(), extra.begin(), extra.end());
+    try {
+      run_experiment(load_experiment_config("quick", std::nullopt, tiny(keys)), {out, "quick"});
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const UserError& error) {
+      EXPECT_NE(std::string(error.what()).find(what), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("ssl arm"), std::string::npos) << error.what();
+    }
+    EXPECT_FALSE(fs::exists(out)) << "output written for " << what;
+  };
+  // The training scenes are too small to give a single region, and nothing else is listed.
+  expect_refused({"ssl.region_size=500"}, "data.unlabelled");
+  // The view does not fit the model.
+  expect_refused({"ssl.region_size=48", "ssl.view_size=40"}, "ssl.view_size");
+  // A listed unlabelled scene that does not exist.
+  try {
+    run_experiment(load_experiment_config("quick", std::nullopt,
+                                          tiny({"experiment.arms=[imagenet, random, ssl]",
+                                                "data.unlabelled=[/nonexistent/scene.tif]"})),
+                   {dir / "missing", "quick"});
+    ADD_FAILURE() << "no error for a missing unlabelled scene";
+  } catch (const UserError& error) {
+    EXPECT_NE(std::string(error.what()).find("data.unlabelled"), std::string::npos) << error.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "missing"));
 }
 
 }  // namespace

@@ -70,6 +70,12 @@ struct Analysis {
 };
 
 Analysis analyse(const ExperimentSummary& summary);
+// The questions of an ssl arm (ArmDescription::init "ssl"): does SAR self-supervised pretraining
+// beat random initialisation, and does it beat ImageNet? Each judged by the verdict rule on the
+// pooled test figure of the headline metric (last-epoch weights), paired per seed, with the
+// seasons, the best checkpoint and convergence as support. analyse() calls it; no ssl arm, no
+// verdict.
+void add_ssl_verdicts(const ExperimentSummary& summary, Analysis& analysis);
 
 // The verdict for one figure (exposed for tests). `subject` names what is compared, e.g.
 // "melt test weighted F1 (last-epoch weights)".

@@ -4,7 +4,8 @@
 //   train defaults (the paper's protocol) -> profile (embedded YAML: quick, paper, autoice; or
 //   "none") -> --config FILE -> --set KEY=VALUE overrides -> validation.
 //
-// Arms: "imagenet" (encoder from its ImageNet weight set), "random" (torchvision's init), or
+// Arms: "imagenet" (encoder from its ImageNet weight set), "random" (torchvision's init), "ssl"
+// (encoder from self-supervised pretraining on the scenes without labels, experiment/ssl.h), or
 // "NAME:INIT[:FREEZE_EPOCHS]" where INIT is anything model.init accepts (random, imagenet, a
 // weight-set name, a weight file) and FREEZE_EPOCHS (or "all") keeps the encoder frozen for that
 // many epochs, e.g. "frozen:imagenet:all".
@@ -19,6 +20,7 @@
 #include "sarseg/infer/options.h"
 #include "sarseg/synth/splits.h"
 #include "sarseg/train/config.h"
+#include "sarseg/train/pretrain.h"
 #include "sarseg/util/config.h"
 
 namespace sarseg::experiment {
@@ -56,6 +58,7 @@ struct ExperimentConfig {
   synth::SplitOptions synth;  // the simulated scenes of data.source=synthetic
   ExperimentSection experiment;
   infer::InferenceOptions inference;  // how the test scenes are predicted
+  train::PretrainOptions ssl;         // the ssl arm's pretraining (ssl.output is not used)
 };
 
 const config::ConfigSchema<ExperimentConfig>& experiment_config_schema();
@@ -71,7 +74,8 @@ ExperimentConfig load_experiment_config(const std::string& profile,
                                         const std::vector<std::string>& overrides);
 void validate(const ExperimentConfig& config);
 
-// "imagenet", "random" or "NAME:INIT[:FREEZE_EPOCHS|all]"; UserError naming `where` otherwise.
+// "imagenet", "random", "ssl" or "NAME:INIT[:FREEZE_EPOCHS|all]"; UserError naming `where`
+// otherwise.
 ArmSpec parse_arm(const std::string& text, const std::string& where, int64_t max_epochs);
 std::vector<ArmSpec> arms_of(const ExperimentConfig& config);
 

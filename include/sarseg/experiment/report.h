@@ -42,6 +42,10 @@ std::string figure_table_markdown(const ExperimentSummary& summary, const Analys
 std::string figure_table_html(const ExperimentSummary& summary, const Analysis& analysis,
                               const std::string& prefix);
 
+// The ssl arm's pretraining section (objective, cost, the collapse monitor's trajectory); "" when
+// the summary has no pretraining.
+std::string pretraining_markdown(const ExperimentSummary& summary);
+std::string pretraining_html(const ExperimentSummary& summary);
 // Standard base64 (RFC 4648) of `bytes`; exposed for tests.
 std::string base64_encode(const std::string& bytes);
 

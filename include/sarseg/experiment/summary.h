@@ -106,6 +106,26 @@ struct DomainDescription {
   int64_t scenes = 0;
 };
 
+// The self-supervised pretraining behind an `ssl` arm: its cost and the collapse monitor's
+// trajectory (one entry per epoch, epoch 0 = before training).
+struct PretrainingRecord {
+  std::string weights;  // relative to the experiment folder
+  std::string encoder;
+  std::string objective;  // vicreg | barlow
+  std::string init;       // encoder start of pretraining
+  std::string scope;      // "once per experiment ..."
+  int64_t scenes = 0;
+  int64_t epochs = 0;
+  int64_t samples_seen = 0;  // regions, two views each
+  double wall_seconds = 0;
+  double train_seconds = 0;
+  std::vector<double> loss;
+  std::vector<double> mean_std;                // per-dimension std of the embeddings, averaged
+  std::vector<double> normalised_std;          // of the L2-normalised embeddings x sqrt(dim)
+  std::vector<double> effective_rank;          // of the embeddings
+  std::vector<double> encoder_effective_rank;  // of the pooled encoder output
+};
+
 struct ExperimentSummary {
   std::string name;
   std::string profile;
@@ -131,6 +151,7 @@ struct ExperimentSummary {
   std::string headline_metric = "weighted_f1";
   double total_seconds = 0;
   nlohmann::json config;  // the resolved configuration, verbatim
+  std::optional<PretrainingRecord> pretraining;  // with an ssl arm (experiment/ssl.h)
 
   const RunResult* find_run(const std::string& arm, int64_t seed) const;
 };
@@ -153,6 +174,8 @@ void to_json(nlohmann::json& j, const ArmDescription& v);
 void from_json(const nlohmann::json& j, ArmDescription& v);
 void to_json(nlohmann::json& j, const DomainDescription& v);
 void from_json(const nlohmann::json& j, DomainDescription& v);
+void to_json(nlohmann::json& j, const PretrainingRecord& v);
+void from_json(const nlohmann::json& j, PretrainingRecord& v);
 void to_json(nlohmann::json& j, const ExperimentSummary& v);
 void from_json(const nlohmann::json& j, ExperimentSummary& v);
 

@@ -37,6 +37,9 @@ struct DataSection {
   std::vector<std::string> train;  // scene files or list files (*.txt, *.list)
   std::vector<std::string> val;
   std::vector<std::string> test;
+  // Scenes without labels for self-supervised pretraining (sarseg pretrain, the ssl arm), besides
+  // the training scenes; training itself does not read them.
+  std::vector<std::string> unlabelled;
   bool physical_units = true;  // netCDF z-scores converted back to dB / degrees
   std::vector<std::string> bands = {"hh_db", "hv_db", "incidence_deg"};
   std::vector<std::string> tasks = {"SOD:6"};  // LABEL:CLASSES[:ce|mse[:WEIGHT]]
