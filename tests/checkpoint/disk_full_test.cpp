@@ -3,72 +3,19 @@
 // the UserError (exit 2) names the file, and nothing is left under the final name or as a
 // temporary.
 #include <gtest/gtest.h>
-#include <sys/mount.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 
 #include "infer/tiny_checkpoint.h"
 #include "sarseg/io/prediction_output.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
+#include "small_tmpfs.h"
 #include "support/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace sarseg;
+using sarseg::testing::SmallTmpfs;
 
 namespace {
-
-// A tmpfs of `kib` KiB on a fresh directory, unmounted when the object dies.
-class SmallTmpfs {
- public:
-  explicit SmallTmpfs(size_t kib) : dir_(scratch_ / "fs") {
-    fs::create_directories(dir_);
-    const std::string options = "size=" + std::to_string(kib) + "k";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, options.c_str()) == 0)
-      mounted_ = true;
-    else
-      why_ = std::strerror(errno);
-  }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  bool mounted() const { return mounted_; }
-  const std::string& why() const { return why_; }
-  const fs::path& dir() const { return dir_; }
-
-  // Fills the filesystem with one file until a write fails (ENOSPC).
-  void fill() const {
-    std::ofstream filler(dir_ / "filler", std::ios::binary);
-    const std::string block(4096, 'x');
-    while (filler.write(block.data(), block.size())) {
-    }
-  }
-
-  // Names in the directory other than `keep` (temporaries or partial files left behind).
-  std::vector<std::string> strays(const std::vector<std::string>& keep) const {
-    std::vector<std::string> names;
-    for (const auto& entry : fs::recursive_directory_iterator(dir_)) {
-      if (entry.is_directory()) continue;
-      const auto name = fs::relative(entry.path(), dir_).string();
-      if (name != "filler" && std::find(keep.begin(), keep.end(), name) == keep.end())
-        names.push_back(name);
-    }
-    return names;
-  }
-
- private:
-  sarseg::testing::TempDir scratch_;
-  fs::path dir_;
-  bool mounted_ = false;
-  std::string why_;
-};
-
-#define SKIP_UNLESS_MOUNTED(tmpfs)                                     \
-  if (!(tmpfs).mounted())                                              \
-  GTEST_SKIP() << "cannot mount a small tmpfs here (" << (tmpfs).why() \
-               << "): the disk-full tests need root or CAP_SYS_ADMIN"
 
 std::string message_of(const std::function<void()>& write) {
   try {
