@@ -42,8 +42,9 @@ void expect_refusal(const sarseg::testing::CommandResult& r, const fs::path& nam
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("sarseg: error: cannot write '" + names.string()), std::string::npos)
       << r.output;
-  if (says_no_space)
+  if (says_no_space) {
     EXPECT_NE(r.output.find("No space left on device"), std::string::npos) << r.output;
+  }
 }
 
 }  // namespace
