@@ -5,9 +5,12 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <string_view>
 
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
+#include "sarseg/util/sha256.h"
 
 namespace fs = std::filesystem;
 
@@ -32,13 +35,47 @@ data::TaskSpec task_from_json(const nlohmann::json& j) {
   return task;
 }
 
+// The checksum trailer after the torch archive: marker, SHA-256 of every byte before the
+// marker (lowercase hex), newline. torch's zip reader is handed the bytes before it.
+constexpr std::string_view kTrailerMarker = "\nSARSEG-SHA256:";
+constexpr size_t kTrailerSize = kTrailerMarker.size() + 64 + 1;
+
+std::string with_trailer(std::string archive_bytes) {
+  const std::string digest = sha256_hex(archive_bytes);
+  archive_bytes.append(kTrailerMarker);
+  archive_bytes.append(digest);
+  archive_bytes.push_back('\n');
+  return archive_bytes;
+}
+
+// The archive bytes of a checkpoint file whose recorded checksum matches (or that predates
+// checksums: `has_checksum` false). UserError when the checksum does not match.
+std::string verified_archive_bytes(const fs::path& path, bool& has_checksum) {
+  std::string bytes = read_file(path);
+  has_checksum = bytes.size() >= kTrailerSize &&
+                 std::string_view(bytes).substr(bytes.size() - kTrailerSize,
+                                                kTrailerMarker.size()) == kTrailerMarker;
+  if (!has_checksum) return bytes;
+  const std::string recorded =
+      bytes.substr(bytes.size() - kTrailerSize + kTrailerMarker.size(), 64);
+  bytes.resize(bytes.size() - kTrailerSize);
+  require(sha256_hex(bytes) == recorded,
+          "checkpoint " + path.string() +
+              " is damaged: its SHA-256 differs from the one recorded when it was written "
+              "(corrupted or partly overwritten file)");
+  return bytes;
+}
+
 torch::serialize::InputArchive open_archive(const fs::path& path, const torch::Device& device) {
   require(fs::is_regular_file(path), "checkpoint " + path.string() + " does not exist");
+  bool has_checksum = false;
+  const std::string bytes = verified_archive_bytes(path, has_checksum);
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path.string(), device);
-  } catch (const c10::Error&) {
-    throw UserError(path.string() + " is not a sarseg checkpoint (not a torch archive)");
+    archive.load_from(bytes.data(), bytes.size(), device);
+  } catch (const std::exception&) {  // c10::Error, or a std::runtime_error from the zip reader
+    throw UserError(path.string() + " is not a sarseg checkpoint (not a torch archive)" +
+                    (has_checksum ? "" : ", or it is damaged: truncated, no checksum record"));
   }
   c10::IValue format;
   require(archive.try_read(kFormatKey, format) && format.isInt(),
@@ -46,6 +83,10 @@ torch::serialize::InputArchive open_archive(const fs::path& path, const torch::D
   require(format.toInt() <= kCheckpointVersion,
           path.string() + " was written by a newer sarseg (checkpoint format " +
               std::to_string(format.toInt()) + "); upgrade sarseg");
+  // Format 2 on always ends with the checksum: without it the file was cut short.
+  require(has_checksum || format.toInt() < 2,
+          "checkpoint " + path.string() +
+              " is damaged: it lacks the checksum record written at its end (truncated file)");
   return archive;
 }
 
@@ -160,9 +201,18 @@ void save_checkpoint(const fs::path& path, const CheckpointMeta& meta, torch::nn
     std::lock_guard<std::mutex> lock(generator.mutex());
     archive.write("torch_rng", generator.get_state());
   }
-  AtomicOutput output(path);
-  archive.save_to(output.temp_path().string());
-  output.commit();
+  std::ostringstream archive_bytes;
+  archive.save_to(archive_bytes);
+  write_file_atomically(path, with_trailer(std::move(archive_bytes).str()));
+}
+
+std::string checkpoint_damage(const fs::path& path) {
+  try {
+    open_archive(path, torch::kCPU);
+    return "";
+  } catch (const UserError& e) {
+    return e.what();
+  }
 }
 
 CheckpointMeta read_checkpoint_meta(const fs::path& path) {

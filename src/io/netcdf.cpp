@@ -5,6 +5,7 @@
 
 #if SARSEG_HAVE_NETCDF
 #include <netcdf.h>
+#include <netcdf_mem.h>
 
 #include <algorithm>
 #include <cmath>
@@ -29,6 +30,12 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
   throw UserError("cannot read '" + path.string() +
                   "': this sarseg was built without netCDF support (SARSEG_WITH_NETCDF=OFF); "
                   "rebuild with libnetcdf or convert the scene to GeoTIFF");
+}
+
+Scene read_ai4arctic_netcdf_memory(std::string_view, const std::string& name,
+                                   const SceneReadOptions&) {
+  throw UserError("cannot read '" + name +
+                  "': this sarseg was built without netCDF support (SARSEG_WITH_NETCDF=OFF)");
 }
 
 void write_ai4arctic_netcdf(const Scene&, const std::filesystem::path& path) {
@@ -496,11 +503,12 @@ Season scene_season(const SceneReadOptions& options, const std::string& season_a
 
 }  // namespace
 
-Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOptions& options) {
-  std::lock_guard<std::mutex> lock(netcdf_mutex());
-  const NcFile file = open_for_reading(path);
+namespace {
+
+// The schema checks and reading of an open file (from disk or from memory).
+Scene read_open_file(const NcFile& file, const SceneReadOptions& options) {
   Scene scene;
-  scene.source_path = path.string();
+  scene.source_path = file.path().string();
   read_sar_grid_size(file, scene);
   read_global_attributes(file, scene);
   const std::string season_attribute = take_schema_attributes(file, scene);
@@ -515,6 +523,29 @@ Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOp
   scene.season = scene_season(options, season_attribute, id_time, scene, file_where(file));
   scene.check_consistent();
   return scene;
+}
+
+}  // namespace
+
+Scene read_ai4arctic_netcdf(const std::filesystem::path& path, const SceneReadOptions& options) {
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
+  const NcFile file = open_for_reading(path);
+  return read_open_file(file, options);
+}
+
+Scene read_ai4arctic_netcdf_memory(std::string_view bytes, const std::string& name,
+                                   const SceneReadOptions& options) {
+  std::lock_guard<std::mutex> lock(netcdf_mutex());
+  // nc_open_mem takes a mutable buffer (it does not write to it with NC_NOWRITE).
+  std::string buffer(bytes);
+  int ncid = -1;
+  const int status = nc_open_mem(name.c_str(), NC_NOWRITE, buffer.size(), buffer.data(), &ncid);
+  if (status != NC_NOERR) {
+    throw UserError("'" + name + "' is not a readable netCDF file (" + nc_strerror(status) +
+                    "); check that it is a complete AI4Arctic .nc file");
+  }
+  const NcFile file(ncid, name);
+  return read_open_file(file, options);
 }
 
 namespace {

@@ -536,7 +536,9 @@ checkpoint::CheckpointMeta make_meta(const Setup& s, int64_t epoch, const nlohma
 
 void copy_atomically(const fs::path& from, const fs::path& to) {
   AtomicOutput output(to);
-  fs::copy_file(from, output.temp_path(), fs::copy_options::overwrite_existing);
+  std::error_code error;
+  fs::copy_file(from, output.temp_path(), fs::copy_options::overwrite_existing, error);
+  if (error) throw UserError("cannot write '" + to.string() + "': " + error.message());
   output.commit();
 }
 
@@ -910,6 +912,17 @@ std::pair<TrainConfig, checkpoint::CheckpointMeta> read_saved_run(const fs::path
   require(fs::is_regular_file(last),
           "--resume " + run_dir.string() +
               ": no checkpoints/last.pt (the run ended before its first epoch); start it again");
+  if (const std::string damage = checkpoint::checkpoint_damage(last); !damage.empty()) {
+    // Refused, never loaded; best.pt is named when it is intact (docs/reliability.md).
+    const fs::path best = run_dir / "checkpoints" / "best.pt";
+    std::string advice = "no intact checkpoint is left; start the run again";
+    if (fs::is_regular_file(best) && checkpoint::checkpoint_damage(best).empty()) {
+      const std::string epoch = std::to_string(checkpoint::read_checkpoint_meta(best).epoch);
+      advice = best.string() + " (epoch " + epoch + ") is intact: copy it over " + last.string() +
+               " to resume after epoch " + epoch + ", or start the run again";
+    }
+    throw UserError("--resume " + run_dir.string() + ": " + damage + "; " + advice);
+  }
   checkpoint::CheckpointMeta meta = checkpoint::read_checkpoint_meta(last);
   TrainConfig config;
   // Checkpoints written while the trainer still owned the simulator hold its synth.* keys: they

@@ -19,11 +19,13 @@ namespace {
 
 std::atomic<unsigned> temp_counter{0};
 
-void fsync_path(const fs::path& path) {
+// 0, or the errno of a failed fsync (a full disk can surface only here, on delayed allocation).
+int fsync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
+  if (fd < 0) return 0;
+  const int error = ::fsync(fd) == 0 ? 0 : errno;
   ::close(fd);
+  return error;
 }
 
 }  // namespace
@@ -49,7 +51,8 @@ AtomicOutput::~AtomicOutput() {
 
 void AtomicOutput::commit() {
   require(fs::exists(temp_), "internal: nothing was written for '" + target_.string() + "'");
-  fsync_path(temp_);
+  if (const int error = fsync_path(temp_))
+    throw UserError("cannot write '" + target_.string() + "': " + std::strerror(error));
   std::error_code error;
   fs::rename(temp_, target_, error);
   if (error) {
@@ -67,7 +70,7 @@ void write_file_atomically(const fs::path& path, std::string_view bytes) {
     require(static_cast<bool>(stream),
             "cannot write '" + path.string() + "': " + std::strerror(errno));
     stream.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    stream.flush();
+    stream.close();  // the last buffered bytes reach the disk (or fail on a full one) here
     require(static_cast<bool>(stream),
             "cannot write '" + path.string() + "': write failed (" + std::strerror(errno) + ")");
   }

@@ -28,6 +28,9 @@ const char* const kNestedKeys[] = {"state_dict", "model", "model_state_dict", "m
 class ZipArchive {
  public:
   ZipArchive(const fs::path& path, const std::string& where) : where_(where) {
+    std::error_code size_error;
+    file_size_ = fs::file_size(path, size_error);
+    if (size_error) file_size_ = 0;
     int error_code = 0;
     archive_ = zip_open(path.c_str(), ZIP_RDONLY, &error_code);
     if (!archive_) {
@@ -101,13 +104,20 @@ class ZipArchive {
     zip_stat_t stat;
     zip_stat_init(&stat);
     require(zip_stat_index(archive_, static_cast<zip_uint64_t>(index), 0, &stat) == 0 &&
-                (stat.valid & ZIP_STAT_SIZE),
+                (stat.valid & ZIP_STAT_SIZE) && (stat.valid & ZIP_STAT_COMP_SIZE),
             where_ + ": cannot read the size of entry '" + name + "'");
+    // The sizes in the zip directory are claims: a few bytes may say 4 GB, and the entry is read
+    // into a buffer of that size. Deflate expands at most 1032-fold; stored entries not at all.
+    require(stat.comp_size <= file_size_ && stat.size <= stat.comp_size * 1032 + 64,
+            where_ + ": entry '" + name + "' claims " + std::to_string(stat.size) + " bytes from " +
+                std::to_string(stat.comp_size) + " compressed in a file of " +
+                std::to_string(file_size_) + "; the archive is corrupt");
     stat.index = static_cast<zip_uint64_t>(index);
     return stat;
   }
 
   std::string where_;
+  uint64_t file_size_ = 0;
   zip_t* archive_ = nullptr;
 };
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <optional>
+#include <unordered_set>
 
 #include "dtypes.h"
 #include "sarseg/util/error.h"
@@ -148,11 +149,13 @@ class Unpickler {
         }
         case 'a': {  // APPEND
           auto item = pop();
+          refuse_cycle(top(), {item});
           expect_kind(top(), Kind::List, "APPEND")->items.push_back(item);
           break;
         }
         case 'e': {  // APPENDS
           auto items = pop_to_mark();
+          refuse_cycle(top(), items);
           auto& list = expect_kind(top(), Kind::List, "APPENDS")->items;
           list.insert(list.end(), items.begin(), items.end());
           break;
@@ -160,11 +163,13 @@ class Unpickler {
         case 's': {  // SETITEM
           auto value = pop();
           auto key = pop();
+          refuse_cycle(top(), {key, value});
           add_entries(*expect_kind(top(), Kind::Dict, "SETITEM"), {key, value});
           break;
         }
         case 'u': {  // SETITEMS
           auto items = pop_to_mark();
+          refuse_cycle(top(), items);
           add_entries(*expect_kind(top(), Kind::Dict, "SETITEMS"), items);
           break;
         }
@@ -308,6 +313,26 @@ class Unpickler {
   const PickleRef& expect_kind(const PickleRef& value, Kind kind, const char* opcode) const {
     check(value->kind == kind, std::string(opcode) + " applied to the wrong kind of object");
     return value;
+  }
+  // A container that would hold itself (through the memo) is refused: no state_dict does that, and
+  // the shared_ptr cycle would never be freed (found by fuzz_unpickler).
+  void refuse_cycle(const PickleRef& container, const std::vector<PickleRef>& items) const {
+    std::vector<const PickleValue*> pending;
+    std::unordered_set<const PickleValue*> seen;
+    for (const auto& item : items)
+      pending.push_back(item.get());
+    while (!pending.empty()) {
+      const PickleValue* value = pending.back();
+      pending.pop_back();
+      check(value != container.get(), "a container refers to itself; not a state_dict pickle");
+      if (!seen.insert(value).second) continue;
+      for (const auto& item : value->items)
+        pending.push_back(item.get());
+      for (const auto& [key, item] : value->entries) {
+        pending.push_back(key.get());
+        pending.push_back(item.get());
+      }
+    }
   }
   void add_entries(PickleValue& dict, const std::vector<PickleRef>& items) {
     check(items.size() % 2 == 0, "odd number of items for a dict");

@@ -68,7 +68,9 @@ TEST(Analysis, DisagreeingSeedsAreMixed) {
       for (auto& e : run.evaluations)
         for (auto& m : e.seasons)
           if (m.season == "melt") m.weighted_f1 += 0.2;
-  const Verdict& melt = verdict_for(analyse(s), "test.last.melt.weighted_f1");
+  // The analysis outlives the reference into it (ASan: heap-use-after-free on a temporary).
+  const Analysis analysis = analyse(s);
+  const Verdict& melt = verdict_for(analysis, "test.last.melt.weighted_f1");
   EXPECT_EQ(melt.level, VerdictLevel::kMixed) << melt.answer;
 }
 

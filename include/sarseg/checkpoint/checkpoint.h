@@ -19,8 +19,11 @@ namespace sarseg::checkpoint {
 // Keys: "sarseg_checkpoint" (format version), "meta" (JSON text: model spec, normalisation, tasks,
 // scoring, epoch, the resolved config YAML and the trainer state), "model" (parameters and
 // buffers), "optimizer" (optional), "torch_rng" (the default CPU generator state).
+// After the archive (format 2 on): "\nSARSEG-SHA256:" + the SHA-256 of the archive bytes (hex)
+// + "\n", so that a truncated or bit-flipped file is refused instead of loaded
+// (docs/reliability.md). Format 1 files (no checksum) are still read.
 
-inline constexpr int kCheckpointVersion = 1;
+inline constexpr int kCheckpointVersion = 2;
 
 struct CheckpointMeta {
   models::ModelSpec spec;
@@ -48,7 +51,11 @@ std::filesystem::path resolve_checkpoint_path(const std::filesystem::path& check
 void save_checkpoint(const std::filesystem::path& path, const CheckpointMeta& meta,
                      torch::nn::Module& model, const torch::optim::Optimizer* optimizer);
 
-// UserError naming the file when it is missing or not a sarseg checkpoint.
+// "" when `path` is a complete checkpoint whose recorded checksum matches (or a format 1 file that
+// loads), else the one-line reason it cannot be used (missing, damaged, not a checkpoint).
+std::string checkpoint_damage(const std::filesystem::path& path);
+
+// UserError naming the file when it is missing, damaged (checksum) or not a sarseg checkpoint.
 CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path);
 // Loads weights (and the optimizer state and torch RNG state when given) onto `device`.
 void load_checkpoint_state(const std::filesystem::path& path, torch::nn::Module& model,

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "sarseg/io/scene.h"
 #include "sarseg/io/scene_io.h"
@@ -21,6 +22,10 @@ bool netcdf_supported();
 // for anything that does not follow the schema.
 Scene read_ai4arctic_netcdf(const std::filesystem::path& path,
                             const SceneReadOptions& options = {});
+// The same from the bytes of a file held in memory (nc_open_mem); `name` stands for the file in
+// error messages.
+Scene read_ai4arctic_netcdf_memory(std::string_view bytes, const std::string& name,
+                                   const SceneReadOptions& options = {});
 
 // Writes `scene` in the same schema (netCDF-4, deflate). Bands in dB/deg are z-scored with the
 // published statistics; "zscore" bands are written as they are. Invalid pixels get the fill 0
