@@ -36,6 +36,8 @@ struct DataSection {
   std::vector<std::string> train;  // scene files or list files (*.txt, *.list)
   std::vector<std::string> val;
   std::vector<std::string> test;
+  std::string store;           // scene store folder for train/val scenes; empty = in memory
+  bool store_prepare = true;   // prepare scenes missing from the store (false: refuse them)
   bool physical_units = true;  // netCDF z-scores converted back to dB / degrees
   std::vector<std::string> bands = {"hh_db", "hv_db", "incidence_deg"};
   std::vector<std::string> tasks = {"SOD:6"};  // LABEL:CLASSES[:ce|mse[:WEIGHT]]
