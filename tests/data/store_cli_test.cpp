@@ -50,12 +50,12 @@ TEST(DataCli, ConcurrentPreparersShareOneStore) {
   sarseg::testing::TempDir dir;
   const fs::path list = write_scenes(dir.path());
   const fs::path store = dir / "store";
-  const std::string prepare = testing::sarseg_binary() + " data prepare " + quoted(list) + " " +
-                              quoted(dir / "s2.nc") + " --out " + quoted(store);
+  const std::string prepare = sarseg::testing::sarseg_binary() + " data prepare " + quoted(list) +
+                              " " + quoted(dir / "s2.nc") + " --out " + quoted(store);
   // Two processes at once, through the shell (each renames complete entries).
-  const auto both =
-      testing::run_sarseg("--version && (" + prepare + " > " + quoted(dir / "a.log") + " 2>&1 & " +
-                          prepare + " > " + quoted(dir / "b.log") + " 2>&1; wait)");
+  const auto both = sarseg::testing::run_sarseg("--version && (" + prepare + " > " +
+                                                quoted(dir / "a.log") + " 2>&1 & " + prepare +
+                                                " > " + quoted(dir / "b.log") + " 2>&1; wait)");
   ASSERT_EQ(both.exit_code, 0) << both.output;
   for (const char* log : {"a.log", "b.log"})
     EXPECT_NE(read_file(dir / log).find("scenes         3"), std::string::npos)
@@ -66,20 +66,20 @@ TEST(DataCli, ConcurrentPreparersShareOneStore) {
     ++entries;
   }
   EXPECT_EQ(entries, 3u);
-  const auto again = testing::run_sarseg("data prepare " + quoted(list) + " " +
-                                         quoted(dir / "s2.nc") + " --out " + quoted(store));
+  const auto again = sarseg::testing::run_sarseg("data prepare " + quoted(list) + " " +
+                                                 quoted(dir / "s2.nc") + " --out " + quoted(store));
   ASSERT_EQ(again.exit_code, 0) << again.output;
-  EXPECT_EQ(count_lines_with(again.output, "reused"), 3u) << again.output;
+  EXPECT_EQ(count_lines_with(again.output, "] reused"), 3u) << again.output;
   EXPECT_NE(again.output.find("MiB per scene"), std::string::npos) << again.output;
 
   // Two training processes read the store at once (no preparing allowed).
   const std::string bench =
-      testing::sarseg_binary() + " bench train --steps 2 --warmup 0" + kTraining +
+      sarseg::testing::sarseg_binary() + " bench train --steps 2 --warmup 0" + kTraining +
       " --set data.train=[" + list.string() + "] --set data.val=[" + (dir / "s2.nc").string() +
       "] --set data.store=" + store.string() + " --set data.store_prepare=false";
-  const auto readers =
-      testing::run_sarseg("--version && (" + bench + " > " + quoted(dir / "c.log") + " 2>&1 & " +
-                          bench + " > " + quoted(dir / "d.log") + " 2>&1; wait)");
+  const auto readers = sarseg::testing::run_sarseg("--version && (" + bench + " > " +
+                                                   quoted(dir / "c.log") + " 2>&1 & " + bench +
+                                                   " > " + quoted(dir / "d.log") + " 2>&1; wait)");
   ASSERT_EQ(readers.exit_code, 0) << readers.output;
   for (const char* log : {"c.log", "d.log"})
     EXPECT_NE(read_file(dir / log).find("data wait"), std::string::npos) << read_file(dir / log);
@@ -88,14 +88,14 @@ TEST(DataCli, ConcurrentPreparersShareOneStore) {
 TEST(DataCli, AMissingBandExitsTwoNamingTheSceneAndTheBand) {
   sarseg::testing::TempDir dir;
   const fs::path list = write_scenes(dir.path());
-  const auto result =
-      testing::run_sarseg("data prepare " + quoted(list) + " --out " + quoted(dir / "store") +
-                          " --set data.bands=[hh_db,hv_db,btemp_18_7h]");
+  const auto result = sarseg::testing::run_sarseg("data prepare " + quoted(list) + " --out " +
+                                                  quoted(dir / "store") +
+                                                  " --set data.bands=[hh_db,hv_db,btemp_18_7h]");
   EXPECT_EQ(result.exit_code, 2) << result.output;
   EXPECT_NE(result.output.find("btemp_18_7h"), std::string::npos) << result.output;
   EXPECT_NE(result.output.find("s0.nc"), std::string::npos) << result.output;
   // Training with the store refuses it the same way, before anything is trained.
-  const auto train = testing::run_sarseg(
+  const auto train = sarseg::testing::run_sarseg(
       "train" + kTraining + " --set data.train=[" + list.string() + "] --set data.val=[" +
       (dir / "s2.nc").string() + "] --set data.store=" + (dir / "store").string() +
       " --set data.bands=[hh_db,btemp_18_7h] --set output.dir=" + (dir / "run").string());
