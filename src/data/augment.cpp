@@ -22,26 +22,16 @@ AugmentDraw draw_augment(const AugmentOptions& options, Rng& rng) {
   return draw;
 }
 
-Patch extract_patch(const PreparedScene& scene, int64_t row, int64_t col, int64_t crop) {
+Patch extract_patch(const SceneWindows& scene, int64_t row, int64_t col, int64_t crop) {
+  const SceneWindows::Shape shape = scene.shape();
   Patch patch;
   patch.size = crop;
-  patch.channels = scene.channels;
-  patch.input.resize(static_cast<size_t>(scene.channels * crop * crop));
-  const size_t plane = static_cast<size_t>(scene.height * scene.width);
-  for (int64_t c = 0; c < scene.channels; ++c) {
-    for (int64_t r = 0; r < crop; ++r) {
-      const float* src = scene.input.data() + static_cast<size_t>(c) * plane +
-                         static_cast<size_t>((row + r) * scene.width + col);
-      std::memcpy(patch.input.data() + static_cast<size_t>((c * crop + r) * crop), src,
-                  static_cast<size_t>(crop) * sizeof(float));
-    }
-  }
-  for (const auto& target : scene.targets) {
+  patch.channels = shape.channels;
+  patch.input.resize(static_cast<size_t>(shape.channels * crop * crop));
+  scene.read_input(patch.input.data(), row, col, crop, crop);
+  for (int64_t t = 0; t < shape.tasks; ++t) {
     std::vector<uint8_t> label(static_cast<size_t>(crop * crop));
-    for (int64_t r = 0; r < crop; ++r)
-      std::memcpy(label.data() + static_cast<size_t>(r * crop),
-                  target.data() + static_cast<size_t>((row + r) * scene.width + col),
-                  static_cast<size_t>(crop));
+    scene.read_target(t, label.data(), row, col, crop, crop);
     patch.labels.push_back(std::move(label));
   }
   return patch;
@@ -136,20 +126,21 @@ Patch resize_patch(const Patch& patch, int64_t size) {
   return out;
 }
 
-Patch make_sample(const PreparedScene& scene, int64_t row, int64_t col, int64_t patch_size,
+Patch make_sample(const SceneWindows& scene, int64_t row, int64_t col, int64_t patch_size,
                   const AugmentDraw& draw) {
   Patch patch;
   if (draw.zoom == 1.0) {
     patch = extract_patch(scene, row, col, patch_size);
   } else {
     // Zoom > 1 magnifies: a smaller window around the same centre, resampled up.
-    const int64_t limit = std::min(scene.height, scene.width);
+    const SceneWindows::Shape shape = scene.shape();
+    const int64_t limit = std::min(shape.height, shape.width);
     const int64_t crop = std::clamp<int64_t>(
         static_cast<int64_t>(std::lround(static_cast<double>(patch_size) / draw.zoom)), 1, limit);
     const int64_t top =
-        std::clamp<int64_t>(row + patch_size / 2 - crop / 2, 0, scene.height - crop);
+        std::clamp<int64_t>(row + patch_size / 2 - crop / 2, 0, shape.height - crop);
     const int64_t left =
-        std::clamp<int64_t>(col + patch_size / 2 - crop / 2, 0, scene.width - crop);
+        std::clamp<int64_t>(col + patch_size / 2 - crop / 2, 0, shape.width - crop);
     patch = extract_patch(scene, top, left, crop);
     if (crop != patch_size) patch = resize_patch(patch, patch_size);
   }

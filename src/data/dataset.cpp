@@ -1,6 +1,7 @@
 #include "sarseg/data/dataset.h"
 
 #include <array>
+#include <cstring>
 
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
@@ -82,17 +83,56 @@ void check_scenes(const std::vector<io::Scene>& scenes, const std::vector<std::s
       std::array<int64_t, 256> histogram{};
       for (uint8_t v : it->second.data)
         ++histogram[v];
-      for (int value = static_cast<int>(task.classes); value < 255; ++value) {
-        if (histogram[static_cast<size_t>(value)] == 0 || value == ignore_label) continue;
-        throw UserError(scene_name(scene) + " (" + split + "): label '" + task.label +
-                        "' has value " + std::to_string(value) + " in " +
-                        std::to_string(histogram[static_cast<size_t>(value)]) +
-                        " pixels but the task has " + std::to_string(task.classes) +
-                        " classes (0.." + std::to_string(task.classes - 1) +
-                        ", 255 = no label); fix data.tasks or set data.ignore_label");
-      }
+      check_label_values(histogram, task, ignore_label, scene_name(scene), split);
     }
   }
+}
+
+void check_label_values(const std::array<int64_t, 256>& histogram, const TaskSpec& task,
+                        int ignore_label, const std::string& scene_name, const std::string& split) {
+  for (int value = static_cast<int>(task.classes); value < 255; ++value) {
+    if (histogram[static_cast<size_t>(value)] == 0 || value == ignore_label) continue;
+    throw UserError(scene_name + " (" + split + "): label '" + task.label + "' has value " +
+                    std::to_string(value) + " in " +
+                    std::to_string(histogram[static_cast<size_t>(value)]) +
+                    " pixels but the task has " + std::to_string(task.classes) + " classes (0.." +
+                    std::to_string(task.classes - 1) +
+                    ", 255 = no label); fix data.tasks or set data.ignore_label");
+  }
+}
+
+std::vector<const SceneWindows*> scene_pointers(const std::vector<PreparedScene>& scenes) {
+  std::vector<const SceneWindows*> out;
+  for (const auto& scene : scenes)
+    out.push_back(&scene);
+  return out;
+}
+
+SceneWindows::Shape PreparedScene::shape() const {
+  return {id, height, width, channels, static_cast<int64_t>(targets.size())};
+}
+
+void PreparedScene::read_input(float* dst, int64_t row, int64_t col, int64_t h, int64_t w) const {
+  const size_t plane = static_cast<size_t>(height * width);
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t r = 0; r < h; ++r)
+      std::memcpy(dst + static_cast<size_t>((c * h + r) * w),
+                  input.data() + static_cast<size_t>(c) * plane +
+                      static_cast<size_t>((row + r) * width + col),
+                  static_cast<size_t>(w) * sizeof(float));
+}
+
+void PreparedScene::read_target(int64_t task, uint8_t* dst, int64_t row, int64_t col, int64_t h,
+                                int64_t w) const {
+  const auto& target = targets[static_cast<size_t>(task)];
+  for (int64_t r = 0; r < h; ++r)
+    std::memcpy(dst + static_cast<size_t>(r * w),
+                target.data() + static_cast<size_t>((row + r) * width + col),
+                static_cast<size_t>(w));
+}
+
+int64_t PreparedScene::count_valid(int64_t row, int64_t col, int64_t h, int64_t w) const {
+  return sample_valid.count(row, col, h, w);
 }
 
 ValidityIndex::ValidityIndex(const std::vector<uint8_t>& mask, int64_t height, int64_t width)
@@ -117,6 +157,18 @@ int64_t ValidityIndex::count(int64_t row, int64_t col, int64_t height, int64_t w
          sums_[static_cast<size_t>(row * stride + col)];
 }
 
+std::vector<uint8_t> masked_target(const std::vector<uint8_t>& label,
+                                   const std::vector<uint8_t>& valid, int ignore_label) {
+  std::vector<uint8_t> target(label.size());
+  for (size_t i = 0; i < label.size(); ++i) {
+    const uint8_t v = label[i];
+    target[i] = (!valid[i] || v == io::kLabelFill || static_cast<int>(v) == ignore_label)
+                    ? io::kLabelFill
+                    : v;
+  }
+  return target;
+}
+
 PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normalization,
                             const std::vector<TaskSpec>& tasks, int ignore_label) {
   PreparedScene out;
@@ -132,15 +184,7 @@ PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normali
   normalizer.window(out.input.data(), 0, 0, scene.height, scene.width);
   const std::vector<uint8_t>& valid = normalizer.valid().data;
   for (const auto& task : tasks) {
-    const auto& label = scene.labels.at(task.label).data;
-    std::vector<uint8_t> target(pixels);
-    for (size_t i = 0; i < pixels; ++i) {
-      const uint8_t v = label[i];
-      target[i] = (!valid[i] || v == io::kLabelFill || static_cast<int>(v) == ignore_label)
-                      ? io::kLabelFill
-                      : v;
-    }
-    out.targets.push_back(std::move(target));
+    out.targets.push_back(masked_target(scene.labels.at(task.label).data, valid, ignore_label));
   }
   std::vector<uint8_t> sample_mask(pixels);
   for (size_t i = 0; i < pixels; ++i)

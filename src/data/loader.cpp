@@ -40,7 +40,12 @@ std::vector<ShardRange> BatchLoader::shard_ranges(int64_t count, int64_t batch_s
 BatchLoader::BatchLoader(const std::vector<PreparedScene>& scenes,
                          std::vector<PatchLocation> patches, const LoaderOptions& options,
                          int64_t epoch)
-    : scenes_(scenes), patches_(std::move(patches)), options_(options), epoch_(epoch) {
+    : BatchLoader(scene_pointers(scenes), std::move(patches), options, epoch) {}
+
+BatchLoader::BatchLoader(std::vector<const SceneWindows*> scenes,
+                         std::vector<PatchLocation> patches, const LoaderOptions& options,
+                         int64_t epoch)
+    : scenes_(std::move(scenes)), patches_(std::move(patches)), options_(options), epoch_(epoch) {
   order_ =
       epoch_order(static_cast<int64_t>(patches_.size()), options_.seed, epoch_, options_.shuffle);
   ranges_ = shard_ranges(static_cast<int64_t>(patches_.size()), options_.batch_size, options_.shard,
@@ -66,8 +71,10 @@ Batch BatchLoader::build(int64_t batch_index) const {
   const int64_t begin = range.begin;
   const int64_t n = range.end - range.begin;
   const int64_t p = options_.patch_size;
-  const int64_t channels = scenes_.empty() ? 0 : scenes_.front().channels;
-  const size_t tasks = scenes_.empty() ? 0 : scenes_.front().targets.size();
+  const SceneWindows::Shape first =
+      scenes_.empty() ? SceneWindows::Shape{} : scenes_.front()->shape();
+  const int64_t channels = first.channels;
+  const size_t tasks = static_cast<size_t>(first.tasks);
   Batch batch;
   batch.index = batch_index;
   batch.global_size = range.global_size;
@@ -79,7 +86,7 @@ Batch BatchLoader::build(int64_t batch_index) const {
   for (int64_t k = 0; k < n; ++k) {
     const int64_t sample = order_[static_cast<size_t>(begin + k)];
     const PatchLocation& location = patches_[static_cast<size_t>(sample)];
-    const auto& scene = scenes_[static_cast<size_t>(location.scene)];
+    const SceneWindows& scene = *scenes_[static_cast<size_t>(location.scene)];
     // The draw depends on (seed, epoch, position in the epoch) only.
     Rng rng(Rng::mix(options_.seed, {0xa11ce5ULL, static_cast<uint64_t>(epoch_),
                                      static_cast<uint64_t>(begin + k)}));

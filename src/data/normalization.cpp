@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
@@ -45,40 +46,48 @@ std::vector<std::string> normalization_method_names() {
   return {"training", "training-scene-average", "ai4arctic", "none"};
 }
 
-Normalization compute_normalization(const std::vector<const io::Scene*>& scenes,
-                                    const std::vector<std::string>& bands,
-                                    NormalizationMethod method) {
-  require(!scenes.empty(), "cannot compute normalisation statistics: no training scenes");
+BandSums band_sums(const io::Scene& scene, const std::string& name) {
+  const io::Band& band = scene.band(name);
+  // long double sums over every valid pixel, so that pooled statistics of many scenes keep their
+  // precision.
+  BandSums sums;
+  for (int64_t i = 0; i < static_cast<int64_t>(band.pixels.data.size()); ++i) {
+    const float v = band.pixels.data[static_cast<size_t>(i)];
+    if (!std::isfinite(v)) continue;
+    if (!scene.valid.empty() && scene.valid.data[static_cast<size_t>(i)] == 0) continue;
+    sums.sum += v;
+    sums.sum_sq += static_cast<long double>(v) * v;
+    ++sums.count;
+  }
+  return sums;
+}
+
+Normalization normalization_from_sums(const std::vector<std::vector<BandSums>>& sums,
+                                      const std::vector<std::string>& bands,
+                                      NormalizationMethod method) {
+  require(!sums.empty(), "cannot compute normalisation statistics: no training scenes");
   Normalization result;
   result.bands = bands;
   result.source = method == NormalizationMethod::kSceneAverage
                       ? "training statistics (average of per-scene mean and std)"
                       : "training statistics (pooled valid pixels)";
-  for (const auto& name : bands) {
-    // Pooled: long double sums over every valid pixel; scene average: per-scene mean/std averaged.
+  for (size_t b = 0; b < bands.size(); ++b) {
+    const std::string& name = bands[b];
+    // Pooled: the sums over every scene; scene average: per-scene mean/std averaged.
     long double sum = 0, sum_sq = 0;
     int64_t count = 0;
     double mean_of_means = 0, mean_of_stds = 0;
     int64_t scenes_used = 0;
-    for (const io::Scene* scene : scenes) {
-      const io::Band& band = scene->band(name);
-      long double s = 0, s2 = 0;
-      int64_t n = 0;
-      for (int64_t i = 0; i < static_cast<int64_t>(band.pixels.data.size()); ++i) {
-        const float v = band.pixels.data[static_cast<size_t>(i)];
-        if (!std::isfinite(v)) continue;
-        if (!scene->valid.empty() && scene->valid.data[static_cast<size_t>(i)] == 0) continue;
-        s += v;
-        s2 += static_cast<long double>(v) * v;
-        ++n;
-      }
-      sum += s;
-      sum_sq += s2;
-      count += n;
-      if (n > 0) {
-        const long double m = s / n;
+    for (const auto& scene : sums) {
+      const BandSums& band = scene.at(b);
+      sum += band.sum;
+      sum_sq += band.sum_sq;
+      count += band.count;
+      if (band.count > 0) {
+        const long double m = band.sum / band.count;
         mean_of_means += static_cast<double>(m);
-        mean_of_stds += std::sqrt(std::max(0.0, static_cast<double>(s2 / n - m * m)));
+        mean_of_stds +=
+            std::sqrt(std::max(0.0, static_cast<double>(band.sum_sq / band.count - m * m)));
         ++scenes_used;
       }
     }
@@ -101,6 +110,19 @@ Normalization compute_normalization(const std::vector<const io::Scene*>& scenes,
   return result;
 }
 
+Normalization compute_normalization(const std::vector<const io::Scene*>& scenes,
+                                    const std::vector<std::string>& bands,
+                                    NormalizationMethod method) {
+  require(!scenes.empty(), "cannot compute normalisation statistics: no training scenes");
+  std::vector<std::vector<BandSums>> sums;
+  for (const io::Scene* scene : scenes) {
+    sums.emplace_back();
+    for (const auto& name : bands)
+      sums.back().push_back(band_sums(*scene, name));
+  }
+  return normalization_from_sums(sums, bands, method);
+}
+
 Normalization ai4arctic_normalization(const std::vector<std::string>& bands) {
   Normalization result;
   result.bands = bands;
@@ -120,9 +142,9 @@ Normalization ai4arctic_normalization(const std::vector<std::string>& bands) {
 
 namespace {
 
-Normalization statistics_for(NormalizationMethod method,
-                             const std::vector<const io::Scene*>& scenes,
-                             const std::vector<std::string>& bands) {
+// The methods that need no scene: published or none; null for the computed ones.
+std::optional<Normalization> fixed_statistics(NormalizationMethod method,
+                                              const std::vector<std::string>& bands) {
   switch (method) {
     case NormalizationMethod::kAi4Arctic:
       return ai4arctic_normalization(bands);
@@ -135,8 +157,15 @@ Normalization statistics_for(NormalizationMethod method,
       return result;
     }
     default:
-      return compute_normalization(scenes, bands, method);
+      return std::nullopt;
   }
+}
+
+Normalization statistics_for(NormalizationMethod method,
+                             const std::vector<const io::Scene*>& scenes,
+                             const std::vector<std::string>& bands) {
+  if (auto fixed = fixed_statistics(method, bands)) return *fixed;
+  return compute_normalization(scenes, bands, method);
 }
 
 }  // namespace
@@ -152,6 +181,16 @@ Normalization make_normalization(NormalizationMethod method,
       result.units.push_back(band != nullptr ? band->units : "");
     }
   }
+  return result;
+}
+
+Normalization make_normalization(NormalizationMethod method,
+                                 const std::vector<std::vector<BandSums>>& sums,
+                                 const std::vector<std::string>& bands,
+                                 const std::vector<std::string>& units) {
+  auto fixed = fixed_statistics(method, bands);
+  Normalization result = fixed ? *fixed : normalization_from_sums(sums, bands, method);
+  if (!sums.empty()) result.units = units;
   return result;
 }
 
@@ -277,10 +316,20 @@ void SceneNormalizer::window(float* dst, int64_t y, int64_t x, int64_t h, int64_
       std::fill(row, row + first, 0.0f);
       const float* src = band.pixels + gy * width + x;
       const uint8_t* valid = valid_.data.data() + gy * width + x;
-      for (int64_t j = first; j < last; ++j)
-        row[j] = valid[j] ? (src[j] - band.mean) * band.inv_std : 0.0f;
+      normalise_row(row + first, src + first, valid + first, last - first, band.mean, band.inv_std);
       std::fill(row + last, row + w, 0.0f);
     }
+  }
+}
+
+void SceneNormalizer::normalise_row(float* dst, const float* src, const uint8_t* valid, int64_t n,
+                                    float mean, float inv_std) {
+  if (valid) {
+    for (int64_t j = 0; j < n; ++j)
+      dst[j] = valid[j] ? (src[j] - mean) * inv_std : 0.0f;
+  } else {
+    for (int64_t j = 0; j < n; ++j)
+      dst[j] = std::isfinite(src[j]) ? (src[j] - mean) * inv_std : 0.0f;
   }
 }
 

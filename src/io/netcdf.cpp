@@ -1,5 +1,7 @@
 #include "sarseg/io/netcdf.h"
 
+#include "sarseg/io/window_reader.h"
+
 #include "sarseg/build_config.h"
 #include "sarseg/util/error.h"
 
@@ -49,6 +51,12 @@ void write_autoice_submission(const std::filesystem::path& path, const std::stri
   throw UserError("cannot write the AutoICE submission '" + path.string() +
                   "': this sarseg was built without netCDF support (SARSEG_WITH_NETCDF=OFF); "
                   "rebuild with libnetcdf or leave out the submission");
+}
+
+std::unique_ptr<RasterWindowReader> open_netcdf_window_reader(const std::filesystem::path& path,
+                                                              const std::string&) {
+  throw UserError("cannot read '" + path.string() +
+                  "': this sarseg was built without netCDF support (SARSEG_WITH_NETCDF=OFF)");
 }
 
 #else
@@ -811,6 +819,57 @@ void write_autoice_submission(const std::filesystem::path& path, const std::stri
     file.check(nc_put_var_uchar(ncid, variables[i++], raster.data.data()), "writing " + chart);
   file.close();
   output.commit();
+}
+
+namespace {
+
+// A SAR-grid variable read by hyperslab; the file stays open (under the library lock).
+class NetcdfWindowReader : public RasterWindowReader {
+ public:
+  NetcdfWindowReader(const std::filesystem::path& path, const std::string& variable)
+      : file_(open(path), path) {
+    std::lock_guard<std::mutex> lock(netcdf_mutex());
+    file_.check(nc_inq_varid(file_.id(), variable.c_str(), &varid_),
+                "finding variable '" + variable + "'");
+    int dims[2] = {-1, -1};
+    int rank = 0;
+    file_.check(nc_inq_varndims(file_.id(), varid_, &rank), "reading '" + variable + "'");
+    require(rank == 2, "netCDF file '" + path.string() + "': '" + variable + "' is not 2-D");
+    file_.check(nc_inq_vardimid(file_.id(), varid_, dims), "reading '" + variable + "'");
+    size_t lines = 0, samples = 0;
+    file_.check(nc_inq_dimlen(file_.id(), dims[0], &lines), "reading dimensions");
+    file_.check(nc_inq_dimlen(file_.id(), dims[1], &samples), "reading dimensions");
+    height_ = static_cast<int64_t>(lines);
+    width_ = static_cast<int64_t>(samples);
+  }
+  int64_t height() const override { return height_; }
+  int64_t width() const override { return width_; }
+  void read(float* dst, int64_t row, int64_t col, int64_t h, int64_t w) override {
+    const size_t start[2] = {static_cast<size_t>(row), static_cast<size_t>(col)};
+    const size_t count[2] = {static_cast<size_t>(h), static_cast<size_t>(w)};
+    std::lock_guard<std::mutex> lock(netcdf_mutex());
+    file_.check(nc_get_vara_float(file_.id(), varid_, start, count, dst), "reading a window");
+  }
+
+ private:
+  static int open(const std::filesystem::path& path) {
+    std::lock_guard<std::mutex> lock(netcdf_mutex());
+    int ncid = -1;
+    const int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
+    if (status != NC_NOERR)
+      throw UserError("cannot open '" + path.string() + "': " + nc_strerror(status));
+    return ncid;
+  }
+  NcFile file_;
+  int varid_ = -1;
+  int64_t height_ = 0, width_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RasterWindowReader> open_netcdf_window_reader(const std::filesystem::path& path,
+                                                              const std::string& raster) {
+  return std::make_unique<NetcdfWindowReader>(path, raster);
 }
 
 #endif

@@ -9,6 +9,7 @@
 #include <limits>
 #include <vector>
 
+#include "sarseg/synth/aux_grids.h"
 #include "sarseg/synth/fields.h"
 #include "sarseg/synth/random.h"
 #include "sarseg/util/error.h"
@@ -1107,6 +1108,9 @@ io::Scene generate_scene(const SynthSpec& spec, SynthTruth* truth) {
                 pixel_labels(std::move(surface), land), scene);
   scene.valid = io::Raster<uint8_t>(grid.h, grid.w, 1);
   record_synth_attributes(spec, weather.wind_ms, polygons.size(), swath.near_range_left, scene);
+  const auto sic = scene.labels.find("SIC");
+  scene.aux = make_aux_grids(land, sic == scene.labels.end() ? io::LabelRaster{} : sic->second,
+                             spec.pixel_spacing_m, weather.wind_ms, spec.seed);
 
   if (truth != nullptr) {
     truth->hh_sigma0 = std::move(backscatter.hh_sigma0);

@@ -114,6 +114,13 @@ void add_data_keys(Schema& s) {
       "scenes without labels for self-supervised pretraining (sarseg pretrain, the ssl arm), "
       "besides the training scenes; not used by training");
   s.add(
+      "data.store", [](TrainConfig & c) -> auto& { return c.data.store; },
+      "scene store folder: training and validation scenes prepared once there and read by "
+      "window (data.source=files); empty = read whole into memory");
+  s.add(
+      "data.store_prepare", [](TrainConfig & c) -> auto& { return c.data.store_prepare; },
+      "prepare scenes missing from data.store (and rebuild damaged entries); false: refuse them");
+  s.add(
       "data.physical_units", [](TrainConfig & c) -> auto& { return c.data.physical_units; },
       "convert AI4Arctic netCDF z-scores back to dB and degrees when reading");
   s.add(
@@ -320,6 +327,9 @@ void validate(const TrainConfig& c) {
   require(c.data.loader_threads >= 0 && c.data.loader_threads <= 64,
           "data.loader_threads must be between 0 and 64");
   require(c.data.prefetch_batches >= 1, "data.prefetch_batches must be at least 1");
+  require(c.data.store.empty() || c.data.source == "files",
+          "data.store holds scene files' preparations: it needs data.source=files (not " +
+              c.data.source + ")");
   require(c.data.ignore_label >= -1 && c.data.ignore_label < 255,
           "data.ignore_label must be -1 (none) or a label value 0..254");
   require(c.optim.lr > 0.0, "optim.lr must be positive");

@@ -16,6 +16,7 @@
 #include "sarseg/data/loader.h"
 #include "sarseg/data/random.h"
 #include "sarseg/data/sampler.h"
+#include "sarseg/data/scene_store.h"
 #include "sarseg/eval/metrics.h"
 #include "sarseg/eval/uncertainty.h"
 #include "sarseg/models/layers.h"
@@ -150,7 +151,9 @@ struct Setup {
   TrainConfig config;
   std::vector<data::TaskSpec> tasks;
   data::Normalization normalization;
-  std::vector<data::PreparedScene> train, val;
+  // Prepared in memory or read from a scene store; the owners keep them alive.
+  std::vector<std::shared_ptr<const data::SceneWindows>> scene_owners;
+  std::vector<const data::SceneWindows*> train, val;
   std::vector<data::PatchLocation> train_patches;  // drawn once (unused when resampling)
   std::vector<data::PatchLocation> val_patches;
   models::ModelSpec spec;
@@ -174,10 +177,10 @@ data::SamplerOptions sampler_options(const TrainConfig& c, bool validation) {
   return options;
 }
 
-std::vector<data::PatchLocation> draw(const std::vector<data::PreparedScene>& scenes,
+std::vector<data::PatchLocation> draw(const std::vector<const data::SceneWindows*>& scenes,
                                       const data::SamplerOptions& options, uint64_t seed,
                                       const std::string& split) {
-  auto result = data::draw_patches(scenes, options, seed, split);
+  auto result = data::draw_window_patches(scenes, options, seed, split);
   for (const auto& warning : result.warnings)
     sarseg::log::warn("{}", warning);
   return std::move(result.patches);
@@ -227,32 +230,56 @@ Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
   }
   s.device = torch::Device(device);
   s.arithmetic = resolve_train_arithmetic(config.train);
-  require(!scenes.train.empty(), "no training scenes: set data.train (or data.source=synthetic)");
-  require(!scenes.val.empty(), "no validation scenes: set data.val");
+  const bool stored = scenes.stored();
+  require(!scenes.train.empty() || stored,
+          "no training scenes: set data.train (or data.source=synthetic)");
+  require(!scenes.val.empty() || !scenes.stored_val.empty(), "no validation scenes: set data.val");
   const int ignore = static_cast<int>(config.data.ignore_label);
   data::check_scene_splits(scenes, config.data.bands, s.tasks, ignore);
   // The speckle filter belongs to the input: filtered once per scene here (copies), statistics of
   // the filtered bands, and recorded with the normalisation for inference (SceneNormalizer).
   const io::SpeckleFilterSpec speckle =
       saved_normalization ? saved_normalization->speckle : speckle_filter_of(config);
+  // The store keeps unfiltered bands and its key does not know the filter.
+  require(!(speckle.active() && stored),
+          "data.speckle_filter=" + speckle.filter +
+              " and data.store are both set; the scene store holds unfiltered bands: leave "
+              "data.store empty to train with a speckle filter");
   const std::vector<io::Scene> filtered_train = data::speckle_filtered(scenes.train, speckle);
   const std::vector<io::Scene> filtered_val = data::speckle_filtered(scenes.val, speckle);
   const auto& train_scenes = speckle.active() ? filtered_train : scenes.train;
   const auto& val_scenes = speckle.active() ? filtered_val : scenes.val;
+  const auto method =
+      data::parse_normalization_method(config.data.normalization, "data.normalization");
   if (saved_normalization) {
     s.normalization = *saved_normalization;
-  } else {
+  } else if (stored) {
     s.normalization = data::make_normalization(
-        data::parse_normalization_method(config.data.normalization, "data.normalization"),
-        pointers(train_scenes), config.data.bands);
+        method, data::stored_band_sums(scenes.stored_train, config.data.bands), config.data.bands,
+        data::stored_band_units(*scenes.stored_train.front(), config.data.bands));
+  } else {
+    s.normalization = data::make_normalization(method, pointers(train_scenes), config.data.bands);
     s.normalization.speckle = speckle;
   }
   data::Normalization already_filtered = s.normalization;
   already_filtered.speckle = {};
+  auto keep = [&s](std::shared_ptr<const data::SceneWindows> scene,
+                   std::vector<const data::SceneWindows*>& split) {
+    split.push_back(scene.get());
+    s.scene_owners.push_back(std::move(scene));
+  };
   for (const auto& scene : train_scenes)
-    s.train.push_back(data::prepare_scene(scene, already_filtered, s.tasks, ignore));
+    keep(std::make_shared<data::PreparedScene>(
+             data::prepare_scene(scene, already_filtered, s.tasks, ignore)),
+         s.train);
   for (const auto& scene : val_scenes)
-    s.val.push_back(data::prepare_scene(scene, already_filtered, s.tasks, ignore));
+    keep(std::make_shared<data::PreparedScene>(
+             data::prepare_scene(scene, already_filtered, s.tasks, ignore)),
+         s.val);
+  for (const auto& scene : scenes.stored_train)
+    keep(std::make_shared<data::StoredSceneWindows>(scene, s.normalization, s.tasks), s.train);
+  for (const auto& scene : scenes.stored_val)
+    keep(std::make_shared<data::StoredSceneWindows>(scene, s.normalization, s.tasks), s.val);
 
   s.spec = model_spec_of(config);
   torch::manual_seed(config.train.seed);
@@ -871,7 +898,20 @@ SceneSplits load_scene_splits(const TrainConfig& config) {
               "experiment), not from training files; in code, pass them to run_training");
   io::SceneReadOptions options;
   options.physical_units = config.data.physical_units;
-  return data::SceneFileSource(config.data.train, config.data.val, config.data.test, options)
+  data::StoreOptions store;
+  store.dir = config.data.store;
+  store.prepare_missing = config.data.store_prepare;
+  store.progress = [](const data::StoreEvent& event) {
+    if (event.kind == data::StoreEvent::Kind::kReused) return;
+    sarseg::log::info("scene store: {} {} ({}/{}, {:.1f} s){}{}",
+                      event.kind == data::StoreEvent::Kind::kPrepared ? "prepared" : "rebuilt",
+                      event.scene, event.index, event.total, event.seconds,
+                      event.detail.empty() ? "" : ": ", event.detail);
+  };
+  return data::SceneFileSource(config.data.train, config.data.val, config.data.test, options, store,
+                               data::store_settings(config.data.bands, tasks_of(config),
+                                                    static_cast<int>(config.data.ignore_label),
+                                                    config.data.physical_units))
       .load();
 }
 

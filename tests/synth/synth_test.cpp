@@ -6,6 +6,7 @@
 #include <cmath>
 #include <set>
 
+#include "sarseg/synth/aux_grids.h"
 #include "sarseg/synth/fields.h"
 #include "sarseg/synth/random.h"
 #include "sarseg/synth/splits.h"
@@ -333,6 +334,36 @@ TEST(SynthSplits, ShiftedTestSplitKeepsTheIceAndChangesTheImage) {
       EXPECT_EQ(raster.data, shifted[i].labels.at(name).data) << name << " of scene " << i;
     EXPECT_NE(shifted[i].band("hh_db").pixels.data, splits.test[i].band("hh_db").pixels.data);
   }
+}
+
+TEST(SynthAuxGrids, ScenesCarryAmsr2AndEra5OnThe2kmGrid) {
+  SynthSpec spec = small_spec(io::Season::kWinter, 3, 160);  // 160 x 184 pixels of 80 m
+  const io::Scene scene = generate_scene(spec);
+  std::vector<std::string> names;
+  for (const auto& grid : scene.aux) {
+    names.push_back(grid.name);
+    EXPECT_EQ(grid.pixels.height, 7);  // ceil(160 / 25)
+    EXPECT_EQ(grid.pixels.width, 8);   // ceil(184 / 25)
+  }
+  EXPECT_EQ(names, aux_grid_names());
+  EXPECT_EQ(names.size(), 20u);
+  EXPECT_EQ(names.front(), "btemp_6_9h");
+  EXPECT_EQ(names.back(), "tclw");
+  EXPECT_EQ(aux_cell_pixels(80.0), 25);
+  EXPECT_EQ(aux_cell_pixels(40.0), 50);
+}
+
+TEST(SynthAuxGrids, BrightnessTemperatureFollowsTheCellsIceConcentration) {
+  // Left half open water (SIC 0), right half ice (SIC 10): 2 x 4 cells of 25 pixels.
+  io::LabelRaster land(50, 100, 0), sic(50, 100, 0);
+  for (int64_t r = 0; r < 50; ++r)
+    for (int64_t c = 50; c < 100; ++c)
+      sic.at(r, c) = 10;
+  const auto grids = make_aux_grids(land, sic, 80.0, 5.0, 1);
+  const auto& tb = grids[6];  // btemp_18_7h
+  ASSERT_EQ(tb.name, "btemp_18_7h");
+  EXPECT_NEAR(tb.pixels.at(0, 0), 110.0, 1.5);
+  EXPECT_NEAR(tb.pixels.at(1, 3), 230.0, 1.5);
 }
 
 }  // namespace

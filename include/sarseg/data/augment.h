@@ -36,14 +36,14 @@ struct Patch {
 };
 
 // Crop of `crop` x `crop` pixels at (row, col); the window must lie inside the scene.
-Patch extract_patch(const PreparedScene& scene, int64_t row, int64_t col, int64_t crop);
+Patch extract_patch(const SceneWindows& scene, int64_t row, int64_t col, int64_t crop);
 // Flips then rotates, in place (square patches).
 void flip_rotate(Patch& patch, bool flip_rows, bool flip_cols, int rot90);
 // Resamples to `size` x `size`: bilinear (align_corners=false) for input, nearest for labels.
 Patch resize_patch(const Patch& patch, int64_t size);
 
 // The full augmented sample for a patch location: zoom window, resample, flip, rotate.
-Patch make_sample(const PreparedScene& scene, int64_t row, int64_t col, int64_t patch_size,
+Patch make_sample(const SceneWindows& scene, int64_t row, int64_t col, int64_t patch_size,
                   const AugmentDraw& draw);
 
 }  // namespace sarseg::data

@@ -55,6 +55,9 @@ class BatchLoader {
  public:
   BatchLoader(const std::vector<PreparedScene>& scenes, std::vector<PatchLocation> patches,
               const LoaderOptions& options, int64_t epoch);
+  // Scenes by pointer (in memory or from a scene store); the caller keeps them alive.
+  BatchLoader(std::vector<const SceneWindows*> scenes, std::vector<PatchLocation> patches,
+              const LoaderOptions& options, int64_t epoch);
   ~BatchLoader();
   BatchLoader(const BatchLoader&) = delete;
   BatchLoader& operator=(const BatchLoader&) = delete;
@@ -80,7 +83,7 @@ class BatchLoader {
   Batch build(int64_t batch_index) const;
   void worker();
 
-  const std::vector<PreparedScene>& scenes_;
+  std::vector<const SceneWindows*> scenes_;
   std::vector<PatchLocation> patches_;
   LoaderOptions options_;
   int64_t epoch_;

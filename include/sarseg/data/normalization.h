@@ -48,6 +48,19 @@ enum class NormalizationMethod {
 NormalizationMethod parse_normalization_method(const std::string& text, const std::string& where);
 std::vector<std::string> normalization_method_names();
 
+// Sums over the valid, finite pixels of one band of one scene: what the statistics are made of
+// (the scene store keeps them, so that statistics need no pass over the pixels).
+struct BandSums {
+  long double sum = 0, sum_sq = 0;
+  int64_t count = 0;
+};
+BandSums band_sums(const io::Scene& scene, const std::string& band);
+// Statistics from per-scene sums (sums[scene][band], bands in `bands` order), exactly as
+// compute_normalization gives them from the scenes.
+Normalization normalization_from_sums(const std::vector<std::vector<BandSums>>& sums,
+                                      const std::vector<std::string>& bands,
+                                      NormalizationMethod method);
+
 // Statistics for `bands` over the valid, finite pixels of `scenes` (kPooled or kSceneAverage).
 // UserError when a scene lacks a band, or a band has no valid pixel or zero spread.
 Normalization compute_normalization(const std::vector<const io::Scene*>& scenes,
@@ -63,6 +76,12 @@ Normalization ai4arctic_normalization(const std::vector<std::string>& bands);
 Normalization make_normalization(NormalizationMethod method,
                                  const std::vector<const io::Scene*>& scenes,
                                  const std::vector<std::string>& bands);
+
+// The same from per-scene sums (a scene store) and the training scenes' band units.
+Normalization make_normalization(NormalizationMethod method,
+                                 const std::vector<std::vector<BandSums>>& sums,
+                                 const std::vector<std::string>& bands,
+                                 const std::vector<std::string>& units);
 
 // UserError naming the scene when it lacks a band of normalization.bands, or a band has another
 // size than the scene or other units than the recorded ones.
@@ -88,6 +107,10 @@ class SceneNormalizer {
   // (value - mean) / std of the h x w window at (y, x), channel-major into `dst` (channels * h * w
   // floats). Invalid pixels and pixels beyond the scene (a window may overhang it) are 0.
   void window(float* dst, int64_t y, int64_t x, int64_t h, int64_t w) const;
+  // One row: (value - mean) * inv_std where valid (valid == null: where the value is finite),
+  // else 0. The one formula of both this class and the scene store's windows.
+  static void normalise_row(float* dst, const float* src, const uint8_t* valid, int64_t n,
+                            float mean, float inv_std);
 
  private:
   struct InputBand {

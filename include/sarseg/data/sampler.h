@@ -33,6 +33,10 @@ struct SampleDraw {
 };
 
 // UserError when no scene can give a single patch (too small or too little valid area).
+// The same for scenes read by window (in memory or from a scene store).
+SampleDraw draw_window_patches(const std::vector<const SceneWindows*>& scenes,
+                               const SamplerOptions& options, uint64_t seed,
+                               const std::string& split);
 SampleDraw draw_patches(const std::vector<PreparedScene>& scenes, const SamplerOptions& options,
                         uint64_t seed, const std::string& split);
 

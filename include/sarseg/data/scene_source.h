@@ -6,9 +6,11 @@
 //   data::SceneSplits splits = source.load();
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "sarseg/data/scene_store.h"
 #include "sarseg/data/task.h"
 #include "sarseg/io/scene.h"
 #include "sarseg/io/scene_io.h"
@@ -18,6 +20,10 @@ namespace sarseg::data {
 // Scenes of the three splits, read or generated.
 struct SceneSplits {
   std::vector<io::Scene> train, val, test;
+  // With a scene store (data.store): the training and validation scenes as store entries, read
+  // by window; train and val above stay empty then.
+  std::vector<std::shared_ptr<const StoredScene>> stored_train, stored_val;
+  bool stored() const { return !stored_train.empty(); }
   // The source's own settings as config YAML (e.g. the `synth.*` keys), written into a training
   // run's config.yaml so that the program can rebuild the source to resume the run; empty for
   // files (their names are training keys).
@@ -32,16 +38,21 @@ class SceneSource {
 };
 
 // Scene files named by config entries (a scene file or a list file each, see
-// data::expand_scene_paths); training and validation must name at least one scene.
+// data::expand_scene_paths); training and validation must name at least one scene. With a store
+// (store.dir set), training and validation scenes come from data::open_store with `settings`
+// (test scenes are still read whole: they are scored one by one).
 class SceneFileSource : public SceneSource {
  public:
   SceneFileSource(std::vector<std::string> train, std::vector<std::string> val,
-                  std::vector<std::string> test, io::SceneReadOptions options = {});
+                  std::vector<std::string> test, io::SceneReadOptions options = {},
+                  StoreOptions store = {}, StoreSettings settings = {});
   SceneSplits load() const override;
 
  private:
   std::vector<std::string> train_, val_, test_;
   io::SceneReadOptions options_;
+  StoreOptions store_;
+  StoreSettings settings_;
 };
 
 // Checks every split with data::check_scenes (bands, task labels, label values).

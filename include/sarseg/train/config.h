@@ -40,6 +40,8 @@ struct DataSection {
   // Scenes without labels for self-supervised pretraining (sarseg pretrain, the ssl arm), besides
   // the training scenes; training itself does not read them.
   std::vector<std::string> unlabelled;
+  std::string store;           // scene store folder for train/val scenes; empty = in memory
+  bool store_prepare = true;   // prepare scenes missing from the store (false: refuse them)
   bool physical_units = true;  // netCDF z-scores converted back to dB / degrees
   std::vector<std::string> bands = {"hh_db", "hv_db", "incidence_deg"};
   std::vector<std::string> tasks = {"SOD:6"};  // LABEL:CLASSES[:ce|mse[:WEIGHT]]
