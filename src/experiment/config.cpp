@@ -68,6 +68,7 @@ Schema make_schema() {
       "test domains besides the season, \"NAME: SCENES\" each, words separated by spaces: "
       "scene or list files (data.source=files) or simulator shifts looks=N noise_floor_db=D "
       "incidence=NEAR-FAR pixel_spacing_m=M (synthetic)");
+  s.add(
       "experiment.speckle_filters",
       [](ExperimentConfig & c) -> auto& { return c.experiment.speckle_filters; },
       "speckle filters as an axis: every arm x seed run once per filter (data.speckle_window and "
