@@ -14,10 +14,7 @@ namespace {
 constexpr double kMetricTolerance = 0.002;
 
 std::string signed_fixed(double v) {
-  if (!std::isfinite(v)) return "n/a";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%+.4f", v);
-  return buffer;
+  return svg::format_signed(v, 4);
 }
 
 std::string headline_key(const ExperimentSummary& summary) {

@@ -29,10 +29,7 @@ std::string fixed(double v, int decimals) {
 }
 
 std::string signed_fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "n/a";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%+.*f", decimals, v);
-  return buffer;
+  return svg::format_signed(v, decimals);
 }
 
 std::string p_text(double p) {

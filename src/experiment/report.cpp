@@ -28,10 +28,7 @@ using svg::escape_markup;
 using svg::format_fixed;
 
 std::string signed_fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "n/a";
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%+.*f", decimals, v);
-  return buffer;
+  return svg::format_signed(v, decimals);
 }
 
 std::string short_number(double v) {

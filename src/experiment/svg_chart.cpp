@@ -117,6 +117,13 @@ std::string format_fixed(double v, int decimals) {
   return buffer;
 }
 
+std::string format_signed(double v, int decimals) {
+  if (!std::isfinite(v)) return "n/a";
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%+.*f", decimals, v);
+  return buffer;
+}
+
 const char* chart_css() {
   return ".ct{font-size:12px;font-weight:600}.yt{font-size:10px;text-anchor:end}.xt{font-size:"
          "10px;text-anchor:middle}.xl{font-size:11px;text-anchor:middle}.grid{stroke:#e5e5e5}"

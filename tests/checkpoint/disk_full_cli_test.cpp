@@ -16,20 +16,7 @@ namespace {
 
 // A 64x64 3-band GeoTIFF scene with SOD labels.
 fs::path write_scene(const fs::path& dir) {
-  io::Scene scene;
-  scene.id = "full_disk";
-  scene.height = scene.width = 64;
-  const char* names[] = {"hh_db", "hv_db", "incidence_deg"};
-  for (int b = 0; b < 3; ++b) {
-    io::Band band{names[b], b < 2 ? "dB" : "deg", io::FloatRaster(64, 64)};
-    for (size_t i = 0; i < band.pixels.data.size(); ++i)
-      band.pixels.data[i] = (b == 2 ? 30.0f : -20.0f) + static_cast<float>((i * (b + 3)) % 11);
-    scene.bands.push_back(band);
-  }
-  io::LabelRaster sod(64, 64, 0);
-  for (size_t i = 0; i < sod.data.size(); ++i)
-    sod.data[i] = static_cast<uint8_t>((i / 7) % 6);
-  scene.labels["SOD"] = sod;
+  const io::Scene scene = sarseg::test::tiny_sod_scene("full_disk");
   const fs::path path = dir / "scene.tif";
   io::write_scene(scene, path);
   return path;

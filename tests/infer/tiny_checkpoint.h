@@ -6,8 +6,28 @@
 #include <vector>
 
 #include "sarseg/checkpoint/checkpoint.h"
+#include "sarseg/io/scene.h"
 
 namespace sarseg::test {
+
+// A 64x64 scene with the tiny checkpoint's 3 bands (a deterministic pattern) and SOD labels.
+inline io::Scene tiny_sod_scene(const std::string& id) {
+  io::Scene scene;
+  scene.id = id;
+  scene.height = scene.width = 64;
+  const char* names[] = {"hh_db", "hv_db", "incidence_deg"};
+  for (int b = 0; b < 3; ++b) {
+    io::Band band{names[b], b < 2 ? "dB" : "deg", io::FloatRaster(64, 64)};
+    for (size_t i = 0; i < band.pixels.data.size(); ++i)
+      band.pixels.data[i] = (b == 2 ? 30.0f : -20.0f) + static_cast<float>((i * (b + 3)) % 11);
+    scene.bands.push_back(band);
+  }
+  io::LabelRaster sod(64, 64, 0);
+  for (size_t i = 0; i < sod.data.size(); ++i)
+    sod.data[i] = static_cast<uint8_t>((i / 7) % 6);
+  scene.labels["SOD"] = sod;
+  return scene;
+}
 
 inline models::ModelSpec tiny_spec(const std::string& encoder = "mobilenet_v2") {
   models::ModelSpec spec;

@@ -14,6 +14,8 @@ std::string escape_markup(const std::string& text);
 
 // `v` with `decimals` digits after the point, or "n/a" when it is not finite.
 std::string format_fixed(double v, int decimals);
+// The same with the sign always written ("+0.0123"), for differences.
+std::string format_signed(double v, int decimals);
 
 // The stylesheet rules of the chart classes (titles, ticks, grid, frame, whiskers, dots).
 const char* chart_css();
