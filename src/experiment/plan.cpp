@@ -47,9 +47,10 @@ PlannedRun parse_run_id(const ExperimentConfig& config, const std::string& id) {
     if (run.id() == id) return run;
     known.push_back(run.id());
   }
-  throw UserError("--only " + id +
-                  ": not a run of this experiment (ARM:SEED[:labelsFRACTION][@FILTER]); its runs are " +
-                  join(known, ", "));
+  throw UserError(
+      "--only " + id +
+      ": not a run of this experiment (ARM:SEED[:labelsFRACTION][@FILTER]); its runs are " +
+      join(known, ", "));
 }
 
 std::string shell_quote(const std::string& word) {

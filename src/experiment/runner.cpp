@@ -3,9 +3,9 @@
 #include "sarseg/experiment/label_efficiency.h"
 #include "sarseg/experiment/plan.h"
 #include "sarseg/experiment/scene_sources.h"
-#include "sarseg/experiment/test_domains.h"
 #include "sarseg/experiment/speckle_axis.h"
 #include "sarseg/experiment/ssl.h"
+#include "sarseg/experiment/test_domains.h"
 
 #include <torch/torch.h>
 #include "sarseg/util/log.h"
@@ -444,8 +444,7 @@ train::TrainResult train_or_resume(const Context& ctx, const train::SceneSplits&
 // The curve, convergence and test evaluations of a trained run.
 RunResult run_result_of(const Context& ctx, const train::TrainResult& trained, const ArmSpec& arm,
                         int64_t seed, double label_fraction, const std::string& speckle_filter,
-                        const fs::path& run_dir,
-                        double& eval_seconds) {
+                        const fs::path& run_dir, double& eval_seconds) {
   RunResult run;
   run.arm = arm.name;
   run.seed = seed;

@@ -20,8 +20,7 @@ std::string speckle_run_suffix(const std::string& filter) {
 
 std::filesystem::path speckle_run_directory(const std::filesystem::path& out_dir,
                                             const std::string& arm, int64_t seed,
-                                            const std::string& filter,
-                                            double label_fraction) {
+                                            const std::string& filter, double label_fraction) {
   if (filter == "none") return run_directory(out_dir, arm, seed, label_fraction);
   return run_directory(out_dir / ("speckle-" + filter), arm, seed, label_fraction);
 }

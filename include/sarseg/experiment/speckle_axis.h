@@ -26,8 +26,7 @@ std::string speckle_run_suffix(const std::string& filter);
 // (<out>/speckle-NAME/<arm>/seed<k> with full labels).
 std::filesystem::path speckle_run_directory(const std::filesystem::path& out_dir,
                                             const std::string& arm, int64_t seed,
-                                            const std::string& filter,
-                                            double label_fraction = 1.0);
+                                            const std::string& filter, double label_fraction = 1.0);
 // The run's training configuration with its filter (none: data.speckle_filter as configured).
 void apply_speckle_filter(train::TrainConfig& run, const std::string& filter);
 // The (arm, filter) pairs of one seed, filter-major: each filter's arms side by side.

@@ -150,7 +150,7 @@ struct ExperimentSummary {
   // (e.g. "autoice_combined").
   std::string headline_metric = "weighted_f1";
   double total_seconds = 0;
-  nlohmann::json config;  // the resolved configuration, verbatim
+  nlohmann::json config;                         // the resolved configuration, verbatim
   std::optional<PretrainingRecord> pretraining;  // with an ssl arm (experiment/ssl.h)
 
   const RunResult* find_run(const std::string& arm, int64_t seed) const;
