@@ -154,7 +154,8 @@ void add_experiment_command(CLI::App& root) {
       "experiment",
       "the paper's study: ImageNet vs random init over seeds, per-season test metrics, report");
   cmd->add_option("--profile,-p", args->profile,
-                  "embedded profile: quick, paper, autoice, labels (or none: train defaults only)");
+                  "embedded profile: " + join(experiment::profile_names(), ", ") +
+                      " (or none: train defaults only)");
   cmd->add_option("--config,-c", args->config_file,
                   "YAML file applied on top of the profile (same keys as --set)");
   cmd->add_option("--set", args->overrides,

@@ -808,7 +808,7 @@ ReportFiles write_report(const ExperimentSummary& summary, const fs::path& exper
     markdown += speckle_axis_markdown(per_filter);
     const std::string closing = "<p><small>Every figure is also in summary.json";
     const auto at = html.rfind(closing);
-    if (at != std::string::npos) html.insert(at, speckle_axis_html(per_filter));
+    if (at != std::string::npos) html.insert(at, speckle_axis_html(summary, per_filter));
   }
   write_file_atomically(files.summary_json, document.dump(2) + "\n");
   write_file_atomically(files.markdown, markdown);

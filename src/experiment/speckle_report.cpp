@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "sarseg/experiment/svg_chart.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::experiment {
@@ -84,10 +85,36 @@ std::string speckle_axis_markdown(const std::vector<FilterVerdicts>& per_filter)
   return md.str();
 }
 
-std::string speckle_axis_html(const std::vector<FilterVerdicts>& per_filter) {
+std::string speckle_axis_chart_svg(const ExperimentSummary& summary) {
+  svg::BarChart chart;
+  chart.title = summary.headline_metric + " per filter and season · last-epoch weights";
+  for (size_t a = 0; a < summary.arms.size(); ++a)
+    chart.series.push_back({summary.arms[a].name, svg::series_colour(a)});
+  for (const auto& filter : filters_of(summary)) {
+    const Analysis analysis = analyse(runs_with_filter(summary, filter));
+    for (const auto& season : analysis.seasons) {
+      svg::BarGroup group{filter + " · " + season, {}};
+      const FigureAnalysis* figure =
+          analysis.find("test.last." + season + "." + summary.headline_metric);
+      for (const auto& arm : summary.arms) {
+        svg::Bar bar;
+        const ArmFigure* a = figure ? figure->find(arm.name) : nullptr;
+        if (a && a->spread.count > 0) bar = {true, a->spread.median, a->spread.min, a->spread.max};
+        group.bars.push_back(bar);
+      }
+      chart.groups.push_back(std::move(group));
+    }
+  }
+  return svg::bar_chart_svg(chart);
+}
+
+std::string speckle_axis_html(const ExperimentSummary& summary,
+                              const std::vector<FilterVerdicts>& per_filter) {
   std::ostringstream html;
-  html << "<h2>Speckle filtering</h2><p>The verdicts above are those of the unfiltered runs (or "
-          "of the first filter); each filter's runs judged alone:</p><ul>";
+  html << "<h2 id='speckle'>Speckle filtering</h2><p>The verdicts above are those of the "
+          "unfiltered runs (or of the first filter); each filter's runs judged alone. Bars: "
+          "median over seeds; whiskers: minimum and maximum.</p><div class='charts'>"
+       << speckle_axis_chart_svg(summary) << "</div><ul>";
   for (const auto& finding : speckle_axis_findings(per_filter))
     html << "<li>" << escape_xml(finding) << "</li>";
   html << "</ul><table><tr><th>filter</th><th>runs</th><th>question</th><th>verdict</th>"

@@ -2,8 +2,10 @@
 #include <cmath>
 #include <cstdio>
 #include <sstream>
+#include <utility>
 
 #include "sarseg/experiment/report.h"
+#include "sarseg/experiment/svg_chart.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::experiment {
@@ -50,6 +52,26 @@ Lines lines_of(const PretrainingRecord& p) {
   return l;
 }
 
+// The collapse monitor's effective ranks per epoch: a curve that falls towards 1 is collapse.
+std::string effective_rank_svg(const PretrainingRecord& p) {
+  svg::LineChart chart;
+  chart.title = "effective rank during pretraining (epoch 0: before training)";
+  chart.x_label = "pretraining epoch";
+  chart.integer_x = true;
+  chart.x_min = 0;
+  const std::pair<const char*, const std::vector<double>*> curves[] = {
+      {"embeddings", &p.effective_rank}, {"encoder output", &p.encoder_effective_rank}};
+  for (size_t c = 0; c < 2; ++c) {
+    svg::SpreadSeries series{curves[c].first, svg::series_colour(c), {}};
+    const std::vector<double>& values = *curves[c].second;
+    for (size_t epoch = 0; epoch < values.size(); ++epoch)
+      if (std::isfinite(values[epoch]))
+        series.points.push_back({double(epoch), values[epoch], values[epoch], values[epoch]});
+    if (!series.points.empty()) chart.series.push_back(std::move(series));
+  }
+  return chart.series.empty() ? "" : svg::line_chart_svg(chart);
+}
+
 }  // namespace
 
 std::string pretraining_markdown(const ExperimentSummary& summary) {
@@ -63,8 +85,11 @@ std::string pretraining_html(const ExperimentSummary& summary) {
   if (!summary.pretraining) return "";
   const Lines l = lines_of(*summary.pretraining);
   std::ostringstream html;
-  html << "<h2>Self-supervised SAR pretraining (ssl arm)</h2><ul><li>" << escape_xml(l.what)
-       << "</li><li>" << escape_xml(l.cost) << "</li><li>" << escape_xml(l.monitor) << "</li></ul>";
+  html << "<h2 id='ssl'>Self-supervised SAR pretraining (ssl arm)</h2><ul><li>"
+       << escape_xml(l.what) << "</li><li>" << escape_xml(l.cost) << "</li><li>"
+       << escape_xml(l.monitor) << "</li></ul>";
+  const std::string chart = effective_rank_svg(*summary.pretraining);
+  if (!chart.empty()) html << "<div class='charts'>" << chart << "</div>";
   return html.str();
 }
 

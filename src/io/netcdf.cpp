@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 
+#include "netcdf_probe.h"
 #include "sarseg/io/ai4arctic.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/strings.h"
@@ -271,7 +272,9 @@ bool on_sar_grid(const VarInfo& info) {
 NcFile open_for_reading(const std::filesystem::path& path) {
   require(std::filesystem::exists(path), "scene file '" + path.string() + "' does not exist");
   int ncid = -1;
-  const int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
+  const auto open_file = [&](int* id) { return nc_open(path.c_str(), NC_NOWRITE, id); };
+  int status = detail::check_netcdf_in_child(open_file, path.string());
+  if (status == NC_NOERR) status = open_file(&ncid);
   if (status != NC_NOERR) {
     throw UserError("'" + path.string() + "' is not a readable netCDF file (" +
                     nc_strerror(status) + "); check that it is a complete AI4Arctic .nc file");
@@ -546,8 +549,12 @@ Scene read_ai4arctic_netcdf_memory(std::string_view bytes, const std::string& na
   std::lock_guard<std::mutex> lock(netcdf_mutex());
   // nc_open_mem takes a mutable buffer (it does not write to it with NC_NOWRITE).
   std::string buffer(bytes);
+  const auto open_buffer = [&](int* id) {
+    return nc_open_mem(name.c_str(), NC_NOWRITE, buffer.size(), buffer.data(), id);
+  };
   int ncid = -1;
-  const int status = nc_open_mem(name.c_str(), NC_NOWRITE, buffer.size(), buffer.data(), &ncid);
+  int status = detail::check_netcdf_in_child(open_buffer, name);
+  if (status == NC_NOERR) status = open_buffer(&ncid);
   if (status != NC_NOERR) {
     throw UserError("'" + name + "' is not a readable netCDF file (" + nc_strerror(status) +
                     "); check that it is a complete AI4Arctic .nc file");
@@ -855,7 +862,9 @@ class NetcdfWindowReader : public RasterWindowReader {
   static int open(const std::filesystem::path& path) {
     std::lock_guard<std::mutex> lock(netcdf_mutex());
     int ncid = -1;
-    const int status = nc_open(path.c_str(), NC_NOWRITE, &ncid);
+    const auto open_file = [&](int* id) { return nc_open(path.c_str(), NC_NOWRITE, id); };
+    int status = detail::check_netcdf_in_child(open_file, path.string());
+    if (status == NC_NOERR) status = open_file(&ncid);
     if (status != NC_NOERR)
       throw UserError("cannot open '" + path.string() + "': " + nc_strerror(status));
     return ncid;

@@ -103,3 +103,18 @@ TEST(DataCli, AMissingBandExitsTwoNamingTheSceneAndTheBand) {
   EXPECT_NE(train.output.find("btemp_18_7h"), std::string::npos) << train.output;
   EXPECT_FALSE(fs::exists(dir / "run" / "checkpoints"));
 }
+
+// The store holds unfiltered bands (its key does not know the filter): a speckle filter with
+// data.store is refused before training, naming both settings.
+TEST(DataCli, ASpeckleFilterWithTheStoreIsRefused) {
+  sarseg::testing::TempDir dir;
+  const fs::path list = write_scenes(dir.path());
+  const auto train = sarseg::testing::run_sarseg(
+      "train" + kTraining + " --set data.train=[" + list.string() + "] --set data.val=[" +
+      (dir / "s2.nc").string() + "] --set data.store=" + (dir / "store").string() +
+      " --set data.speckle_filter=lee --set output.dir=" + (dir / "run").string());
+  EXPECT_EQ(train.exit_code, 2) << train.output;
+  EXPECT_NE(train.output.find("data.speckle_filter=lee"), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("data.store"), std::string::npos) << train.output;
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoints"));
+}

@@ -144,6 +144,58 @@ TEST(ReportBrowser, LabelEfficiencyAndDomainSectionsRender) {
                 ignored);
 }
 
+// The ssl arm's pretraining section and the speckle-filter section render with their charts.
+TEST(ReportBrowser, SslAndSpeckleSectionsRenderWithTheirCharts) {
+  if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
+  sarseg::testing::TempDir dir;
+  ExperimentSummary summary = testing::fake_summary(3, 0.04, 0.01);
+  ExperimentSummary filtered = testing::fake_summary(3, 0.0, 0.0);
+  for (auto run : filtered.runs) {
+    run.speckle_filter = "refined_lee";
+    summary.runs.push_back(run);
+  }
+  PretrainingRecord pretraining;
+  pretraining.weights = "ssl/encoder.safetensors";
+  pretraining.encoder = "mobilenet_v2";
+  pretraining.objective = "vicreg";
+  pretraining.init = "random";
+  pretraining.scope = "once per experiment";
+  pretraining.scenes = 24;
+  pretraining.epochs = 3;
+  pretraining.samples_seen = 1536;
+  pretraining.wall_seconds = 30;
+  pretraining.train_seconds = 24;
+  pretraining.loss = {30, 25, 22};
+  pretraining.effective_rank = {100.5, 60.2, 45.0, 35.3};
+  pretraining.encoder_effective_rank = {40.1, 30.0, 28.4, 27.9};
+  pretraining.mean_std = {0.5, 0.7, 0.8, 0.8};
+  pretraining.normalised_std = {0.4, 0.6, 0.7, 0.7};
+  summary.pretraining = pretraining;
+  const ReportFiles files = write_report(summary, dir.path());
+  const std::string dom = run_capture(chromium_command(dir / "profile", "--dump-dom", files.html));
+  std::smatch title;
+  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
+      << dom.substr(0, 2000);
+  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
+  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  const auto ssl = dom.find("id=\"ssl\"");
+  ASSERT_NE(ssl, std::string::npos);
+  EXPECT_NE(dom.find("effective rank during pretraining", ssl), std::string::npos);
+  EXPECT_NE(dom.find("encoder output", ssl), std::string::npos);
+  const auto speckle = dom.find("id=\"speckle\"");
+  ASSERT_NE(speckle, std::string::npos);
+  EXPECT_NE(dom.find("per filter and season", speckle), std::string::npos);
+  EXPECT_NE(dom.find("refined_lee · melt", speckle), std::string::npos);
+  const fs::path screenshot = dir / "ssl_speckle_screenshot.png";
+  run_capture(chromium_command(dir / "profile2",
+                               "--window-size=1200,9000 --screenshot='" + screenshot.string() + "'",
+                               files.html));
+  ASSERT_TRUE(fs::exists(screenshot));
+  std::error_code ignored;
+  fs::copy_file(screenshot, "report_ssl_speckle_screenshot.png",
+                fs::copy_options::overwrite_existing, ignored);
+}
+
 TEST(ReportBrowser, ABrokenImageIsReportedByThePage) {
   if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
   sarseg::testing::TempDir dir;

@@ -37,6 +37,21 @@ TEST(SpeckleAxis, DefaultRunsKeepTheirNamesAndFolders) {
   EXPECT_FALSE(j.contains("speckle_filter"));
 }
 
+// The speckle profile is the quick study with the axis: its unfiltered runs train exactly what
+// quick's runs train (the same resolved run configuration), so the two experiments compare.
+TEST(SpeckleAxis, TheSpeckleProfileIsQuickWithTheAxis) {
+  const ExperimentConfig quick = load_experiment_config("quick", std::nullopt, {});
+  const ExperimentConfig speckle = load_experiment_config("speckle", std::nullopt, {});
+  EXPECT_EQ(speckle.experiment.speckle_filters, (std::vector<std::string>{"none", "refined_lee"}));
+  EXPECT_EQ(plan_runs(speckle).size(), 2 * plan_runs(quick).size());
+  for (const auto& arm : arms_of(quick)) {
+    const auto yaml = [&](const ExperimentConfig& config) {
+      return train::train_config_schema().to_yaml(run_config(config, arm, 2, "x"));
+    };
+    EXPECT_EQ(yaml(speckle), yaml(quick)) << arm.name;
+  }
+}
+
 TEST(SpeckleAxis, MultipliesTheRuns) {
   const ExperimentConfig plain = load_experiment_config("quick", std::nullopt, {});
   const ExperimentConfig axis = load_experiment_config(
@@ -79,6 +94,21 @@ TEST(SpeckleAxis, UnknownFiltersAreRefusedWithTheValidNames) {
   EXPECT_THROW(load_experiment_config("quick", std::nullopt,
                                       {"data.speckle_window=4", "data.speckle_filter=lee"}),
                UserError);
+}
+
+// The label-efficiency analysis compares fractions of one preprocessing: crossing the two axes
+// is refused before any training, with what to do.
+TEST(SpeckleAxis, CrossingWithLabelFractionsIsRefused) {
+  try {
+    load_experiment_config("quick", std::nullopt,
+                           {"experiment.speckle_filters=[none, refined_lee]",
+                            "experiment.label_fractions=[0.5, 1.0]"});
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("as two experiments"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(
+      load_experiment_config("quick", std::nullopt, {"experiment.label_fractions=[0.5, 1.0]"}));
 }
 
 TEST(SpeckleAxis, UnknownFilterStopsTheRunnerBeforeAnyOutput) {

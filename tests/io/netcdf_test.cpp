@@ -4,11 +4,15 @@
 #include <netcdf.h>
 
 #include <cmath>
+#include <csignal>
 #include <fstream>
+#include <functional>
 
 #include "io_test_util.h"
+#include "netcdf_probe.h"
 #include "sarseg/io/ai4arctic.h"
 #include "sarseg/io/scene_io.h"
+#include "sarseg/io/window_reader.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "support/test_support.h"
@@ -230,6 +234,52 @@ TEST(Netcdf, FailedWritesLeaveNothing) {
   EXPECT_THROW(write_scene(empty, dir / "y.nc"), UserError);
   expect_user_error([&] { write_scene(test::make_scene(), dir / "no/such/dir/z.nc"); }, {"z.nc"});
   EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+// A corrupted netCDF-4 file on which Debian's libhdf5 1.10 crashes inside nc_open when the heap
+// holds garbage (found by fuzz_ai4arctic_netcdf under AddressSanitizer; in this build it may
+// fail cleanly instead): refused with exit 2 from a path, from memory and as a window reader,
+// and the test process lives on. The file is opened in a child process only (the child's status
+// is reported), so the crash, where it happens, happens there: "is damaged"; scripts/fuzz
+// replays the file under ASan, where it does crash.
+TEST(NetcdfHostileFile, AFileTheLibraryCrashesOnIsRefused) {
+  const fs::path file = fs::path(SARSEG_FUZZ_DIR) / "regressions" / "fuzz_ai4arctic_netcdf" /
+                        "hdf5-segv-link-release-table.nc";
+  ASSERT_TRUE(fs::exists(file)) << file;
+  const auto refused = [](const std::function<void()>& read, const std::string& name) {
+    try {
+      read();
+      ADD_FAILURE() << "no error for " << name;
+    } catch (const UserError& e) {
+      const std::string text = e.what();
+      EXPECT_NE(text.find(name), std::string::npos) << text;
+      EXPECT_TRUE(text.find("is damaged") != std::string::npos ||
+                  text.find("HDF error") != std::string::npos)
+          << text;
+    }
+  };
+  refused([&] { read_ai4arctic_netcdf(file); }, file.string());
+  refused([&] { read_ai4arctic_netcdf_memory(read_file(file), "hostile.nc"); }, "hostile.nc");
+  refused([&] { open_netcdf_window_reader(file, "nersc_sar_primary"); }, file.string());
+}
+
+// A file whose library crashes in the child is refused as damaged, naming it (the crash is
+// forced here with a file the child check is given to open by a crashing open function).
+TEST(NetcdfHostileFile, ACrashWhileOpeningIsRefusedAsDamaged) {
+  try {
+    detail::check_netcdf_in_child(
+        [](int*) -> int {
+          raise(SIGSEGV);
+          return 0;
+        },
+        "crashing.nc");
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    const std::string text = e.what();
+    EXPECT_NE(text.find("netCDF file 'crashing.nc' is damaged"), std::string::npos) << text;
+    EXPECT_NE(text.find("crashed (SIGSEGV)"), std::string::npos) << text;
+  }
+  EXPECT_EQ(detail::check_netcdf_in_child([](int*) { return int{NC_ENOTNC}; }, "x.nc"), NC_ENOTNC);
 }
 
 TEST(Ai4ArcticStats, MatchTheSharedFixture) {

@@ -1,0 +1,105 @@
+#include "netcdf_probe.h"
+
+#include "sarseg/build_config.h"
+
+#if SARSEG_HAVE_NETCDF
+#include <netcdf.h>
+
+#include <chrono>
+#include <vector>
+
+#include "sarseg/util/error.h"
+#include "sarseg/util/isolated.h"
+
+namespace sarseg::io::detail {
+namespace {
+
+// Far above what the walk takes on a 5000 x 5000 scene (milliseconds), low enough that a file
+// that makes the library loop is refused rather than waited on.
+constexpr std::chrono::seconds kWalkTimeout{60};
+// Attribute values larger than this are not read in the walk (AI4Arctic's are a few KiB).
+constexpr size_t kLargestAttributeRead = size_t{1} << 20;
+
+void read_attributes(int ncid, int varid, int count) {
+  std::vector<unsigned char> value;
+  for (int a = 0; a < count; ++a) {
+    char name[NC_MAX_NAME + 1] = {};
+    nc_type type = NC_NAT;
+    size_t length = 0;
+    if (nc_inq_attname(ncid, varid, a, name) != NC_NOERR) continue;
+    if (nc_inq_att(ncid, varid, name, &type, &length) != NC_NOERR) continue;
+    if (type == NC_STRING) {
+      if (length > kLargestAttributeRead / sizeof(char*)) continue;
+      std::vector<char*> strings(length);
+      if (nc_get_att_string(ncid, varid, name, strings.data()) == NC_NOERR)
+        nc_free_string(length, strings.data());
+      continue;
+    }
+    size_t type_size = 0;
+    if (nc_inq_type(ncid, type, nullptr, &type_size) != NC_NOERR || type_size == 0) continue;
+    if (length > kLargestAttributeRead / type_size) continue;
+    value.resize(length * type_size + 1);
+    nc_get_att(ncid, varid, name, value.data());
+  }
+}
+
+// The first value of a variable: decoding its first chunk runs the filter pipeline.
+void read_first_value(int ncid, int varid, int dim_count, const int* dim_ids) {
+  std::vector<size_t> index(static_cast<size_t>(dim_count), 0);
+  for (int d = 0; d < dim_count; ++d) {
+    size_t length = 0;
+    if (nc_inq_dimlen(ncid, dim_ids[d], &length) != NC_NOERR || length == 0) return;
+  }
+  double value = 0;
+  nc_get_var1_double(ncid, varid, index.data(), &value);
+}
+
+// What nc_open and the schema checks of netcdf.cpp touch: dimensions, variables, attributes.
+// Errors are ignored here: the caller's own open and checks report them with their context.
+void walk_structure(int ncid) {
+  int dim_count = 0, var_count = 0, global_count = 0, unlimited = -1;
+  if (nc_inq(ncid, &dim_count, &var_count, &global_count, &unlimited) != NC_NOERR) return;
+  for (int d = 0; d < dim_count; ++d) {
+    char name[NC_MAX_NAME + 1] = {};
+    size_t length = 0;
+    nc_inq_dim(ncid, d, name, &length);
+  }
+  read_attributes(ncid, NC_GLOBAL, global_count);
+  for (int v = 0; v < var_count; ++v) {
+    char name[NC_MAX_NAME + 1] = {};
+    nc_type type = NC_NAT;
+    int var_dims = 0, attribute_count = 0;
+    int dim_ids[NC_MAX_VAR_DIMS] = {};
+    if (nc_inq_var(ncid, v, name, &type, &var_dims, dim_ids, &attribute_count) != NC_NOERR)
+      continue;
+    read_attributes(ncid, v, attribute_count);
+    read_first_value(ncid, v, var_dims, dim_ids);
+  }
+}
+
+}  // namespace
+
+int check_netcdf_in_child(const std::function<int(int*)>& open_file, const std::string& name) {
+  const IsolatedOutcome outcome = run_isolated(
+      [&] {
+        int ncid = -1;
+        const int status = open_file(&ncid);
+        if (status != NC_NOERR) return status;
+        walk_structure(ncid);
+        nc_close(ncid);
+        return static_cast<int>(NC_NOERR);
+      },
+      kWalkTimeout);
+  if (outcome.kind == IsolatedOutcome::Kind::kCrashed)
+    throw UserError("netCDF file '" + name + "' is damaged: the HDF5 library " +
+                    outcome.describe() +
+                    " reading it (checked in a child process); re-download or re-create it");
+  if (outcome.kind == IsolatedOutcome::Kind::kTimedOut)
+    throw UserError("netCDF file '" + name + "' is damaged: the HDF5 library did not finish " +
+                    "reading its structure within " + std::to_string(kWalkTimeout.count()) +
+                    " s (checked in a child process); re-download or re-create it");
+  return outcome.kind == IsolatedOutcome::Kind::kFinished ? outcome.value : NC_NOERR;
+}
+
+}  // namespace sarseg::io::detail
+#endif
