@@ -20,8 +20,8 @@ std::string quoted(const fs::path& path) {
 // `sarseg synth` scenes of 64 x 64 pixels in `format`, their paths sorted.
 std::vector<fs::path> synth_scenes(const fs::path& dir, const std::string& format, int count) {
   const auto made = sarseg::testing::run_sarseg(
-      "synth --size 64x64 --quiet --seed 5 --land-probability 0 --count " + std::to_string(count) +
-      " --format " + format + " --out " + quoted(dir));
+      "synth --size 64x64 --quiet --seed 5 --land-probability 0 --label-mode pixel --count " +
+      std::to_string(count) + " --format " + format + " --out " + quoted(dir));
   EXPECT_EQ(made.exit_code, 0) << made.output;
   std::vector<fs::path> files;
   for (const auto& item : fs::directory_iterator(dir)) {
