@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "sarseg/io/derived_bands.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/strings.h"
 
@@ -170,17 +171,56 @@ Normalization statistics_for(NormalizationMethod method,
 
 }  // namespace
 
+namespace {
+
+// Bands that reading derived as z-scores with published statistics or as exact encodings
+// (io/derived_bands.h: 2 km grids, month, position): every method takes them as they are (mean 0,
+// std 1), so that a band constant over the training scenes (the month of a one-month set) or
+// without AI4Arctic statistics of its own (latitude) still trains.
+bool is_derived_zscore(const std::string& name, const std::string& unit) {
+  return unit == "zscore" && io::is_derived_band_name(name);
+}
+
+// `compute` gives the statistics of the other bands; the derived ones are put in at mean 0, std 1.
+template <typename Compute>
+Normalization with_derived_bands(const std::vector<std::string>& bands,
+                                 const std::vector<std::string>& units, Compute compute) {
+  std::vector<std::string> others;
+  for (size_t b = 0; b < bands.size(); ++b)
+    if (!(b < units.size() && is_derived_zscore(bands[b], units[b]))) others.push_back(bands[b]);
+  if (others.size() == bands.size()) return compute(bands);
+  const Normalization computed = compute(others);
+  Normalization result = computed;
+  result.bands = bands;
+  result.mean.clear();
+  result.std.clear();
+  size_t next = 0;
+  for (size_t b = 0; b < bands.size(); ++b) {
+    const bool derived = next >= others.size() || others[next] != bands[b];
+    result.mean.push_back(derived ? 0.0 : computed.mean[next]);
+    result.std.push_back(derived ? 1.0 : computed.std[next]);
+    if (!derived) ++next;
+  }
+  result.source += "; derived bands as read (published z-scores)";
+  return result;
+}
+
+}  // namespace
+
 Normalization make_normalization(NormalizationMethod method,
                                  const std::vector<const io::Scene*>& scenes,
                                  const std::vector<std::string>& bands) {
-  auto result = statistics_for(method, scenes, bands);
+  std::vector<std::string> units;
   if (!scenes.empty()) {
-    result.units.clear();
     for (const auto& name : bands) {
       const io::Band* band = scenes.front()->find_band(name);
-      result.units.push_back(band != nullptr ? band->units : "");
+      units.push_back(band != nullptr ? band->units : "");
     }
   }
+  auto result = with_derived_bands(bands, units, [&](const std::vector<std::string>& some) {
+    return statistics_for(method, scenes, some);
+  });
+  if (!scenes.empty()) result.units = units;
   return result;
 }
 
@@ -188,8 +228,19 @@ Normalization make_normalization(NormalizationMethod method,
                                  const std::vector<std::vector<BandSums>>& sums,
                                  const std::vector<std::string>& bands,
                                  const std::vector<std::string>& units) {
-  auto fixed = fixed_statistics(method, bands);
-  Normalization result = fixed ? *fixed : normalization_from_sums(sums, bands, method);
+  // The sums are per band of `bands`; the computed bands take their own columns.
+  Normalization result =
+      with_derived_bands(bands, units, [&](const std::vector<std::string>& some) {
+        if (auto fixed = fixed_statistics(method, some)) return *fixed;
+        std::vector<std::vector<BandSums>> columns;
+        for (const auto& scene : sums) {
+          columns.emplace_back();
+          for (const auto& name : some)
+            columns.back().push_back(scene.at(
+                static_cast<size_t>(std::find(bands.begin(), bands.end(), name) - bands.begin())));
+        }
+        return normalization_from_sums(columns, some, method);
+      });
   if (!sums.empty()) result.units = units;
   return result;
 }

@@ -440,6 +440,7 @@ std::vector<std::shared_ptr<const StoredScene>> open_store(const std::vector<fs:
       }
       io::SceneReadOptions read;
       read.physical_units = settings.physical_units;
+      read.derived_bands = settings.bands;  // prepared like the bands read
       std::vector<io::Scene> scene;
       scene.push_back(io::read_scene(scene_file, read));
       if (scene.back().source_path.empty()) scene.back().source_path = scene_file.string();

@@ -2,6 +2,7 @@
 
 #include <functional>
 
+#include "sarseg/io/derived_bands.h"
 #include "sarseg/train/trainer.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/find.h"
@@ -20,12 +21,16 @@ const std::vector<SceneSourceEntry>& scene_sources() {
       {"files", [](const train::TrainConfig& train,
                    const synth::SplitOptions&) { return train::load_scene_splits(train); }},
       {"synthetic",
-       [](const train::TrainConfig&, const synth::SplitOptions& options) {
+       [](const train::TrainConfig& train, const synth::SplitOptions& options) {
          synth::GeneratedSplits generated = synth::generate_splits(options);
          data::SceneSplits splits;
          splits.train = std::move(generated.train);
          splits.val = std::move(generated.val);
          splits.test = std::move(generated.test);
+         // data.bands may name 2 km grids and encodings, as for scene files.
+         for (auto* split : {&splits.train, &splits.val, &splits.test})
+           for (auto& scene : *split)
+             io::add_derived_bands(scene, train.data.bands);
          splits.source_yaml = synth::split_options_schema().to_yaml(options);
          return splits;
        }},

@@ -59,6 +59,7 @@ std::vector<io::Scene> pretraining_scenes(const train::TrainConfig& train,
   } else if (!train.data.train.empty()) {
     io::SceneReadOptions options;
     options.physical_units = train.data.physical_units;
+    options.derived_bands = train.data.bands;
     scenes =
         data::read_scene_files(data::expand_scene_paths(train.data.train, "data.train"), options);
   }

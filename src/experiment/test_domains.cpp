@@ -120,6 +120,7 @@ std::vector<TestDomain> load_test_domains(const ExperimentConfig& config) {
     } else {
       io::SceneReadOptions options;
       options.physical_units = config.train.data.physical_units;
+      options.derived_bands = config.train.data.bands;
       domain.scenes =
           data::read_scene_files(data::expand_scene_paths(words_of(spec.scenes), where), options);
     }

@@ -33,6 +33,7 @@ InferenceBundle load_inference_bundle(const std::filesystem::path& checkpoint_or
 io::SceneReadOptions scene_read_options(const InferenceBundle& bundle) {
   io::SceneReadOptions options;
   options.physical_units = data::wants_physical_units(bundle.normalization);
+  options.derived_bands = bundle.normalization.bands;
   return options;
 }
 

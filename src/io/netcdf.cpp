@@ -625,6 +625,9 @@ void check_secondary_grids(const Scene& scene, const std::string& where) {
                 grid.pixels.width == scene.aux.front().pixels.width,
             where + ": 2 km grid '" + grid.name + "' differs in size from '" +
                 scene.aux.front().name + "'");
+    require(grid.units == "zscore" || ai4arctic_band_stats(grid.name).has_value(),
+            where + ": 2 km grid '" + grid.name + "' is in " + grid.units +
+                " and has no published statistics to z-score it with; z-score it first");
   }
   require(scene.latitude_grid.empty() == scene.longitude_grid.empty() &&
               scene.latitude_grid.height == scene.longitude_grid.height &&
@@ -755,9 +758,17 @@ void write_variable_data(const NcFile& file, const Scene& scene,
     file.check(
         nc_put_var_uchar(ncid, ids.labels[i], scene.labels.at(ids.label_names[i]).data.data()),
         "writing '" + ids.label_names[i] + "'");
-  for (size_t i = 0; i < scene.aux.size(); ++i)
-    file.check(nc_put_var_float(ncid, ids.aux[i], scene.aux[i].pixels.data.data()),
-               "writing '" + scene.aux[i].name + "'");
+  for (size_t i = 0; i < scene.aux.size(); ++i) {
+    // The schema stores z-scores; grids in physical units (the simulator's) are z-scored here.
+    const AuxGrid& grid = scene.aux[i];
+    std::vector<float> values = grid.pixels.data;
+    if (grid.units != "zscore") {
+      const MeanStd stats = *ai4arctic_band_stats(grid.name);
+      for (float& v : values)
+        v = static_cast<float>((v - stats.mean) / stats.std);
+    }
+    file.check(nc_put_var_float(ncid, ids.aux[i], values.data()), "writing '" + grid.name + "'");
+  }
   if (ids.latitude >= 0) {
     std::vector<double> lat(scene.latitude_grid.data.begin(), scene.latitude_grid.data.end());
     std::vector<double> lon(scene.longitude_grid.data.begin(), scene.longitude_grid.data.end());

@@ -1,5 +1,6 @@
 #include "sarseg/io/scene_io.h"
 
+#include "sarseg/io/derived_bands.h"
 #include "sarseg/io/geotiff.h"
 #include "sarseg/io/netcdf.h"
 #include "sarseg/util/error.h"
@@ -25,7 +26,9 @@ SceneFormat require_format(const std::filesystem::path& path, const char* verb) 
 
 }  // namespace
 
-Scene read_scene(const std::filesystem::path& path, const SceneReadOptions& options) {
+namespace {
+
+Scene read_scene_as_stored(const std::filesystem::path& path, const SceneReadOptions& options) {
   require(std::filesystem::exists(path), "scene file '" + path.string() + "' does not exist");
   if (s1::is_product_path(path)) {
     Scene scene = s1::import_product(path, options.product);
@@ -38,6 +41,14 @@ Scene read_scene(const std::filesystem::path& path, const SceneReadOptions& opti
     return read_ai4arctic_netcdf(path, options);
   }
   return read_geotiff_scene(path, options);
+}
+
+}  // namespace
+
+Scene read_scene(const std::filesystem::path& path, const SceneReadOptions& options) {
+  Scene scene = read_scene_as_stored(path, options);
+  add_derived_bands(scene, options.derived_bands);
+  return scene;
 }
 
 void write_scene(const Scene& scene, const std::filesystem::path& path) {

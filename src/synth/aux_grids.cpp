@@ -22,6 +22,7 @@ constexpr Channel kChannels[] = {
     {"btemp_89_0h", 190, 212, 240}, {"btemp_89_0v", 230, 222, 247},
 };
 constexpr const char* kWeather[] = {"u10m_rotated", "v10m_rotated", "t2m", "skt", "tcwv", "tclw"};
+constexpr const char* kWeatherUnits[] = {"m/s", "m/s", "K", "K", "kg/m2", "kg/m2"};
 
 }  // namespace
 
@@ -71,7 +72,7 @@ std::vector<io::AuxGrid> make_aux_grids(const io::LabelRaster& land, const io::L
   }
   std::vector<io::AuxGrid> grids;
   for (const auto& channel : kChannels) {
-    io::AuxGrid grid{channel.name, io::FloatRaster(rows, cols)};
+    io::AuxGrid grid{channel.name, io::FloatRaster(rows, cols), "K"};
     const uint64_t stream = derive_seed(seed, channel.name);
     for (int64_t i = 0; i < rows; ++i) {
       for (int64_t j = 0; j < cols; ++j) {
@@ -92,7 +93,7 @@ std::vector<io::AuxGrid> make_aux_grids(const io::LabelRaster& land, const io::L
   const double tclw = rng.uniform(0.0, 0.15);
   const double wind = wind_ms > 0 ? wind_ms : 7.0;
   for (size_t v = 0; v < std::size(kWeather); ++v) {
-    io::AuxGrid grid{kWeather[v], io::FloatRaster(rows, cols)};
+    io::AuxGrid grid{kWeather[v], io::FloatRaster(rows, cols), kWeatherUnits[v]};
     for (int64_t i = 0; i < rows; ++i) {
       for (int64_t j = 0; j < cols; ++j) {
         const double y = rows > 1 ? static_cast<double>(i) / static_cast<double>(rows - 1) : 0.5;

@@ -125,7 +125,8 @@ void add_data_keys(Schema& s) {
       "convert AI4Arctic netCDF z-scores back to dB and degrees when reading");
   s.add(
       "data.bands", [](TrainConfig & c) -> auto& { return c.data.bands; },
-      "scene bands fed to the model, in channel order");
+      "scene bands fed to the model, in channel order; 2 km grids (btemp_*, t2m, ...), "
+      "month_sin/month_cos and latitude/longitude are derived at reading (docs/formats.md)");
   s.add(
       "data.tasks", [](TrainConfig & c) -> auto& { return c.data.tasks; },
       "targets LABEL:CLASSES[:ce|mse[:WEIGHT]], one model head each (e.g. SIC:11:mse:1)");

@@ -312,6 +312,7 @@ std::vector<io::Scene> load_unlabelled_scenes(const TrainConfig& config) {
   if (config.data.unlabelled.empty()) return {};
   io::SceneReadOptions options;
   options.physical_units = config.data.physical_units;
+  options.derived_bands = config.data.bands;
   return data::read_scene_files(data::expand_scene_paths(config.data.unlabelled, "data.unlabelled"),
                                 options);
 }

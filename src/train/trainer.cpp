@@ -898,6 +898,7 @@ SceneSplits load_scene_splits(const TrainConfig& config) {
               "experiment), not from training files; in code, pass them to run_training");
   io::SceneReadOptions options;
   options.physical_units = config.data.physical_units;
+  options.derived_bands = config.data.bands;
   data::StoreOptions store;
   store.dir = config.data.store;
   store.prepare_missing = config.data.store_prepare;

@@ -19,11 +19,12 @@ std::string quoted(const fs::path& path) {
   return "'" + path.string() + "'";
 }
 
-// Three scene files and a list of the first two.
+// Three scene files (without 2 km grids) and a list of the first two.
 fs::path write_scenes(const fs::path& dir) {
   for (int i = 0; i < 3; ++i) {
     io::Scene scene = io::test::make_scene(96, 96);
     scene.id = "cli" + std::to_string(i);
+    scene.aux.clear();  // no 2 km grids, so that btemp_18_7h is a band the scenes lack
     for (auto& value : scene.bands[0].pixels.data)
       value += static_cast<float>(i);
     io::write_scene(scene, dir / ("s" + std::to_string(i) + ".nc"));

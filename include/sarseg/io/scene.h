@@ -61,10 +61,13 @@ struct GeoReference {
   std::string crs_wkt;
 };
 
-// A coarse grid (AI4Arctic 2 km AMSR2/ERA5 variables), kept as read.
+// A coarse grid (AI4Arctic 2 km AMSR2/ERA5 variables), kept as read. Ready-to-train files hold
+// z-scores with the published statistics (units "zscore"); the simulator makes them in physical
+// units ("K", "m/s", ...), which the netCDF writer z-scores.
 struct AuxGrid {
   std::string name;
   FloatRaster pixels;
+  std::string units = "zscore";
 };
 
 struct Scene {

@@ -28,6 +28,10 @@ struct SceneReadOptions {
   bool resample_labels = false;
   // Season override ("" = derive from the date and latitude).
   std::string season;
+  // Bands to add after reading when the scene lacks them and can derive them (io/derived_bands.h:
+  // 2 km AMSR2/ERA5 grids, month and position encodings); training sets data.bands. Names it
+  // cannot derive stay missing.
+  std::vector<std::string> derived_bands;
   // Sentinel-1 products (.SAFE folder or .zip): calibration, noise removal, spacing, CRS.
   s1::ImportOptions product;
 };

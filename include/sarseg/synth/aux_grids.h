@@ -6,6 +6,8 @@
 // (pixel centres at integers); the last row and column of cells may be partial. Brightness
 // temperatures mix open-water and ice values by the cell's mean chart SIC (land: a land value),
 // with cell noise; ERA5 fields are smooth over the scene, the wind from the scene's wind speed.
+// The grids are in physical units (AuxGrid::units: K, m/s, kg/m2); the netCDF writer z-scores them
+// with the published statistics, as the ready-to-train files store them.
 #pragma once
 
 #include <cstdint>
