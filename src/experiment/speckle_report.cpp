@@ -86,14 +86,17 @@ std::string speckle_axis_markdown(const std::vector<FilterVerdicts>& per_filter)
 }
 
 std::string speckle_axis_chart_svg(const ExperimentSummary& summary) {
-  svg::BarChart chart;
-  chart.title = summary.headline_metric + " per filter and season · last-epoch weights";
-  for (size_t a = 0; a < summary.arms.size(); ++a)
-    chart.series.push_back({summary.arms[a].name, svg::series_colour(a)});
+  // One chart per filter (its seasons as groups), so that the group labels stay short.
+  std::string charts;
   for (const auto& filter : filters_of(summary)) {
+    svg::BarChart chart;
+    chart.title =
+        summary.headline_metric + " per season · filter " + filter + " · last-epoch weights";
+    for (size_t a = 0; a < summary.arms.size(); ++a)
+      chart.series.push_back({summary.arms[a].name, svg::series_colour(a)});
     const Analysis analysis = analyse(runs_with_filter(summary, filter));
     for (const auto& season : analysis.seasons) {
-      svg::BarGroup group{filter + " · " + season, {}};
+      svg::BarGroup group{season, {}};
       const FigureAnalysis* figure =
           analysis.find("test.last." + season + "." + summary.headline_metric);
       for (const auto& arm : summary.arms) {
@@ -104,8 +107,9 @@ std::string speckle_axis_chart_svg(const ExperimentSummary& summary) {
       }
       chart.groups.push_back(std::move(group));
     }
+    charts += svg::bar_chart_svg(chart);
   }
-  return svg::bar_chart_svg(chart);
+  return charts;
 }
 
 std::string speckle_axis_html(const ExperimentSummary& summary,

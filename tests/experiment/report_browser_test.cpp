@@ -184,8 +184,8 @@ TEST(ReportBrowser, SslAndSpeckleSectionsRenderWithTheirCharts) {
   EXPECT_NE(dom.find("encoder output", ssl), std::string::npos);
   const auto speckle = dom.find("id=\"speckle\"");
   ASSERT_NE(speckle, std::string::npos);
-  EXPECT_NE(dom.find("per filter and season", speckle), std::string::npos);
-  EXPECT_NE(dom.find("refined_lee · melt", speckle), std::string::npos);
+  EXPECT_NE(dom.find("per season · filter none ·", speckle), std::string::npos);
+  EXPECT_NE(dom.find("per season · filter refined_lee ·", speckle), std::string::npos);
   const fs::path screenshot = dir / "ssl_speckle_screenshot.png";
   run_capture(chromium_command(dir / "profile2",
                                "--window-size=1200,9000 --screenshot='" + screenshot.string() + "'",

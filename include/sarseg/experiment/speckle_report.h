@@ -27,7 +27,7 @@ std::vector<FilterVerdicts> verdicts_per_filter(const ExperimentSummary& summary
 std::vector<std::string> speckle_axis_findings(const std::vector<FilterVerdicts>& per_filter);
 nlohmann::json speckle_axis_json(const std::vector<FilterVerdicts>& per_filter);
 std::string speckle_axis_markdown(const std::vector<FilterVerdicts>& per_filter);
-// Test figures per filter, season and arm (median over seeds, min-max whiskers).
+// Test figures per season and arm, one chart per filter (median over seeds, min-max whiskers).
 std::string speckle_axis_chart_svg(const ExperimentSummary& summary);
 std::string speckle_axis_html(const ExperimentSummary& summary,
                               const std::vector<FilterVerdicts>& per_filter);
