@@ -199,25 +199,11 @@ std::string domains_html(const ExperimentSummary& summary,
              << svg::escape_markup(to_string(v.level)) << ". " << svg::escape_markup(v.answer)
              << "</small></li>";
     html << "</ul></div>";
-    svg::BarChart chart;
-    chart.title =
-        summary.headline_metric + " per season · domain " + d.domain.name + " · last-epoch weights";
-    for (size_t a = 0; a < summary.arms.size(); ++a)
-      chart.series.push_back({summary.arms[a].name, svg::series_colour(a)});
-    for (const auto& season : d.analysis.seasons) {
-      svg::BarGroup group{season, {}};
-      const FigureAnalysis* f =
-          d.analysis.find("test.last." + season + "." + summary.headline_metric);
-      for (const auto& arm : summary.arms) {
-        svg::Bar bar;
-        const ArmFigure* a = f ? f->find(arm.name) : nullptr;
-        if (a && a->spread.count > 0) bar = {true, a->spread.median, a->spread.min, a->spread.max};
-        group.bars.push_back(bar);
-      }
-      chart.groups.push_back(std::move(group));
-    }
-    html << "<div class='charts'>" << svg::bar_chart_svg(chart) << "</div>"
-         << figure_table_html(view, d.analysis, "test.");
+    html << "<div class='charts'>"
+         << season_bar_chart_svg(summary, d.analysis,
+                                 summary.headline_metric + " per season · domain " + d.domain.name +
+                                     " · last-epoch weights")
+         << "</div>" << figure_table_html(view, d.analysis, "test.");
   }
   return html.str();
 }

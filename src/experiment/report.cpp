@@ -658,6 +658,27 @@ std::string figure_table_markdown(const ExperimentSummary& summary, const Analys
   return md.str();
 }
 
+std::string season_bar_chart_svg(const ExperimentSummary& summary, const Analysis& analysis,
+                                 const std::string& title) {
+  svg::BarChart chart;
+  chart.title = title;
+  for (size_t a = 0; a < summary.arms.size(); ++a)
+    chart.series.push_back({summary.arms[a].name, svg::series_colour(a)});
+  for (const auto& season : analysis.seasons) {
+    svg::BarGroup group{season, {}};
+    const FigureAnalysis* figure =
+        analysis.find("test.last." + season + "." + summary.headline_metric);
+    for (const auto& arm : summary.arms) {
+      svg::Bar bar;
+      const ArmFigure* a = figure ? figure->find(arm.name) : nullptr;
+      if (a && a->spread.count > 0) bar = {true, a->spread.median, a->spread.min, a->spread.max};
+      group.bars.push_back(bar);
+    }
+    chart.groups.push_back(std::move(group));
+  }
+  return svg::bar_chart_svg(chart);
+}
+
 std::string figure_table_html(const ExperimentSummary& summary, const Analysis& analysis,
                               const std::string& prefix) {
   std::ostringstream html;

@@ -4,7 +4,7 @@
 #include <set>
 #include <sstream>
 
-#include "sarseg/experiment/svg_chart.h"
+#include "sarseg/experiment/report.h"
 #include "sarseg/util/strings.h"
 
 namespace sarseg::experiment {
@@ -88,27 +88,10 @@ std::string speckle_axis_markdown(const std::vector<FilterVerdicts>& per_filter)
 std::string speckle_axis_chart_svg(const ExperimentSummary& summary) {
   // One chart per filter (its seasons as groups), so that the group labels stay short.
   std::string charts;
-  for (const auto& filter : filters_of(summary)) {
-    svg::BarChart chart;
-    chart.title =
-        summary.headline_metric + " per season · filter " + filter + " · last-epoch weights";
-    for (size_t a = 0; a < summary.arms.size(); ++a)
-      chart.series.push_back({summary.arms[a].name, svg::series_colour(a)});
-    const Analysis analysis = analyse(runs_with_filter(summary, filter));
-    for (const auto& season : analysis.seasons) {
-      svg::BarGroup group{season, {}};
-      const FigureAnalysis* figure =
-          analysis.find("test.last." + season + "." + summary.headline_metric);
-      for (const auto& arm : summary.arms) {
-        svg::Bar bar;
-        const ArmFigure* a = figure ? figure->find(arm.name) : nullptr;
-        if (a && a->spread.count > 0) bar = {true, a->spread.median, a->spread.min, a->spread.max};
-        group.bars.push_back(bar);
-      }
-      chart.groups.push_back(std::move(group));
-    }
-    charts += svg::bar_chart_svg(chart);
-  }
+  for (const auto& filter : filters_of(summary))
+    charts += season_bar_chart_svg(
+        summary, analyse(runs_with_filter(summary, filter)),
+        summary.headline_metric + " per season · filter " + filter + " · last-epoch weights");
   return charts;
 }
 

@@ -43,6 +43,21 @@ std::string chromium_command(const fs::path& profile_dir, const std::string& mod
          profile_dir.string() + "' " + mode + " 'file://" + page.string() + "'";
 }
 
+// The page's DOM after it ran; fails the test unless its own check set the title to "ok: ..."
+// and no console message was logged (the page logs nothing itself, so any such line is an error
+// or a warning from the browser).
+std::string rendered_dom(const fs::path& profile_dir, const fs::path& page) {
+  const std::string dom = run_capture(chromium_command(profile_dir, "--dump-dom", page));
+  std::smatch title;
+  if (!std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>"))) {
+    ADD_FAILURE() << "no title in the rendered page: " << dom.substr(0, 2000);
+    return dom;
+  }
+  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
+  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  return dom;
+}
+
 TEST(ReportBrowser, RendersWithoutErrorsAndTakesAScreenshot) {
   if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
   sarseg::testing::TempDir dir;
@@ -58,14 +73,8 @@ TEST(ReportBrowser, RendersWithoutErrorsAndTakesAScreenshot) {
                                 "seed 1, last-epoch weights"});
   const ReportFiles files = write_report(summary, dir.path());
 
-  const std::string dom = run_capture(chromium_command(dir / "profile1", "--dump-dom", files.html));
-  std::smatch title;
-  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
-      << dom.substr(0, 2000);
-  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
-  // Console messages from the page are logged as "INFO:CONSOLE:<line>] ..." lines; the page
-  // logs nothing itself, so any such line is an error or a warning from the browser.
-  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  // Console messages from the page are logged as "INFO:CONSOLE:<line>] ..." lines.
+  const std::string dom = rendered_dom(dir / "profile1", files.html);
   EXPECT_EQ(dom.find("Uncaught"), std::string::npos);
 
   const fs::path screenshot = dir / "report_screenshot.png";
@@ -83,12 +92,7 @@ TEST(ReportBrowser, CalibrationSectionRendersWithItsReliabilityDiagrams) {
   ExperimentSummary summary = testing::fake_summary(3, 0.04, 0.01);
   testing::add_fake_calibration(summary);
   const ReportFiles files = write_report(summary, dir.path());
-  const std::string dom = run_capture(chromium_command(dir / "profile1", "--dump-dom", files.html));
-  std::smatch title;
-  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
-      << dom.substr(0, 2000);
-  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
-  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  const std::string dom = rendered_dom(dir / "profile1", files.html);
   // The rendered DOM has the section, two reliability diagrams and the per-arm table.
   const auto section = dom.find("id=\"calibration\"");
   ASSERT_NE(section, std::string::npos) << dom.substr(0, 2000);
@@ -118,12 +122,7 @@ TEST(ReportBrowser, LabelEfficiencyAndDomainSectionsRender) {
   testing::add_fake_label_fractions(summary, {0.1, 0.25, 0.5});
   testing::add_fake_domain(summary, 0.03);
   const ReportFiles files = write_report(summary, dir.path());
-  const std::string dom = run_capture(chromium_command(dir / "profile", "--dump-dom", files.html));
-  std::smatch title;
-  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
-      << dom.substr(0, 2000);
-  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
-  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  const std::string dom = rendered_dom(dir / "profile", files.html);
   const auto labels = dom.find("id=\"label-efficiency\"");
   ASSERT_NE(labels, std::string::npos);
   EXPECT_NE(dom.find("weighted_f1 vs labelled fraction · melt test scenes", labels),
@@ -172,12 +171,7 @@ TEST(ReportBrowser, SslAndSpeckleSectionsRenderWithTheirCharts) {
   pretraining.normalised_std = {0.4, 0.6, 0.7, 0.7};
   summary.pretraining = pretraining;
   const ReportFiles files = write_report(summary, dir.path());
-  const std::string dom = run_capture(chromium_command(dir / "profile", "--dump-dom", files.html));
-  std::smatch title;
-  ASSERT_TRUE(std::regex_search(dom, title, std::regex("<head>[\\s\\S]*?<title>([^<]*)</title>")))
-      << dom.substr(0, 2000);
-  EXPECT_EQ(title[1].str().rfind("ok: ", 0), 0u) << "page reported: " << title[1].str();
-  EXPECT_FALSE(std::regex_search(dom, std::regex("CONSOLE[:(]"))) << dom.substr(0, 2000);
+  const std::string dom = rendered_dom(dir / "profile", files.html);
   const auto ssl = dom.find("id=\"ssl\"");
   ASSERT_NE(ssl, std::string::npos);
   EXPECT_NE(dom.find("effective rank during pretraining", ssl), std::string::npos);

@@ -42,6 +42,11 @@ std::string figure_table_markdown(const ExperimentSummary& summary, const Analys
 std::string figure_table_html(const ExperimentSummary& summary, const Analysis& analysis,
                               const std::string& prefix);
 
+// A bar chart of the last-epoch test figure (the headline metric) per season and arm: median
+// over seeds, whiskers from minimum to maximum. For the domain and speckle sections.
+std::string season_bar_chart_svg(const ExperimentSummary& summary, const Analysis& analysis,
+                                 const std::string& title);
+
 // The ssl arm's pretraining section (objective, cost, the collapse monitor's trajectory); "" when
 // the summary has no pretraining.
 std::string pretraining_markdown(const ExperimentSummary& summary);
