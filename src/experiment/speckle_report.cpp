@@ -89,9 +89,9 @@ std::string speckle_axis_chart_svg(const ExperimentSummary& summary) {
   // One chart per filter (its seasons as groups), so that the group labels stay short.
   std::string charts;
   for (const auto& filter : filters_of(summary))
-    charts += season_bar_chart_svg(
-        summary, analyse(runs_with_filter(summary, filter)),
-        summary.headline_metric + " per season · filter " + filter + " · last-epoch weights");
+    charts +=
+        season_bar_chart_svg(summary, analyse(runs_with_filter(summary, filter)),
+                             summary.headline_metric + " · filter " + filter + " · last epoch");
   return charts;
 }
 
@@ -100,7 +100,8 @@ std::string speckle_axis_html(const ExperimentSummary& summary,
   std::ostringstream html;
   html << "<h2 id='speckle'>Speckle filtering</h2><p>The verdicts above are those of the "
           "unfiltered runs (or of the first filter); each filter's runs judged alone. Bars: "
-          "median over seeds; whiskers: minimum and maximum.</p><div class='charts'>"
+          "test figures per season with the last-epoch weights, median over seeds; whiskers: "
+          "minimum and maximum.</p><div class='charts'>"
        << speckle_axis_chart_svg(summary) << "</div><ul>";
   for (const auto& finding : speckle_axis_findings(per_filter))
     html << "<li>" << escape_xml(finding) << "</li>";

@@ -178,8 +178,8 @@ TEST(ReportBrowser, SslAndSpeckleSectionsRenderWithTheirCharts) {
   EXPECT_NE(dom.find("encoder output", ssl), std::string::npos);
   const auto speckle = dom.find("id=\"speckle\"");
   ASSERT_NE(speckle, std::string::npos);
-  EXPECT_NE(dom.find("per season · filter none ·", speckle), std::string::npos);
-  EXPECT_NE(dom.find("per season · filter refined_lee ·", speckle), std::string::npos);
+  EXPECT_NE(dom.find("weighted_f1 · filter none · last epoch", speckle), std::string::npos);
+  EXPECT_NE(dom.find("weighted_f1 · filter refined_lee · last epoch", speckle), std::string::npos);
   const fs::path screenshot = dir / "ssl_speckle_screenshot.png";
   run_capture(chromium_command(dir / "profile2",
                                "--window-size=1200,9000 --screenshot='" + screenshot.string() + "'",
