@@ -7,49 +7,33 @@
 
 namespace {
 
+// The value parsed as a T: only a refusal (UserError) may come out.
+template <typename T>
+void parse_as(const std::string& value, const std::string& where) {
+  sarseg::fuzz::refusals_only([&] {
+    T v;
+    sarseg::config::parse_value(value, where, v);
+  });
+}
+
 void parse_as_every_type(const sarseg::config::Setting& setting) {
-  using sarseg::fuzz::refusals_only;
   using namespace sarseg::config;
   const std::string where = setting.source + ": " + setting.key;
-  refusals_only([&] {
-    bool v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
-    int v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
-    int64_t v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
-    uint64_t v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
+  parse_as<bool>(setting.value, where);
+  parse_as<int>(setting.value, where);
+  parse_as<int64_t>(setting.value, where);
+  parse_as<uint64_t>(setting.value, where);
+  sarseg::fuzz::refusals_only([&] {
     double v;
     parse_value(setting.value, where, v);
     // What the config writer prints must read back.
     double back;
     parse_value(format_value(v), where, back);
   });
-  refusals_only([&] {
-    std::string v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
-    std::vector<int64_t> v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
-    std::vector<double> v;
-    parse_value(setting.value, where, v);
-  });
-  refusals_only([&] {
-    std::vector<std::string> v;
-    parse_value(setting.value, where, v);
-  });
+  parse_as<std::string>(setting.value, where);
+  parse_as<std::vector<int64_t>>(setting.value, where);
+  parse_as<std::vector<double>>(setting.value, where);
+  parse_as<std::vector<std::string>>(setting.value, where);
 }
 
 }  // namespace

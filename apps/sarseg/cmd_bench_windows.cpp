@@ -124,13 +124,17 @@ void run_bench_windows(const BenchWindowsArgs& args) {
       readers.push_back(io::open_window_reader(path, entry->labels().front().name));
     return readers;
   };
-  if (io::is_scene_file(scene_file) && scene_file.extension() == ".nc") {
-    evict(scene_file);
-    auto readers = raster_readers(scene_file, true);
-    auto nc_read = [&](int64_t row, int64_t col) {
+  // One window of every raster of a scene, into the same buffer.
+  const auto read_every = [&](std::vector<std::unique_ptr<io::RasterWindowReader>>& readers) {
+    return [&](int64_t row, int64_t col) {
       for (auto& reader : readers)
         reader->read(floats.data(), row, col, p, p);
     };
+  };
+  if (io::is_scene_file(scene_file) && scene_file.extension() == ".nc") {
+    evict(scene_file);
+    auto readers = raster_readers(scene_file, true);
+    const auto nc_read = read_every(readers);
     const double cold = time_windows(positions, nc_read);
     report("netcdf", cold, time_windows(positions, nc_read));
   }
@@ -142,10 +146,7 @@ void run_bench_windows(const BenchWindowsArgs& args) {
     io::write_scene(io::read_scene(scene_file, read), copy);
     evict(copy);
     auto readers = raster_readers(copy, false);
-    auto tif_read = [&](int64_t row, int64_t col) {
-      for (auto& reader : readers)
-        reader->read(floats.data(), row, col, p, p);
-    };
+    const auto tif_read = read_every(readers);
     const double cold = time_windows(positions, tif_read);
     report("geotiff", cold, time_windows(positions, tif_read));
     std::printf("geotiff copy   %.1f MiB (labels in a sibling file, not read here)\n",

@@ -58,6 +58,21 @@ std::string rendered_dom(const fs::path& profile_dir, const fs::path& page) {
   return dom;
 }
 
+// A screenshot of the page `height` pixels tall, kept in the working directory as `kept_name`
+// for a person to look at; returns its path in `dir` ("" when the browser wrote none).
+fs::path kept_screenshot(const fs::path& dir, const fs::path& page, int height,
+                         const std::string& kept_name) {
+  const fs::path screenshot = dir / kept_name;
+  run_capture(chromium_command(dir / "screenshot-profile",
+                               "--window-size=1200," + std::to_string(height) + " --screenshot='" +
+                                   screenshot.string() + "'",
+                               page));
+  if (!fs::exists(screenshot)) return {};
+  std::error_code ignored;
+  fs::copy_file(screenshot, kept_name, fs::copy_options::overwrite_existing, ignored);
+  return screenshot;
+}
+
 TEST(ReportBrowser, RendersWithoutErrorsAndTakesAScreenshot) {
   if (!fs::exists(kChromium)) GTEST_SKIP() << "chromium is not installed";
   sarseg::testing::TempDir dir;
@@ -101,15 +116,10 @@ TEST(ReportBrowser, CalibrationSectionRendersWithItsReliabilityDiagrams) {
   EXPECT_NE(dom.find("id=\"calibration-pooled\"", section), std::string::npos);
   EXPECT_NE(dom.find("Is imagenet better calibrated than random?"), std::string::npos);
 
-  const fs::path screenshot = dir / "calibration_screenshot.png";
-  run_capture(chromium_command(dir / "profile2",
-                               "--window-size=1200,6000 --screenshot='" + screenshot.string() + "'",
-                               files.html));
-  ASSERT_TRUE(fs::exists(screenshot));
+  const fs::path screenshot =
+      kept_screenshot(dir.path(), files.html, 6000, "report_calibration_screenshot.png");
+  ASSERT_FALSE(screenshot.empty());
   EXPECT_GT(fs::file_size(screenshot), 20000u);
-  std::error_code ignored;
-  fs::copy_file(screenshot, "report_calibration_screenshot.png",
-                fs::copy_options::overwrite_existing, ignored);
 }
 
 // The label-efficiency and other-domain sections, with censored runs, render with their charts.
@@ -133,14 +143,9 @@ TEST(ReportBrowser, LabelEfficiencyAndDomainSectionsRender) {
   ASSERT_NE(domains, std::string::npos);
   EXPECT_NE(dom.find("hold out of domain (noisy", domains), std::string::npos);
   EXPECT_NE(dom.find("max_epochs reached (censored)"), std::string::npos);
-  const fs::path screenshot = dir / "labels_screenshot.png";
-  run_capture(chromium_command(dir / "profile2",
-                               "--window-size=1200,9000 --screenshot='" + screenshot.string() + "'",
-                               files.html));
-  ASSERT_TRUE(fs::exists(screenshot));
-  std::error_code ignored;
-  fs::copy_file(screenshot, "report_labels_screenshot.png", fs::copy_options::overwrite_existing,
-                ignored);
+  const fs::path screenshot =
+      kept_screenshot(dir.path(), files.html, 9000, "report_labels_screenshot.png");
+  ASSERT_FALSE(screenshot.empty());
 }
 
 // The ssl arm's pretraining section and the speckle-filter section render with their charts.
@@ -180,14 +185,9 @@ TEST(ReportBrowser, SslAndSpeckleSectionsRenderWithTheirCharts) {
   ASSERT_NE(speckle, std::string::npos);
   EXPECT_NE(dom.find("weighted_f1 · filter none · last epoch", speckle), std::string::npos);
   EXPECT_NE(dom.find("weighted_f1 · filter refined_lee · last epoch", speckle), std::string::npos);
-  const fs::path screenshot = dir / "ssl_speckle_screenshot.png";
-  run_capture(chromium_command(dir / "profile2",
-                               "--window-size=1200,9000 --screenshot='" + screenshot.string() + "'",
-                               files.html));
-  ASSERT_TRUE(fs::exists(screenshot));
-  std::error_code ignored;
-  fs::copy_file(screenshot, "report_ssl_speckle_screenshot.png",
-                fs::copy_options::overwrite_existing, ignored);
+  const fs::path screenshot =
+      kept_screenshot(dir.path(), files.html, 9000, "report_ssl_speckle_screenshot.png");
+  ASSERT_FALSE(screenshot.empty());
 }
 
 TEST(ReportBrowser, ABrokenImageIsReportedByThePage) {
