@@ -148,4 +148,48 @@ Patch make_sample(const SceneWindows& scene, int64_t row, int64_t col, int64_t p
   return patch;
 }
 
+CutMixDraw draw_cutmix(const CutMixOptions& options, int64_t patch_size, int64_t position,
+                       int64_t epoch_samples, Rng& rng) {
+  CutMixDraw draw;
+  if (!options.enabled() || epoch_samples < 2) return draw;
+  if (rng.uniform() >= options.probability) return draw;
+  // Any other position of the epoch: uniform over the epoch_samples - 1 others.
+  const int64_t other = rng.uniform_int(0, epoch_samples - 2);
+  draw.partner = other >= position ? other + 1 : other;
+  const double lambda = rng.beta(options.beta, options.beta);
+  const double side = static_cast<double>(patch_size) * std::sqrt(1.0 - lambda);
+  const int64_t half = static_cast<int64_t>(side / 2.0);
+  const int64_t centre_row = rng.uniform_int(0, patch_size - 1);
+  const int64_t centre_col = rng.uniform_int(0, patch_size - 1);
+  const int64_t top = std::clamp<int64_t>(centre_row - half, 0, patch_size);
+  const int64_t bottom = std::clamp<int64_t>(centre_row + half, 0, patch_size);
+  const int64_t left = std::clamp<int64_t>(centre_col - half, 0, patch_size);
+  const int64_t right = std::clamp<int64_t>(centre_col + half, 0, patch_size);
+  draw.row = top;
+  draw.col = left;
+  draw.height = bottom - top;
+  draw.width = right - left;
+  draw.apply = draw.height > 0 && draw.width > 0;
+  return draw;
+}
+
+void paste_box(Patch& target, const Patch& source, const CutMixDraw& box) {
+  if (!box.apply) return;
+  const int64_t n = target.size;
+  for (int64_t c = 0; c < target.channels; ++c) {
+    for (int64_t r = box.row; r < box.row + box.height; ++r) {
+      const size_t offset = static_cast<size_t>((c * n + r) * n + box.col);
+      std::copy_n(source.input.begin() + static_cast<std::ptrdiff_t>(offset), box.width,
+                  target.input.begin() + static_cast<std::ptrdiff_t>(offset));
+    }
+  }
+  for (size_t t = 0; t < target.labels.size(); ++t) {
+    for (int64_t r = box.row; r < box.row + box.height; ++r) {
+      const size_t offset = static_cast<size_t>(r * n + box.col);
+      std::copy_n(source.labels[t].begin() + static_cast<std::ptrdiff_t>(offset), box.width,
+                  target.labels[t].begin() + static_cast<std::ptrdiff_t>(offset));
+    }
+  }
+}
+
 }  // namespace sarseg::data

@@ -84,14 +84,7 @@ Batch BatchLoader::build(int64_t batch_index) const {
     batch.targets.push_back(torch::empty({n, p, p}, torch::kInt64));
   float* input = batch.input.data_ptr<float>();
   for (int64_t k = 0; k < n; ++k) {
-    const int64_t sample = order_[static_cast<size_t>(begin + k)];
-    const PatchLocation& location = patches_[static_cast<size_t>(sample)];
-    const SceneWindows& scene = *scenes_[static_cast<size_t>(location.scene)];
-    // The draw depends on (seed, epoch, position in the epoch) only.
-    Rng rng(Rng::mix(options_.seed, {0xa11ce5ULL, static_cast<uint64_t>(epoch_),
-                                     static_cast<uint64_t>(begin + k)}));
-    const AugmentDraw draw = draw_augment(options_.augment, rng);
-    const Patch patch = make_sample(scene, location.row, location.col, p, draw);
+    const Patch patch = sample_at(begin + k);
     std::memcpy(input + static_cast<size_t>(k * channels * p * p), patch.input.data(),
                 patch.input.size() * sizeof(float));
     for (size_t t = 0; t < tasks; ++t) {
@@ -102,6 +95,28 @@ Batch BatchLoader::build(int64_t batch_index) const {
     }
   }
   return batch;
+}
+
+Patch BatchLoader::plain_sample_at(int64_t position) const {
+  const int64_t sample = order_[static_cast<size_t>(position)];
+  const PatchLocation& location = patches_[static_cast<size_t>(sample)];
+  const SceneWindows& scene = *scenes_[static_cast<size_t>(location.scene)];
+  // The draw depends on (seed, epoch, position in the epoch) only.
+  Rng rng(Rng::mix(options_.seed,
+                   {0xa11ce5ULL, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(position)}));
+  const AugmentDraw draw = draw_augment(options_.augment, rng);
+  return make_sample(scene, location.row, location.col, options_.patch_size, draw);
+}
+
+Patch BatchLoader::sample_at(int64_t position) const {
+  Patch patch = plain_sample_at(position);
+  if (!options_.cutmix.enabled()) return patch;
+  Rng rng(Rng::mix(options_.seed,
+                   {0xc07313ULL, static_cast<uint64_t>(epoch_), static_cast<uint64_t>(position)}));
+  const CutMixDraw box = draw_cutmix(options_.cutmix, options_.patch_size, position,
+                                     static_cast<int64_t>(order_.size()), rng);
+  if (box.apply) paste_box(patch, plain_sample_at(box.partner), box);
+  return patch;
 }
 
 void BatchLoader::worker() {

@@ -1,5 +1,7 @@
 #include "sarseg/data/random.h"
 
+#include <cmath>
+
 namespace sarseg::data {
 namespace {
 
@@ -40,6 +42,39 @@ int64_t Rng::uniform_int(int64_t low, int64_t high) {
 
 double Rng::uniform() {
   return static_cast<double>(next() >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double Rng::normal() {
+  const double u1 = 1.0 - uniform();  // in (0, 1]: log stays finite
+  const double u2 = uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+double Rng::gamma(double shape) {
+  if (shape < 1.0) {
+    // Gamma(a) = Gamma(a + 1) * U^(1/a) keeps the squeeze method valid below 1.
+    const double boost = std::pow(1.0 - uniform(), 1.0 / shape);
+    return gamma(shape + 1.0) * boost;
+  }
+  const double d = shape - 1.0 / 3.0;
+  const double c = 1.0 / std::sqrt(9.0 * d);
+  for (;;) {
+    double x, v;
+    do {
+      x = normal();
+      v = 1.0 + c * x;
+    } while (v <= 0.0);
+    v = v * v * v;
+    const double u = 1.0 - uniform();
+    if (u < 1.0 - 0.0331 * x * x * x * x) return d * v;
+    if (std::log(u) < 0.5 * x * x + d * (1.0 - v + std::log(v))) return d * v;
+  }
+}
+
+double Rng::beta(double a, double b) {
+  const double x = gamma(a);
+  const double y = gamma(b);
+  return x + y > 0.0 ? x / (x + y) : 0.5;
 }
 
 }  // namespace sarseg::data

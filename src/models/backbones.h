@@ -25,6 +25,12 @@ std::shared_ptr<EncoderImpl> make_resnet(const std::string& name, std::vector<in
                                          bool bottleneck, int64_t in_channels, int64_t depth);
 // torchvision mobilenet_v2 (width 1.0), torch padding.
 std::shared_ptr<EncoderImpl> make_mobilenet_v2(int64_t in_channels, int64_t depth);
+// The starter kit's DoubleConv: (conv3x3 without bias + BN + ReLU) x 2, children "0".."5".
+SequentialBlock double_conv(int64_t in, int64_t out);
+// The AI4Arctic starter kit / MMSeaIce U-Net contracting path; `channels` holds the input
+// block's width, then stages 1..5 (plain_unet.cpp).
+std::shared_ptr<EncoderImpl> make_plain_unet_encoder(const std::vector<int64_t>& channels,
+                                                     int64_t in_channels, int64_t depth);
 
 // A decoder maps the encoder features [x, stage1..stage_depth] to one logit map per head, each
 // at the input size. Decoders live in decoders/ and are listed in models/decoders.h.

@@ -14,8 +14,9 @@ EncoderImpl::EncoderImpl(std::string name, int64_t in_channels, int64_t depth)
     : torch::nn::Module(name), name_(std::move(name)), in_channels_(in_channels), depth_(depth) {}
 
 std::vector<int64_t> EncoderImpl::out_channels() const {
-  const auto& stages = find_encoder(name_).stage_channels;
-  std::vector<int64_t> channels{in_channels_};
+  const auto& info = find_encoder(name_);
+  const auto& stages = info.stage_channels;
+  std::vector<int64_t> channels{info.stem_channels > 0 ? info.stem_channels : in_channels_};
   channels.insert(channels.end(), stages.begin(), stages.begin() + depth_);
   return channels;
 }
@@ -51,6 +52,22 @@ const std::vector<EncoderInfo>& encoder_registry() {
                                    [](int64_t in_channels, int64_t depth) {
                                      return detail::make_mobilenet_v2(in_channels, depth);
                                    }});
+    // MMSeaIce's filters [32, 32, 64, 64] are the input block and stages 1..3; stage 4 is the
+    // starter kit's bridge (as wide as the last filter), stage 5 one more block of that width.
+    const std::vector<int64_t> plain_widths{32, 32, 64, 64, 64, 64};
+    EncoderInfo plain{"plain_unet",
+                      std::vector<int64_t>(plain_widths.begin() + 1, plain_widths.end()),
+                      reductions,
+                      "",
+                      "input_block.0.weight",
+                      "AI4Arctic starter-kit / MMSeaIce U-Net contracting path: input block "
+                      "(32) at full resolution, then 2x2 max-pool + 2x(conv3x3+BN+ReLU) per "
+                      "stage (32, 64, 64, 64, 64); depth 4 is MMSeaIce's; no pretrained weights",
+                      [plain_widths](int64_t in_channels, int64_t depth) {
+                        return detail::make_plain_unet_encoder(plain_widths, in_channels, depth);
+                      }};
+    plain.stem_channels = plain_widths.front();
+    encoders.push_back(plain);
     return encoders;
   }();
   return registry;

@@ -167,6 +167,13 @@ void add_data_keys(Schema& s) {
       "data.scale", [](TrainConfig & c) -> auto& { return c.data.scale; },
       "augment with a random zoom in [1-scale, 1+scale]; 0 = off");
   s.add(
+      "data.cutmix_probability", [](TrainConfig & c) -> auto& { return c.data.cutmix_probability; },
+      "share of training samples that get a box of another sample (input and every target); 0 = "
+      "off");
+  s.add(
+      "data.cutmix_beta", [](TrainConfig & c) -> auto& { return c.data.cutmix_beta; },
+      "CutMix box area 1 - lambda, lambda ~ Beta(beta, beta)");
+  s.add(
       "data.loader_threads", [](TrainConfig & c) -> auto& { return c.data.loader_threads; },
       "background threads preparing batches (0 = in the training thread)");
   s.add(
@@ -325,6 +332,9 @@ void validate(const TrainConfig& c) {
   require(c.data.min_valid_fraction >= 0.0 && c.data.min_valid_fraction <= 1.0,
           "data.min_valid_fraction must be between 0 and 1");
   require(c.data.scale >= 0.0 && c.data.scale < 1.0, "data.scale must be in [0, 1)");
+  require(c.data.cutmix_probability >= 0.0 && c.data.cutmix_probability <= 1.0,
+          "data.cutmix_probability must be between 0 and 1");
+  require(c.data.cutmix_beta > 0.0, "data.cutmix_beta must be positive");
   require(c.data.loader_threads >= 0 && c.data.loader_threads <= 64,
           "data.loader_threads must be between 0 and 64");
   require(c.data.prefetch_batches >= 1, "data.prefetch_batches must be at least 1");

@@ -209,6 +209,8 @@ data::LoaderOptions loader_options(const Setup& s, bool validation) {
     options.augment.flips = c.data.flips;
     options.augment.rot90 = c.data.rot90;
     options.augment.scale = c.data.scale;
+    options.cutmix.probability = c.data.cutmix_probability;
+    options.cutmix.beta = c.data.cutmix_beta;
   }
   options.seed = data::Rng::mix(c.train.seed, {validation ? 0x5a1ULL : 0x7a2ULL});
   return options;

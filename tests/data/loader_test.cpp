@@ -155,3 +155,100 @@ TEST(Loader, ShardsTogetherGiveTheOneProcessBatches) {
     EXPECT_EQ(shards[0][b].global_size, whole[b].input.size(0));
   }
 }
+
+namespace {
+
+// Scene `value`: both bands equal to `value`, label L = value, label M = value + 4.
+data::PreparedScene constant_scene(int value) {
+  auto scene = sarseg::testing::make_ramp_scene(24, 24, 3, "c" + std::to_string(value));
+  for (auto& band : scene.bands)
+    std::fill(band.pixels.data.begin(), band.pixels.data.end(), static_cast<float>(value));
+  io::LabelRaster first(24, 24), second(24, 24);
+  std::fill(first.data.begin(), first.data.end(), static_cast<uint8_t>(value));
+  std::fill(second.data.begin(), second.data.end(), static_cast<uint8_t>(value + 4));
+  scene.labels = {{"L", first}, {"M", second}};
+  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t", {}};
+  return data::prepare_scene(scene, norm, {{"L", 8, false, 1.0}, {"M", 8, false, 1.0}}, -1);
+}
+
+std::vector<data::Batch> cutmix_batches(const std::vector<data::PreparedScene>& s,
+                                        const std::vector<data::PatchLocation>& patches,
+                                        double probability, int threads) {
+  data::LoaderOptions options;
+  options.batch_size = 5;
+  options.patch_size = 12;
+  options.threads = threads;
+  options.augment = {true, true, 0.0};
+  options.cutmix = {probability, 1.0};
+  options.seed = 7;
+  data::BatchLoader loader(s, patches, options, 1);
+  std::vector<data::Batch> out;
+  while (auto batch = loader.next())
+    out.push_back(std::move(*batch));
+  return out;
+}
+
+}  // namespace
+
+// CutMix moves input and every target together: on scenes of constant value 1 and 2, every pixel's
+// labels name the scene its input came from, and boxed samples hold both scenes.
+TEST(Loader, CutMixMovesTheInputAndEveryTargetTogether) {
+  const std::vector<data::PreparedScene> s = {constant_scene(1), constant_scene(2)};
+  std::vector<data::PatchLocation> patches;
+  for (int i = 0; i < 20; ++i)
+    patches.push_back({i % 2, (i * 3) % 12, (i * 5) % 12});
+  const auto mixed = cutmix_batches(s, patches, 1.0, 0);
+  int64_t samples_with_both = 0;
+  for (const auto& batch : mixed) {
+    const auto value = batch.input.select(1, 0).to(torch::kInt64);
+    EXPECT_TRUE(torch::equal(batch.input.select(1, 0), batch.input.select(1, 1)));
+    EXPECT_TRUE(torch::equal(batch.targets[0], value));
+    EXPECT_TRUE(torch::equal(batch.targets[1], value + 4));
+    for (int64_t k = 0; k < batch.input.size(0); ++k)
+      samples_with_both += value[k].min().item<int64_t>() != value[k].max().item<int64_t>();
+  }
+  // Half of the partners come from the other scene; boxes are rarely empty.
+  EXPECT_GE(samples_with_both, 5);
+  const auto threaded = cutmix_batches(s, patches, 1.0, 2);
+  ASSERT_EQ(threaded.size(), mixed.size());
+  for (size_t b = 0; b < mixed.size(); ++b)
+    EXPECT_TRUE(torch::equal(threaded[b].input, mixed[b].input)) << "batch " << b;
+  for (const auto& batch : cutmix_batches(s, patches, 0.0, 0))
+    for (int64_t k = 0; k < batch.input.size(0); ++k)
+      EXPECT_EQ(batch.input[k].min().item<float>(), batch.input[k].max().item<float>());
+}
+
+// Switching CutMix on changes a sample only inside one box: outside it, the flips and rotations
+// are those of the run without CutMix. Each patch has a scene of its own with values no other
+// scene has, so every pasted pixel differs from the one it replaces.
+TEST(Loader, CutMixChangesASampleOnlyInsideOneBox) {
+  std::vector<data::PreparedScene> s;
+  std::vector<data::PatchLocation> patches;
+  data::Normalization norm{{"a", "b"}, {0.0, 0.0}, {1.0, 1.0}, "t", {}};
+  for (int i = 0; i < 12; ++i) {
+    auto scene = sarseg::testing::make_ramp_scene(20, 20, 5);
+    for (auto& value : scene.bands[0].pixels.data)
+      value += static_cast<float>(10000 * i);
+    s.push_back(data::prepare_scene(scene, norm, {{"L", 5, false, 1.0}}, -1));
+    patches.push_back({i, i % 8, (2 * i) % 8});
+  }
+  const auto plain = cutmix_batches(s, patches, 0.0, 0);
+  const auto mixed = cutmix_batches(s, patches, 1.0, 0);
+  ASSERT_EQ(plain.size(), mixed.size());
+  int64_t boxed = 0;
+  for (size_t b = 0; b < plain.size(); ++b) {
+    for (int64_t k = 0; k < plain[b].input.size(0); ++k) {
+      const auto differs = plain[b].input[k][0].ne(mixed[b].input[k][0]);
+      const int64_t changed = differs.sum().item<int64_t>();
+      if (changed == 0) continue;
+      ++boxed;
+      const auto where = differs.nonzero();
+      const auto rows = where.select(1, 0), cols = where.select(1, 1);
+      const int64_t height = rows.max().item<int64_t>() - rows.min().item<int64_t>() + 1;
+      const int64_t width = cols.max().item<int64_t>() - cols.min().item<int64_t>() + 1;
+      EXPECT_EQ(changed, height * width) << "batch " << b << " sample " << k;
+      EXPECT_LT(changed, 12 * 12);
+    }
+  }
+  EXPECT_GE(boxed, 6);
+}

@@ -57,7 +57,7 @@ std::vector<Case> cases() {
 #ifdef SARSEG_HEAVY_ENCODERS
   const std::vector<std::string> encoders = {"resnet34", "resnet50"};
 #else
-  const std::vector<std::string> encoders = {"resnet18", "mobilenet_v2"};
+  const std::vector<std::string> encoders = {"resnet18", "mobilenet_v2", "plain_unet"};
 #endif
   for (const auto& encoder : encoders)
     for (const auto& decoder : decoder_names())

@@ -54,7 +54,9 @@ TEST(Registry, EncoderFeaturesFollowTheSmpDepthContract) {
     encoder->eval();
     const auto features = encoder->forward(torch::randn({1, 2, 64, 96}));
     ASSERT_EQ(features.size(), 6u) << info.name;
-    EXPECT_EQ(features[0].size(1), 2);
+    // features[0] is the input, or the full-resolution input block of a plain U-Net.
+    EXPECT_EQ(features[0].size(1), info.stem_channels > 0 ? info.stem_channels : 2) << info.name;
+    EXPECT_EQ(features[0].size(2), 64) << info.name;
     for (size_t stage = 1; stage < 6; ++stage) {
       const int64_t reduction = info.reductions[stage - 1];
       EXPECT_EQ(features[stage].size(1), info.stage_channels[stage - 1]) << info.name << stage;
@@ -62,7 +64,8 @@ TEST(Registry, EncoderFeaturesFollowTheSmpDepthContract) {
       EXPECT_EQ(features[stage].size(3), 96 / reduction) << info.name << stage;
     }
     EXPECT_EQ(encoder->out_channels().size(), 6u);
-    EXPECT_EQ(info.default_weight_set, info.name + ".imagenet");
+    // Every torchvision backbone has its ImageNet set; the plain U-Net has none.
+    EXPECT_EQ(info.default_weight_set, info.name == "plain_unet" ? "" : info.name + ".imagenet");
   }
   // A deeplabv3 cut at layer3 has no layer4 parameters.
   ModelSpec spec;
@@ -90,7 +93,7 @@ TEST(Registry, UnknownNamesListTheValidOnes) {
 
 TEST(DecoderRegistry, EntriesGiveNamesDefaultDepthsAndBuilders) {
   const auto& registry = decoder_registry();
-  ASSERT_EQ(registry.size(), 2u);
+  ASSERT_EQ(registry.size(), 3u);
   std::vector<std::string> names;
   for (const auto& info : registry) {
     names.push_back(info.name);
@@ -104,15 +107,17 @@ TEST(DecoderRegistry, EntriesGiveNamesDefaultDepthsAndBuilders) {
     EXPECT_EQ(resolve_spec(spec).encoder_depth, info.default_encoder_depth) << info.name;
   }
   EXPECT_EQ(names, decoder_names());
-  EXPECT_EQ(names, (std::vector<std::string>{"deeplabv3", "unet"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"deeplabv3", "unet", "plain_unet"}));
   EXPECT_EQ(find_decoder("deeplabv3").default_encoder_depth, 4);
   EXPECT_EQ(find_decoder("unet").default_encoder_depth, 5);
+  EXPECT_EQ(find_decoder("plain_unet").default_encoder_depth, 4);
   // int8 inference mirrors the deeplabv3 layers only.
   EXPECT_TRUE(find_decoder("deeplabv3").int8_supported);
   EXPECT_FALSE(find_decoder("unet").int8_supported);
+  EXPECT_FALSE(find_decoder("plain_unet").int8_supported);
   const auto message = user_error_message([] { find_decoder("fpn"); });
   EXPECT_NE(message.find("unknown decoder 'fpn'"), std::string::npos) << message;
-  EXPECT_NE(message.find("use one of deeplabv3, unet"), std::string::npos) << message;
+  EXPECT_NE(message.find("use one of deeplabv3, unet, plain_unet"), std::string::npos) << message;
   EXPECT_THROW(default_encoder_depth("fpn"), UserError);
 }
 
@@ -171,6 +176,46 @@ TEST(Flops, CountsConvolutionsAndLinearLayers) {
   EXPECT_NEAR(whole.total() / 1e9, 3.628, 0.01);
   EXPECT_EQ(whole.convolution_calls, 20);
   EXPECT_EQ(whole.uncounted_calls, 0);
+}
+
+// MMSeaIce's unet_regression (filters 32, 32, 64, 64) on its 17 inputs with SIC (1, regression),
+// SOD (6) and FLOE (7) heads. A double conv in -> out has 9*out*(in + out) weights and 4*out
+// BatchNorm parameters; by hand: input block 14,240; contracting 18,560 + 55,552 + 73,984; bridge
+// 73,984; expanding (upsampled + skip -> out) 110,848 + 110,848 + 36,992 + 27,776; 1x1 heads
+// 33 + 198 + 231: 523,246 in all.
+TEST(PlainUnet, HasMmseaiceParameterCountAndShapes) {
+  ModelSpec spec;
+  spec.encoder = "plain_unet";
+  spec.decoder = "plain_unet";
+  spec.in_channels = 17;
+  spec.decoder_channels = {64, 64, 32, 32};
+  spec.heads = {HeadSpec{"SIC", 1, true}, HeadSpec{"SOD", 6, false}, HeadSpec{"FLOE", 7, false}};
+  auto model = build_model(spec);
+  EXPECT_EQ(model->spec().encoder_depth, 4);
+  EXPECT_EQ(model->size_multiple(), 16);
+  int64_t count = 0;
+  for (const auto& p : model->parameters())
+    count += p.numel();
+  EXPECT_EQ(count, 523246);
+  torch::NoGradGuard no_grad;
+  model->eval();
+  const auto features = model->encoder_features(torch::randn({1, 17, 32, 48}));
+  ASSERT_EQ(features.size(), 5u);
+  const std::vector<int64_t> channels = {32, 32, 64, 64, 64};
+  for (size_t k = 0; k < features.size(); ++k) {
+    EXPECT_EQ(features[k].size(1), channels[k]) << k;
+    EXPECT_EQ(features[k].size(2), 32 >> k) << k;
+    EXPECT_EQ(features[k].size(3), 48 >> k) << k;
+  }
+  const auto outputs = model->forward_heads(torch::randn({2, 17, 32, 48}));
+  ASSERT_EQ(outputs.size(), 3u);
+  EXPECT_EQ(outputs[0].sizes(), (std::vector<int64_t>{2, 1, 32, 48}));
+  EXPECT_EQ(outputs[2].sizes(), (std::vector<int64_t>{2, 7, 32, 48}));
+  // No ImageNet weights to start from: the error says what to use instead.
+  spec.init = "imagenet";
+  auto again = build_model(spec);
+  const auto message = user_error_message([&] { initialise_encoder(again, spec); });
+  EXPECT_NE(message.find("has no ImageNet weight set"), std::string::npos) << message;
 }
 
 }  // namespace

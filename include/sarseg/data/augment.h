@@ -46,4 +46,28 @@ Patch resize_patch(const Patch& patch, int64_t size);
 Patch make_sample(const SceneWindows& scene, int64_t row, int64_t col, int64_t patch_size,
                   const AugmentDraw& draw);
 
+// CutMix (Yun et al., 2019) for segmentation: a box of another training sample replaces the same
+// box of this one, in the input and in every target alike, so labels stay aligned with pixels.
+// lambda ~ Beta(beta, beta); the box has sides patch * sqrt(1 - lambda), a uniform centre, and is
+// clipped at the patch border, as in the paper's reference code.
+struct CutMixOptions {
+  double probability = 0.0;  // share of samples that get a box; 0 = off
+  double beta = 1.0;
+  bool enabled() const { return probability > 0.0; }
+};
+
+struct CutMixDraw {
+  bool apply = false;
+  int64_t partner = 0;  // epoch position of the sample the box comes from
+  int64_t row = 0, col = 0, height = 0, width = 0;
+};
+
+// The draw for the sample at epoch position `position` of `epoch_samples`; the partner is another
+// position (none when the epoch has one sample). A fixed stream of its own, so switching CutMix on
+// leaves every other augmentation draw unchanged.
+CutMixDraw draw_cutmix(const CutMixOptions& options, int64_t patch_size, int64_t position,
+                       int64_t epoch_samples, Rng& rng);
+// Copies the box of `source` into `target` (same size, channels and tasks).
+void paste_box(Patch& target, const Patch& source, const CutMixDraw& box);
+
 }  // namespace sarseg::data

@@ -37,6 +37,7 @@ struct LoaderOptions {
   int prefetch_batches = 4;  // batches built ahead
   bool shuffle = true;
   AugmentOptions augment;
+  CutMixOptions cutmix;  // the box's partner is another sample of the same epoch
   uint64_t seed = 1;
   // Data-parallel training: batch b of the epoch holds shards x batch_size samples, and this
   // loader gives shard `shard`'s part of it (see shard_ranges).
@@ -81,6 +82,9 @@ class BatchLoader {
 
  private:
   Batch build(int64_t batch_index) const;
+  // The augmented sample at position `position` of the epoch order, CutMix included.
+  Patch sample_at(int64_t position) const;
+  Patch plain_sample_at(int64_t position) const;  // without CutMix
   void worker();
 
   std::vector<const SceneWindows*> scenes_;

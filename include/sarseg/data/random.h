@@ -23,6 +23,12 @@ class Rng {
   // Uniform in [0, 1).
   double uniform();
   bool coin() { return (next() >> 63) != 0; }
+  // Standard normal (Box-Muller, two uniforms per value).
+  double normal();
+  // Gamma(shape, 1), shape > 0 (Marsaglia and Tsang; shape < 1 through Gamma(shape + 1)).
+  double gamma(double shape);
+  // Beta(a, b) = X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b).
+  double beta(double a, double b);
 
  private:
   uint64_t state_;

@@ -40,12 +40,15 @@ struct EncoderInfo {
   std::vector<int64_t> stage_channels;
   // Reduction (stride) of stages 1..5: 2, 4, 8, 16, 32.
   std::vector<int64_t> reductions;
-  std::string default_weight_set;  // "<encoder>.imagenet"
+  std::string default_weight_set;  // "<encoder>.imagenet"; empty: no pretrained weights
   std::string first_conv_weight_name;
   std::string description;
   // Builds the encoder with `in_channels` input bands and stages 1..depth (1 <= depth <= 5),
   // with torchvision's random initialisation (from the current torch RNG).
   std::function<std::shared_ptr<EncoderImpl>(int64_t in_channels, int64_t depth)> build;
+  // 0: features[0] is the input (the SMP contract). > 0: features[0] is a full-resolution map of
+  // this many channels (a U-Net input block) that a decoder may take as its last skip.
+  int64_t stem_channels = 0;
 };
 
 const std::vector<EncoderInfo>& encoder_registry();

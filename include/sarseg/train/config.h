@@ -56,6 +56,8 @@ struct DataSection {
   bool flips = false;
   bool rot90 = false;
   double scale = 0.0;
+  double cutmix_probability = 0.0;  // share of training samples given a CutMix box; 0 = off
+  double cutmix_beta = 1.0;         // lambda ~ Beta(beta, beta); the box covers 1 - lambda
   int64_t loader_threads = 1;
   int64_t prefetch_batches = 4;
   // Speckle filter of the dB bands, in linear intensity, before normalisation (io/speckle.h);

@@ -26,7 +26,8 @@ inline torch::nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kerne
 using models::Dropout;  // layers.h
 
 // One per decoder file; decoder_registry() lists them.
-DecoderInfo deeplabv3_decoder();  // deeplabv3.cpp
-DecoderInfo unet_decoder();       // unet.cpp
+DecoderInfo deeplabv3_decoder();   // deeplabv3.cpp
+DecoderInfo unet_decoder();        // unet.cpp
+DecoderInfo plain_unet_decoder();  // plain_unet.cpp
 
 }  // namespace sarseg::models::detail

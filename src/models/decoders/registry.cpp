@@ -14,6 +14,7 @@ const std::vector<DecoderInfo>& decoder_registry() {
   static const std::vector<DecoderInfo> registry = {
       detail::deeplabv3_decoder(),
       detail::unet_decoder(),
+      detail::plain_unet_decoder(),
   };
   return registry;
 }
