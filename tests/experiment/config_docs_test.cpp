@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "sarseg/experiment/config.h"
+#include "sarseg/experiment/scene_sources.h"
+#include "sarseg/models/model.h"
 #include "sarseg/util/atomic_file.h"
 
 namespace fs = std::filesystem;
@@ -36,3 +38,22 @@ TEST(ConfigDocs, ReferenceTableIsTheSchemas) {
 
 }  // namespace
 }  // namespace sarseg::experiment
+
+// Every example in configs/train/ loads as `sarseg train -c` reads it and builds its model
+// (mmseaice.yaml: the plain U-Net on 17 bands with three heads).
+TEST(TrainConfigFiles, EveryExampleLoadsAndBuildsItsModel) {
+  const std::filesystem::path folder = std::filesystem::path(SARSEG_SOURCE_DIR) / "configs/train";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(folder)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    SCOPED_TRACE(entry.path().string());
+    const auto job = sarseg::experiment::load_train_job(entry.path(), {});
+    auto spec = sarseg::train::model_spec_of(job.train);
+    spec.init = "random";  // the weights are not what is checked here
+    auto model = sarseg::models::build_model(spec);
+    EXPECT_EQ(model->spec().in_channels, static_cast<int64_t>(job.train.data.bands.size()));
+    EXPECT_EQ(model->spec().heads.size(), job.train.data.tasks.size());
+  }
+  EXPECT_GE(files, 3);
+}
