@@ -61,9 +61,9 @@ void run_bench_windows(const BenchWindowsArgs& args) {
   if (!args.config_file.empty()) file = args.config_file;
   const train::TrainConfig config = train::load_train_config(file, args.overrides);
   const fs::path scene_file = args.scene;
-  const auto settings =
-      data::store_settings(config.data.bands, train::tasks_of(config),
-                           static_cast<int>(config.data.ignore_label), config.data.physical_units);
+  const auto settings = data::store_settings(config.data.bands, train::tasks_of(config),
+                                             static_cast<int>(config.data.ignore_label),
+                                             config.data.physical_units, config.data.downsample);
   data::StoreOptions store;
   store.dir = args.store;
   const auto entry = data::open_store({scene_file}, settings, store, "bench windows").front();

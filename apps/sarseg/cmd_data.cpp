@@ -51,9 +51,9 @@ void run_data_prepare(const DataPrepareArgs& args) {
   const std::string out = args.out.empty() ? config.data.store : args.out;
   require(!out.empty(), "data prepare: give --out STORE (or data.store in the config)");
   const auto paths = data::expand_scene_paths(entries, "data prepare");
-  const auto settings =
-      data::store_settings(config.data.bands, train::tasks_of(config),
-                           static_cast<int>(config.data.ignore_label), config.data.physical_units);
+  const auto settings = data::store_settings(config.data.bands, train::tasks_of(config),
+                                             static_cast<int>(config.data.ignore_label),
+                                             config.data.physical_units, config.data.downsample);
   std::printf("store          %s\n", out.c_str());
   std::printf("settings       %s\n", settings.canonical().c_str());
   data::StoreOptions options;

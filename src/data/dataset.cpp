@@ -3,6 +3,7 @@
 #include <array>
 #include <cstring>
 
+#include "sarseg/io/downsample.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/error.h"
 #include "sarseg/util/log.h"
@@ -202,6 +203,15 @@ std::vector<io::Scene> speckle_filtered(const std::vector<io::Scene>& scenes,
     out.push_back(scene);
     io::filter_scene_bands(out.back(), speckle);
   }
+  return out;
+}
+
+std::vector<io::Scene> downsampled(const std::vector<io::Scene>& scenes, int64_t factor) {
+  std::vector<io::Scene> out;
+  if (factor == 1) return out;
+  out.reserve(scenes.size());
+  for (const auto& scene : scenes)
+    out.push_back(io::downsample_scene(scene, factor));
   return out;
 }
 

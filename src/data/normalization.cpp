@@ -262,6 +262,7 @@ std::string normalization_to_json(const Normalization& normalization) {
     j["speckle"] = {{"filter", normalization.speckle.filter},
                     {"window", normalization.speckle.window},
                     {"looks", normalization.speckle.looks}};
+  if (normalization.downsample != 1) j["downsample"] = normalization.downsample;
   return j.dump();
 }
 
@@ -280,12 +281,15 @@ Normalization normalization_from_json(const std::string& text, const std::string
       result.speckle.window = s.at("window").get<int64_t>();
       result.speckle.looks = s.at("looks").get<double>();
     }
+    result.downsample = j.value("downsample", int64_t{1});
   } catch (const nlohmann::json::exception& e) {
     throw UserError(where + ": malformed normalisation record (" + e.what() + ")");
   }
   require(result.bands.size() == result.mean.size() && result.bands.size() == result.std.size(),
           where + ": normalisation record has mismatched band/mean/std counts");
   io::check_speckle_filter(result.speckle, where + ": speckle filter");
+  require(result.downsample >= 1, where + ": normalisation record has downsampling factor " +
+                                      std::to_string(result.downsample) + " (at least 1)");
   require(result.units.empty() || result.units.size() == result.bands.size(),
           where + ": normalisation record has " + std::to_string(result.units.size()) +
               " units for " + std::to_string(result.bands.size()) + " bands");

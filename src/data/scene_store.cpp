@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "sarseg/io/downsample.h"
 #include "sarseg/io/scene_io.h"
 #include "sarseg/util/atomic_file.h"
 #include "sarseg/util/sha256.h"
@@ -116,18 +117,20 @@ std::string StoreSettings::canonical() const {
   j["ignore_label"] = ignore_label;
   j["physical_units"] = physical_units;
   j["format"] = kFormatVersion;
+  if (downsample != 1) j["downsample"] = downsample;
   return j.dump();
 }
 
 StoreSettings store_settings(const std::vector<std::string>& bands,
                              const std::vector<TaskSpec>& tasks, int ignore_label,
-                             bool physical_units) {
+                             bool physical_units, int64_t downsample) {
   StoreSettings settings;
   settings.bands = bands;
   for (const auto& task : tasks)
     settings.labels.push_back(task.label);
   settings.ignore_label = ignore_label;
   settings.physical_units = physical_units;
+  settings.downsample = downsample;
   return settings;
 }
 
@@ -444,6 +447,8 @@ std::vector<std::shared_ptr<const StoredScene>> open_store(const std::vector<fs:
       std::vector<io::Scene> scene;
       scene.push_back(io::read_scene(scene_file, read));
       if (scene.back().source_path.empty()) scene.back().source_path = scene_file.string();
+      if (settings.downsample > 1)
+        scene.back() = io::downsample_scene(scene.back(), settings.downsample);
       // Bands and labels present; label values are checked per task from the histograms.
       std::vector<TaskSpec> presence;
       for (const auto& label : settings.labels)

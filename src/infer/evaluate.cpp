@@ -63,6 +63,9 @@ eval::EvaluationReport evaluate_scene_files(
   }
   auto report = accumulator.report();
   report.settings = to_json(predictor.options());
+  // The grid the model predicted on (data.downsample); scores are of the native grid.
+  if (predictor.normalization().downsample != 1)
+    report.settings["downsample"] = predictor.normalization().downsample;
   return report;
 }
 

@@ -15,6 +15,7 @@
 
 #include "sarseg/eval/scoring.h"
 #include "sarseg/eval/uncertainty.h"
+#include "sarseg/io/downsample.h"
 #include "sarseg/models/int8.h"
 #include "sarseg/models/layers.h"
 #include "sarseg/util/error.h"
@@ -433,7 +434,8 @@ torch::Tensor stacked_head_values(const std::vector<torch::Tensor>& outputs,
 namespace {
 
 bool same_normalization(const data::Normalization& a, const data::Normalization& b) {
-  return a.bands == b.bands && a.mean == b.mean && a.std == b.std && a.speckle == b.speckle;
+  return a.bands == b.bands && a.mean == b.mean && a.std == b.std && a.speckle == b.speckle &&
+         a.downsample == b.downsample;
 }
 
 bool same_heads(const std::vector<models::HeadSpec>& a, const std::vector<models::HeadSpec>& b) {
@@ -517,11 +519,13 @@ ScenePrediction predict_tiled(const TiledModel& model, const io::Scene& scene,
                                 probabilities, false);
 }
 
-ScenePrediction predict_tiled_ensemble(const std::vector<EnsembleMember>& members,
-                                       const io::Scene& scene,
-                                       const std::vector<std::string>& head_labels,
-                                       const InferenceOptions& options, bool probabilities,
-                                       bool uncertainty) {
+namespace {
+
+// predict_tiled_ensemble on the scene's own grid (the members' downsampling factor not applied).
+ScenePrediction predict_on_grid(const std::vector<EnsembleMember>& members, const io::Scene& scene,
+                                const std::vector<std::string>& head_labels,
+                                const InferenceOptions& options, bool probabilities,
+                                bool uncertainty) {
   validate(options);
   const auto start = std::chrono::steady_clock::now();
   const int64_t height = scene.height, width = scene.width;
@@ -630,6 +634,60 @@ ScenePrediction predict_tiled_ensemble(const std::vector<EnsembleMember>& member
     }
   }
   accumulator.finish();
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+// 1 where the scene's mask is set and every input band of every member is finite (what
+// SceneNormalizer::valid gives, without normalising); the bands are known to be present.
+io::Raster<uint8_t> native_input_valid(const io::Scene& scene,
+                                       const std::vector<EnsembleMember>& members) {
+  io::Raster<uint8_t> valid(scene.height, scene.width, 1);
+  for (int64_t r = 0; r < scene.height; ++r)
+    for (int64_t c = 0; c < scene.width; ++c)
+      valid.at(r, c) = scene.is_valid(r, c) ? 1 : 0;
+  for (const auto& member : members)
+    for (const auto& name : member.normalization->bands) {
+      const auto& pixels = scene.band(name).pixels.data;
+      for (size_t k = 0; k < pixels.size(); ++k)
+        if (!std::isfinite(pixels[k])) valid.data[k] = 0;
+    }
+  return valid;
+}
+
+}  // namespace
+
+ScenePrediction predict_tiled_ensemble(const std::vector<EnsembleMember>& members,
+                                       const io::Scene& scene,
+                                       const std::vector<std::string>& head_labels,
+                                       const InferenceOptions& options, bool probabilities,
+                                       bool uncertainty) {
+  if (members.empty()) throw std::invalid_argument("predict_tiled_ensemble: no members");
+  const int64_t factor = members.front().normalization->downsample;
+  for (size_t m = 1; m < members.size(); ++m)
+    require(members[m].normalization->downsample == factor,
+            "ensemble member " + std::to_string(m + 1) + " was trained on a grid downsampled x" +
+                std::to_string(members[m].normalization->downsample) + ", member 1 on x" +
+                std::to_string(factor) + "; give checkpoints trained at one data.downsample");
+  if (factor == 1)
+    return predict_on_grid(members, scene, head_labels, options, probabilities, uncertainty);
+  // data.downsample: predicted on the scene at the model's grid (a block with any valid pixel is
+  // valid, so that every valid native pixel gets a prediction), then brought back to the native
+  // grid: probabilities bilinearly, class maps as their argmax (io/downsample.h). The coarse
+  // prediction always keeps its probabilities (1 / factor^2 of the native planes).
+  const auto start = std::chrono::steady_clock::now();
+  const io::Scene coarse_scene = io::downsample_scene(scene, factor, 0.0);
+  const ScenePrediction coarse = predict_on_grid(members, coarse_scene, head_labels, options,
+                                                 /*probabilities=*/true, uncertainty);
+  ScenePrediction result;
+  result.valid = native_input_valid(scene, members);
+  for (const auto& head : coarse.heads)
+    result.heads.push_back(
+        io::upsample_prediction(head, coarse.valid, factor, result.valid, probabilities));
+  result.tiles = coarse.tiles;
+  result.tile_height = coarse.tile_height;
+  result.tile_width = coarse.tile_width;
+  result.model_seconds = coarse.model_seconds;
   result.seconds = seconds_since(start);
   return result;
 }

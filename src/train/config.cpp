@@ -95,6 +95,14 @@ void add_speckle_keys(Schema& s) {
       "equivalent number of looks of the input (lee, enhanced_lee, gamma_map)");
 }
 
+// Training at a coarser grid (io/downsample.h).
+void add_downsample_key(Schema& s) {
+  s.add(
+      "data.downsample", [](TrainConfig & c) -> auto& { return c.data.downsample; },
+      "train, validate and predict on a grid this many times coarser (SAR averaged in linear "
+      "intensity, charts by majority); predictions scored on the native grid; 1 = native");
+}
+
 void add_data_keys(Schema& s) {
   s.add("data.source", [](TrainConfig & c) -> auto& { return c.data.source; },
         "scene source: files (data.train/val/test) or synthetic (the simulator, synth.*; "
@@ -180,6 +188,7 @@ void add_data_keys(Schema& s) {
       "data.prefetch_batches", [](TrainConfig & c) -> auto& { return c.data.prefetch_batches; },
       "batches prepared ahead");
   add_speckle_keys(s);
+  add_downsample_key(s);
 }
 
 void add_optim_keys(Schema& s) {
@@ -355,6 +364,10 @@ void validate(const TrainConfig& c) {
   require(c.model.freeze_encoder_epochs >= 0, "model.freeze_encoder_epochs must not be negative");
   require(c.output.log_interval_s > 0.0, "output.log_interval_s must be positive");
   io::check_speckle_filter(speckle_filter_of(c), "data.speckle_filter");
+  require(c.data.downsample >= 1,
+          "data.downsample must be a whole number of at least 1 (1 = the native grid, 10 = "
+          "every 10 x 10 block one pixel), not " +
+              std::to_string(c.data.downsample));
   require(!c.output.dir.empty(), "output.dir is empty");
   if (!c.loss.class_weights.empty()) {
     const auto first = std::find_if(tasks.begin(), tasks.end(),

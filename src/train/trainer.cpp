@@ -247,10 +247,18 @@ Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
           "data.speckle_filter=" + speckle.filter +
               " and data.store are both set; the scene store holds unfiltered bands: leave "
               "data.store empty to train with a speckle filter");
-  const std::vector<io::Scene> filtered_train = data::speckle_filtered(scenes.train, speckle);
-  const std::vector<io::Scene> filtered_val = data::speckle_filtered(scenes.val, speckle);
-  const auto& train_scenes = speckle.active() ? filtered_train : scenes.train;
-  const auto& val_scenes = speckle.active() ? filtered_val : scenes.val;
+  // data.downsample: scenes in memory are downsampled here (copies), before the speckle filter,
+  // as inference downsamples before its normaliser filters; a store holds them downsampled.
+  const int64_t downsample =
+      saved_normalization ? saved_normalization->downsample : config.data.downsample;
+  const std::vector<io::Scene> downsampled_train = data::downsampled(scenes.train, downsample);
+  const std::vector<io::Scene> downsampled_val = data::downsampled(scenes.val, downsample);
+  const auto& sized_train = downsample > 1 ? downsampled_train : scenes.train;
+  const auto& sized_val = downsample > 1 ? downsampled_val : scenes.val;
+  const std::vector<io::Scene> filtered_train = data::speckle_filtered(sized_train, speckle);
+  const std::vector<io::Scene> filtered_val = data::speckle_filtered(sized_val, speckle);
+  const auto& train_scenes = speckle.active() ? filtered_train : sized_train;
+  const auto& val_scenes = speckle.active() ? filtered_val : sized_val;
   const auto method =
       data::parse_normalization_method(config.data.normalization, "data.normalization");
   if (saved_normalization) {
@@ -263,6 +271,7 @@ Setup make_setup(const TrainConfig& config, const SceneSplits& scenes,
     s.normalization = data::make_normalization(method, pointers(train_scenes), config.data.bands);
     s.normalization.speckle = speckle;
   }
+  s.normalization.downsample = downsample;
   data::Normalization already_filtered = s.normalization;
   already_filtered.speckle = {};
   auto keep = [&s](std::shared_ptr<const data::SceneWindows> scene,
@@ -911,10 +920,11 @@ SceneSplits load_scene_splits(const TrainConfig& config) {
                       event.scene, event.index, event.total, event.seconds,
                       event.detail.empty() ? "" : ": ", event.detail);
   };
-  return data::SceneFileSource(config.data.train, config.data.val, config.data.test, options, store,
-                               data::store_settings(config.data.bands, tasks_of(config),
-                                                    static_cast<int>(config.data.ignore_label),
-                                                    config.data.physical_units))
+  return data::SceneFileSource(
+             config.data.train, config.data.val, config.data.test, options, store,
+             data::store_settings(config.data.bands, tasks_of(config),
+                                  static_cast<int>(config.data.ignore_label),
+                                  config.data.physical_units, config.data.downsample))
       .load();
 }
 

@@ -279,3 +279,26 @@ TEST(SceneStore, ConcurrentPreparersAndReaders) {
       EXPECT_TRUE(torch::equal(run[i].input, expected[i].input));
   }
 }
+
+// data.downsample: a store entry holds the downsampled scene under its own key, so an entry made
+// at one factor is never read at another; factor 1 keeps the keys of entries made before it.
+TEST(SceneStore, ADownsampledEntryHasItsOwnKeyAndHoldsTheCoarseScene) {
+  sarseg::testing::TempDir dir;
+  const auto paths = write_scenes(dir, 1);  // 48 x 56
+  const data::StoreSettings native = settings();
+  const data::StoreSettings x2 =
+      data::store_settings(kBands, kTasks, kIgnore, true, /*downsample=*/2);
+  EXPECT_EQ(native.canonical().find("downsample"), std::string::npos);
+  EXPECT_NE(x2.canonical(), native.canonical());
+  const auto identity = data::scene_file_identity(paths[0]);
+  EXPECT_NE(data::store_entry_path(dir / "store", identity, x2),
+            data::store_entry_path(dir / "store", identity, native));
+  std::vector<data::StoreEvent> events;
+  const auto coarse = data::open_store(paths, x2, options_for(dir / "store", true, &events), "t");
+  EXPECT_EQ(coarse.front()->height(), 24);
+  EXPECT_EQ(coarse.front()->width(), 28);
+  const auto full = data::open_store(paths, native, options_for(dir / "store", true, &events), "t");
+  EXPECT_EQ(full.front()->height(), 48);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].kind, data::StoreEvent::Kind::kPrepared);  // not the x2 entry reused
+}

@@ -185,6 +185,35 @@ TEST_F(EvalPredictCli, PredictWithAnArmFolderAveragesItsRunsAndWritesUncertainty
   EXPECT_EQ(read_file(again / "winter_scene_SOD_uncertainty.tif").size() > 0, true);
 }
 
+// A model trained at data.downsample=2 predicts the 70 x 53 scene on its 35 x 27 grid; the score
+// counts the native labelled pixels and the class map written has the native size.
+TEST_F(EvalPredictCli, DownsampledModelIsScoredAndWrittenOnTheNativeGrid) {
+  const fs::path model_dir = dir_.path() / "x2";
+  fs::create_directories(model_dir);
+  const fs::path x2 = write_checkpoint(model_dir, tiny_spec(), tiny_spec(), {}, 2);
+  const fs::path out = dir_.path() / "eval_x2";
+  const auto r = testing::run_sarseg("eval --checkpoint " + q(x2) + " " + q(winter_) + " --out " +
+                                     q(out) + " --tile 32 --overlap 16");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto report = nlohmann::json::parse(read_file(out / "eval.json"));
+  EXPECT_EQ(report["settings"]["downsample"], 2);                  // predicted on the x2 grid
+  EXPECT_EQ(report["pooled"]["heads"]["SOD"]["pixels"], 69 * 53);  // scored on the native one
+  const fs::path maps = dir_.path() / "maps_x2";
+  const auto p = testing::run_sarseg("predict --checkpoint " + q(x2) + " " + q(winter_) +
+                                     " --out " + q(maps) + " --probabilities --no-quicklook");
+  ASSERT_EQ(p.exit_code, 0) << p.output;
+#if SARSEG_HAVE_GDAL
+  GDALAllRegister();
+  for (const char* name : {"winter_scene_classes.tif", "winter_scene_SOD_probabilities.tif"}) {
+    auto* ds = static_cast<GDALDataset*>(GDALOpen((maps / name).c_str(), GA_ReadOnly));
+    ASSERT_NE(ds, nullptr) << name;
+    EXPECT_EQ(ds->GetRasterXSize(), 53) << name;
+    EXPECT_EQ(ds->GetRasterYSize(), 70) << name;
+    GDALClose(ds);
+  }
+#endif
+}
+
 TEST_F(EvalPredictCli, MonteCarloDropoutOnAModelWithoutDropoutExits2) {
   const auto r = testing::run_sarseg("predict --checkpoint " + q(checkpoint_) + " " + q(winter_) +
                                      " --out " + q(dir_.path() / "mc") + " --mc-dropout 8");

@@ -1,6 +1,7 @@
 // A tiny SOD checkpoint (mobilenet_v2 + unet, 3 input bands) for command-line tests.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -39,11 +40,13 @@ inline models::ModelSpec tiny_spec(const std::string& encoder = "mobilenet_v2") 
   return spec;
 }
 
-// `units`: the band units recorded with the normalisation ({} = none, as older checkpoints).
+// `units`: the band units recorded with the normalisation ({} = none, as older checkpoints);
+// `downsample`: the grid factor recorded with it (data.downsample).
 inline std::filesystem::path write_checkpoint(const std::filesystem::path& dir,
                                               const models::ModelSpec& meta_spec,
                                               const models::ModelSpec& weights_spec,
-                                              const std::vector<std::string>& units = {}) {
+                                              const std::vector<std::string>& units = {},
+                                              int64_t downsample = 1) {
   checkpoint::CheckpointMeta meta;
   meta.spec = meta_spec;
   meta.normalization.bands = {"hh_db", "hv_db", "incidence_deg"};
@@ -51,6 +54,7 @@ inline std::filesystem::path write_checkpoint(const std::filesystem::path& dir,
   meta.normalization.std = {5.0, 5.0, 8.0};
   meta.normalization.source = "test";
   meta.normalization.units = units;
+  meta.normalization.downsample = downsample;
   meta.tasks = {data::TaskSpec{"SOD", 6, false, 1.0}};
   meta.epoch = 3;
   auto model = models::build_model(weights_spec);

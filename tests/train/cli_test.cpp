@@ -58,6 +58,15 @@ TEST(TrainCli, ShortRunAndExitCodes) {
   EXPECT_FALSE(fs::exists(dir / "unused"));
 }
 
+TEST(TrainCli, DownsampleBelowOneExits2NamingTheKey) {
+  sarseg::testing::TempDir dir;
+  const auto r = sarseg::testing::run_sarseg("--threads 1 train" + tiny_args(dir / "run") +
+                                             " --set data.downsample=0");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("data.downsample"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "run"));
+}
+
 // The program draws the progress (the library only reports it) and reads the test switch.
 TEST(TrainCli, ProgramDrawsTheBarAndRefusesAMalformedFaultSwitch) {
   sarseg::testing::TempDir dir;

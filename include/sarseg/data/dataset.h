@@ -106,4 +106,8 @@ PreparedScene prepare_scene(const io::Scene& scene, const Normalization& normali
 std::vector<io::Scene> speckle_filtered(const std::vector<io::Scene>& scenes,
                                         const io::SpeckleFilterSpec& speckle);
 
+// Copies of `scenes` downsampled by `factor` (io::downsample_scene, data.downsample); empty when
+// factor is 1 (use the scenes themselves).
+std::vector<io::Scene> downsampled(const std::vector<io::Scene>& scenes, int64_t factor);
+
 }  // namespace sarseg::data

@@ -9,6 +9,7 @@
 // training's prepared scenes, tiled inference and data::scene_to_input all read through it.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,10 @@ struct Normalization {
   // training saw; the statistics above are those of the filtered bands. Recorded in the JSON
   // only when a filter is set.
   io::SpeckleFilterSpec speckle{};  // {} so that brace-initialised records need not name it
+  // The grid the model works on (data.downsample): inference downsamples every scene by this
+  // factor (io::downsample_scene) and brings the prediction back to the native grid. Recorded in
+  // the JSON only when not 1; records without it mean 1.
+  int64_t downsample = 1;
 };
 
 // True when the recorded units ask for netCDF values converted to physical units (dB, degrees):

@@ -38,13 +38,16 @@ struct StoreSettings {
   std::vector<std::string> labels;  // the tasks' labels in task order (the first: crop criterion)
   int ignore_label = -1;
   bool physical_units = true;  // netCDF z-scores read back as dB / degrees
+  // data.downsample: scenes are stored after io::downsample_scene by this factor (in the key only
+  // when not 1, so that entries made before the setting stay valid).
+  int64_t downsample = 1;
   std::string canonical() const;
 };
 
 // The training settings' view of a store: bands, the tasks' labels, data.ignore_label and units.
 StoreSettings store_settings(const std::vector<std::string>& bands,
                              const std::vector<TaskSpec>& tasks, int ignore_label,
-                             bool physical_units);
+                             bool physical_units, int64_t downsample = 1);
 
 // What identifies a scene file's content without reading it.
 struct SceneFileIdentity {

@@ -15,6 +15,11 @@
 // Tile rows are processed top to bottom and rows no later tile touches are finalised at once, so
 // the accumulator holds one tile row: (classes + 1) x tile x width floats.
 //
+// A model trained at data.downsample = f (data::Normalization::downsample) predicts the scene
+// downsampled by f (io::downsample_scene), tiled as above on the small grid; its probabilities
+// are brought back to the native grid bilinearly and the class maps are their argmax
+// (io::upsample_prediction), so that scores and outputs are on the native grid.
+//
 // `tile` = 0 is the paper's one-pass mode: the whole (padded) scene in one forward pass; its
 // memory grows with the scene.
 #pragma once

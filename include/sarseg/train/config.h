@@ -65,6 +65,10 @@ struct DataSection {
   std::string speckle_filter = io::SpeckleFilterSpec{}.filter;
   int64_t speckle_window = io::SpeckleFilterSpec{}.window;
   double speckle_looks = io::SpeckleFilterSpec{}.looks;
+  // Train, validate and predict on a grid this many times coarser (io/downsample.h: dB averaged
+  // in linear intensity, charts by majority); recorded in the checkpoint's normalisation, so
+  // inference downsamples alike and scores on the native grid. 1 = the native grid.
+  int64_t downsample = 1;
 };
 
 struct OptimSection {
