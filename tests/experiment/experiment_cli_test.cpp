@@ -308,5 +308,54 @@ TEST(ExperimentCli, PlanOnlyAssembleAndJobsGiveTheOneProcessSummary) {
   EXPECT_NE(unknown.output.find("imagenet:1, random:1"), std::string::npos) << unknown.output;
 }
 
+// The autoice profile end to end on tiny AI4Arctic-format scenes written by `sarseg synth` (the
+// full schema: AMSR2 and ERA5 grids, distance map, three charts): MMSeaIce's 17 inputs and three
+// heads, x2 downsampling, CutMix, both arms, AutoICE scores scored on the native grid.
+TEST(ExperimentCli, TheAutoiceProfileRunsEndToEndOnTinyScenes) {
+  sarseg::testing::TempDir dir;
+  const auto made =
+      run_sarseg("synth --season melt --size 96x96 --count 4 --seed 31 --quiet --out " +
+                 (dir / "scenes").string());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  std::vector<fs::path> scenes;
+  for (const auto& item : fs::directory_iterator(dir / "scenes"))
+    if (item.path().extension() == ".nc") scenes.push_back(item.path());
+  std::sort(scenes.begin(), scenes.end());
+  ASSERT_EQ(scenes.size(), 4u);
+  const std::string out = (dir / "exp").string();
+  const auto run = run_sarseg(
+      "--threads 1 experiment --profile autoice --out " + out + " --set data.train=[" +
+      scenes[0].string() + "," + scenes[1].string() + "] --set data.val=[" + scenes[2].string() +
+      "] --set data.test=[" + scenes[3].string() +
+      "] --set data.downsample=2 --set data.patch_size=32 --set data.patches_per_epoch=8"
+      " --set data.val_patches_per_scene=2 --set data.loader_threads=1 --set train.batch_size=4"
+      " --set train.min_epochs=2 --set train.max_epochs=2 --set schedule.cosine_t0=2"
+      " --set 'experiment.seeds=[1]' --set inference.tile=64 --set inference.overlap=0"
+      " --set experiment.quicklook_size=32 --set output.progress=off");
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const auto summary = nlohmann::json::parse(read_file(dir / "exp" / "summary.json"));
+  EXPECT_EQ(summary["headline_metric"], "autoice_combined");
+  // The configuration is recorded as the YAML values of every key.
+  const std::string bands = summary["config"]["data.bands"];
+  EXPECT_EQ(std::count(bands.begin(), bands.end(), ','), 16) << bands;
+  EXPECT_NE(bands.find("btemp_36_5v"), std::string::npos) << bands;
+  EXPECT_EQ(summary["config"]["data.cutmix_probability"], "0.5");
+  EXPECT_EQ(summary["config"]["data.downsample"], "2");
+  ASSERT_EQ(summary["runs"].size(), 2u);
+  for (const auto& result : summary["runs"]) {
+    const auto& seasons = result["evaluations"][0]["seasons"];
+    bool melt = false;
+    for (const auto& season : seasons) {
+      if (season["season"] != "melt") continue;
+      melt = true;
+      EXPECT_TRUE(season["scores"].contains("autoice_combined")) << season.dump();
+      // Scored on the native 96 x 96 grid, not on the 48 x 48 grid the model ran on.
+      EXPECT_GT(season["pixels"].get<int64_t>(), 48 * 48) << result["arm"];
+      EXPECT_LE(season["pixels"].get<int64_t>(), 96 * 96) << result["arm"];
+    }
+    EXPECT_TRUE(melt) << result["arm"];
+  }
+}
+
 }  // namespace
 }  // namespace sarseg::experiment
