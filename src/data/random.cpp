@@ -47,7 +47,8 @@ double Rng::uniform() {
 double Rng::normal() {
   const double u1 = 1.0 - uniform();  // in (0, 1]: log stays finite
   const double u2 = uniform();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+  constexpr double kTwoPi = 6.283185307179586476925;
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(kTwoPi * u2);
 }
 
 double Rng::gamma(double shape) {

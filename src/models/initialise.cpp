@@ -75,8 +75,10 @@ InitReport initialise_encoder(SegmentationModel& model, const ModelSpec& spec) {
   if (spec.init == "random" || spec.init.empty()) {
     for (const auto& item : model->named_parameters())
       report.not_loaded.push_back(item.key());
-    report.first_conv_rule = "random initialisation for " + std::to_string(resolved.in_channels) +
-                             " bands (torchvision init)";
+    report.first_conv_rule =
+        "random initialisation for " + std::to_string(resolved.in_channels) +
+        (find_encoder(resolved.encoder).default_weight_set.empty() ? " bands (PyTorch default init)"
+                                                                   : " bands (torchvision init)");
     sarseg::log::info("model {}: random initialisation (seed {})", model_label(resolved),
                       resolved.seed);
     return report;

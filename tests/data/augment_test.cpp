@@ -188,6 +188,7 @@ TEST(Augment, CutMixDrawsFollowTheProbability) {
     EXPECT_GE(d.partner, 0);
     EXPECT_LT(d.partner, 9);
     EXPECT_GE(d.row, 0);
+    EXPECT_GE(d.col, 0);
     EXPECT_LE(d.row + d.height, 1000);
     EXPECT_LE(d.col + d.width, 1000);
     if (d.row > 0 && d.col > 0 && d.row + d.height < 1000 && d.col + d.width < 1000) {

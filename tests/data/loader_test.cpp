@@ -20,13 +20,14 @@ std::vector<data::PreparedScene> scenes() {
 
 std::vector<data::Batch> all_batches(const std::vector<data::PreparedScene>& s,
                                      const std::vector<data::PatchLocation>& patches, int threads,
-                                     int64_t epoch) {
+                                     int64_t epoch, double cutmix = 0.0) {
   data::LoaderOptions options;
   options.batch_size = 4;
   options.patch_size = 8;
   options.threads = threads;
   options.prefetch_batches = 2;
   options.augment = {true, true, 0.1};
+  options.cutmix = {cutmix, 1.0};
   options.seed = 99;
   data::BatchLoader loader(s, patches, options, epoch);
   std::vector<data::Batch> out;
@@ -123,36 +124,41 @@ TEST(Loader, ShardRangesSplitEveryBatchIntoDisjointEvenShares) {
   EXPECT_EQ(data::BatchLoader::shard_ranges(9, 2, 1, 2, false).size(), 3u);
 }
 
-// A shard's batch holds exactly the samples (and augmentations) of its positions in the one-shard
-// batch: two shards of batch 2 together give the batches of one loader with batch 4.
+// A shard's batch holds exactly the samples (and augmentations, CutMix boxes included) of its
+// positions in the one-shard batch: two shards of batch 2 together give the batches of one loader
+// with batch 4.
 TEST(Loader, ShardsTogetherGiveTheOneProcessBatches) {
-  const auto s = scenes();
-  data::SamplerOptions sampler;
-  sampler.patch_size = 8;
-  sampler.per_scene = 4;
-  sampler.min_valid_fraction = 0.0;
-  const auto patches = data::draw_patches(s, sampler, 3, "train").patches;
-  const auto whole = all_batches(s, patches, 0, 2);
-  std::vector<std::vector<data::Batch>> shards(2);
-  for (int shard = 0; shard < 2; ++shard) {
-    data::LoaderOptions options;
-    options.batch_size = 2;
-    options.patch_size = 8;
-    options.threads = 1;
-    options.augment = {true, true, 0.1};
-    options.seed = 99;
-    options.shard = shard;
-    options.shards = 2;
-    data::BatchLoader loader(s, patches, options, 2);
-    while (auto batch = loader.next())
-      shards[static_cast<size_t>(shard)].push_back(std::move(*batch));
-  }
-  ASSERT_EQ(shards[0].size(), whole.size());
-  ASSERT_EQ(shards[1].size(), whole.size());
-  for (size_t b = 0; b < whole.size(); ++b) {
-    const auto joined = torch::cat({shards[0][b].input, shards[1][b].input});
-    EXPECT_TRUE(torch::equal(joined, whole[b].input)) << "batch " << b;
-    EXPECT_EQ(shards[0][b].global_size, whole[b].input.size(0));
+  for (const double cutmix : {0.0, 1.0}) {
+    SCOPED_TRACE(cutmix);
+    const auto s = scenes();
+    data::SamplerOptions sampler;
+    sampler.patch_size = 8;
+    sampler.per_scene = 4;
+    sampler.min_valid_fraction = 0.0;
+    const auto patches = data::draw_patches(s, sampler, 3, "train").patches;
+    const auto whole = all_batches(s, patches, 0, 2, cutmix);
+    std::vector<std::vector<data::Batch>> shards(2);
+    for (int shard = 0; shard < 2; ++shard) {
+      data::LoaderOptions options;
+      options.batch_size = 2;
+      options.patch_size = 8;
+      options.threads = 1;
+      options.augment = {true, true, 0.1};
+      options.cutmix = {cutmix, 1.0};
+      options.seed = 99;
+      options.shard = shard;
+      options.shards = 2;
+      data::BatchLoader loader(s, patches, options, 2);
+      while (auto batch = loader.next())
+        shards[static_cast<size_t>(shard)].push_back(std::move(*batch));
+    }
+    ASSERT_EQ(shards[0].size(), whole.size());
+    ASSERT_EQ(shards[1].size(), whole.size());
+    for (size_t b = 0; b < whole.size(); ++b) {
+      const auto joined = torch::cat({shards[0][b].input, shards[1][b].input});
+      EXPECT_TRUE(torch::equal(joined, whole[b].input)) << "batch " << b;
+      EXPECT_EQ(shards[0][b].global_size, whole[b].input.size(0));
+    }
   }
 }
 

@@ -178,11 +178,12 @@ TEST(Flops, CountsConvolutionsAndLinearLayers) {
   EXPECT_EQ(whole.uncounted_calls, 0);
 }
 
-// MMSeaIce's unet_regression (filters 32, 32, 64, 64) on its 17 inputs with SIC (1, regression),
-// SOD (6) and FLOE (7) heads. A double conv in -> out has 9*out*(in + out) weights and 4*out
-// BatchNorm parameters; by hand: input block 14,240; contracting 18,560 + 55,552 + 73,984; bridge
-// 73,984; expanding (upsampled + skip -> out) 110,848 + 110,848 + 36,992 + 27,776; 1x1 heads
-// 33 + 198 + 231: 523,246 in all.
+// MMSeaIce's unet_regression (filters 32, 32, 64, 64) on sarseg's 17 MMSeaIce bands (its 16 with
+// the month as sin and cos) with SIC (1, regression), SOD (6) and FLOE (7) heads. A double conv
+// in -> out has 9*out*(in + out) weights and 4*out BatchNorm parameters; by hand: input block
+// 14,240; contracting 18,560 + 55,552 + 73,984; bridge 73,984; expanding (upsampled + skip -> out)
+// 110,848 + 110,848 + 36,992 + 27,776; 1x1 heads 33 + 198 + 231: 523,246 in all. On MMSeaIce's
+// own 16 inputs the input block has 13,952: 522,958.
 TEST(PlainUnet, HasMmseaiceParameterCountAndShapes) {
   ModelSpec spec;
   spec.encoder = "plain_unet";
@@ -197,6 +198,12 @@ TEST(PlainUnet, HasMmseaiceParameterCountAndShapes) {
   for (const auto& p : model->parameters())
     count += p.numel();
   EXPECT_EQ(count, 523246);
+  ModelSpec sixteen = spec;
+  sixteen.in_channels = 16;
+  int64_t count16 = 0;
+  for (const auto& p : build_model(sixteen)->parameters())
+    count16 += p.numel();
+  EXPECT_EQ(count16, 522958);
   torch::NoGradGuard no_grad;
   model->eval();
   const auto features = model->encoder_features(torch::randn({1, 17, 32, 48}));
