@@ -9,6 +9,7 @@
 #include "sarseg/infer/inference.h"
 #include "sarseg/io/downsample.h"
 #include "sarseg/util/error.h"
+#include "tiled_test_models.h"
 
 namespace sarseg::infer {
 namespace {
@@ -49,30 +50,12 @@ data::Normalization normalization(int64_t downsample) {
   return n;
 }
 
-// conv3x3 -> 4 classes with seeded weights.
-TiledModel conv_model(torch::nn::Conv2d& conv) {
-  torch::manual_seed(3);
-  conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).padding(1));
-  TiledModel model;
-  model.forward = [impl = conv.ptr()](const torch::Tensor& x) {
-    return std::vector<torch::Tensor>{impl->forward(x) * 3.0};
-  };
-  model.in_channels = 3;
-  model.size_multiple = 2;
-  model.heads = {models::HeadSpec{"classes", 4, false}};
-  return model;
-}
-
-InferenceOptions small_tiles() {
-  InferenceOptions options;
-  options.tile = 32;
-  options.overlap = 8;
-  return options;
-}
+using testing::conv_model;
+using testing::small_tiles;
 
 TEST(DownsampledPrediction, IsMadeOnTheCoarseGridAndBroughtBackToTheNativeOne) {
   torch::nn::Conv2d conv{nullptr};
-  const TiledModel model = conv_model(conv);
+  const TiledModel model = conv_model(conv, 3);
   const io::Scene scene = native_scene();
   const auto x2 = normalization(2), x1 = normalization(1);
   const ScenePrediction prediction =
@@ -104,7 +87,7 @@ TEST(DownsampledPrediction, IsMadeOnTheCoarseGridAndBroughtBackToTheNativeOne) {
 
 TEST(DownsampledPrediction, IsScoredOnTheNativeGrid) {
   torch::nn::Conv2d conv{nullptr};
-  const TiledModel model = conv_model(conv);
+  const TiledModel model = conv_model(conv, 3);
   const io::Scene scene = native_scene();
   const ScenePrediction prediction =
       predict_tiled(model, scene, normalization(2), {"classes"}, small_tiles());
@@ -117,7 +100,7 @@ TEST(DownsampledPrediction, IsScoredOnTheNativeGrid) {
 
 TEST(DownsampledPrediction, EnsembleMembersOfDifferentFactorsAreRefused) {
   torch::nn::Conv2d conv{nullptr};
-  const TiledModel model = conv_model(conv);
+  const TiledModel model = conv_model(conv, 3);
   const auto x1 = normalization(1), x2 = normalization(2);
   EXPECT_THROW(predict_tiled_ensemble({{&model, &x1}, {&model, &x2}}, native_scene(), {"classes"},
                                       small_tiles(), false, false),

@@ -10,6 +10,7 @@
 #include "sarseg/infer/inference.h"
 #include "sarseg/models/model.h"
 #include "sarseg/util/error.h"
+#include "tiled_test_models.h"
 
 namespace sarseg::infer {
 namespace {
@@ -40,26 +41,8 @@ data::Normalization identity_normalization() {
   return n;
 }
 
-// conv3x3 -> 4 classes; `seed` sets the weights.
-TiledModel conv_model(torch::nn::Conv2d& conv, uint64_t seed) {
-  torch::manual_seed(seed);
-  conv = torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 4, 3).padding(1));
-  TiledModel model;
-  model.forward = [impl = conv.ptr()](const torch::Tensor& x) {
-    return std::vector<torch::Tensor>{impl->forward(x) * 3.0};
-  };
-  model.in_channels = 3;
-  model.size_multiple = 2;
-  model.heads = {models::HeadSpec{"classes", 4, false}};
-  return model;
-}
-
-InferenceOptions small_tiles() {
-  InferenceOptions options;
-  options.tile = 32;  // several tiles with overlaps over a 70 x 90 scene
-  options.overlap = 8;
-  return options;
-}
+using testing::conv_model;
+using testing::small_tiles;
 
 TEST(Ensemble, IdenticalMembersGiveTheSingleModelAndZeroMutualInformation) {
   torch::nn::Conv2d conv{nullptr};

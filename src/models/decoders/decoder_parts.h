@@ -3,9 +3,16 @@
 
 #include <torch/torch.h>
 
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "../backbones.h"
 #include "sarseg/models/decoders.h"
 #include "sarseg/models/layers.h"
+#include "sarseg/models/model.h"
+#include "sarseg/util/error.h"
 
 namespace sarseg::models::detail {
 
@@ -24,6 +31,29 @@ inline torch::nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kerne
 }
 
 using models::Dropout;  // layers.h
+
+// UserError unless spec.decoder_channels has an entry per stage of a `depth`-stage decoder.
+inline void require_stage_channels(const ModelSpec& spec, int64_t depth, const std::string& decoder,
+                                   const std::string& hint) {
+  require(static_cast<int64_t>(spec.decoder_channels.size()) >= depth,
+          decoder + ": decoder_channels has " + std::to_string(spec.decoder_channels.size()) +
+              " entries but encoder_depth is " + std::to_string(depth) + ": " + hint);
+}
+
+// The registry entry of decoder class `Decoder` (constructed from (spec, encoder channels)).
+template <typename Decoder>
+DecoderInfo decoder_info(std::string name, std::string description, int64_t default_encoder_depth,
+                         bool int8_supported = false) {
+  DecoderInfo info;
+  info.name = std::move(name);
+  info.description = std::move(description);
+  info.default_encoder_depth = default_encoder_depth;
+  info.int8_supported = int8_supported;
+  info.build = [](const ModelSpec& spec, const std::vector<int64_t>& encoder_channels) {
+    return std::make_shared<Decoder>(spec, encoder_channels);
+  };
+  return info;
+}
 
 // One per decoder file; decoder_registry() lists them.
 DecoderInfo deeplabv3_decoder();   // deeplabv3.cpp

@@ -119,18 +119,13 @@ class DeepLabV3DecoderImpl : public DecoderImpl {
 }  // namespace
 
 DecoderInfo deeplabv3_decoder() {
-  DecoderInfo info;
-  info.name = "deeplabv3";
-  info.description =
+  return decoder_info<DeepLabV3DecoderImpl>(
+      "deeplabv3",
       "the paper's DeepLabV3: encoder cut at depth 4 (stride 16), ASPP rates 12/24/36 with an "
       "AvgPool2d(2,2) image-pool branch, projection + dropout 0.5, conv3x3, 1x1 classifier, "
-      "bilinear upsampling; input a multiple of 2^depth x 2";
-  info.default_encoder_depth = 4;  // ResNet layer3, stride 16
-  info.int8_supported = true;      // models/int8.cpp mirrors these layers
-  info.build = [](const ModelSpec& spec, const std::vector<int64_t>& encoder_channels) {
-    return std::make_shared<DeepLabV3DecoderImpl>(spec, encoder_channels);
-  };
-  return info;
+      "bilinear upsampling; input a multiple of 2^depth x 2",
+      /*default_encoder_depth=*/4,  // ResNet layer3, stride 16
+      /*int8_supported=*/true);     // models/int8.cpp mirrors these layers
 }
 
 }  // namespace sarseg::models::detail

@@ -36,10 +36,9 @@ class PlainUnetDecoderImpl : public DecoderImpl {
  public:
   PlainUnetDecoderImpl(const ModelSpec& spec, const std::vector<int64_t>& encoder_channels)
       : depth_(static_cast<int64_t>(encoder_channels.size()) - 1) {
-    require(static_cast<int64_t>(spec.decoder_channels.size()) >= depth_,
-            "plain_unet: decoder_channels has " + std::to_string(spec.decoder_channels.size()) +
-                " entries but encoder_depth is " + std::to_string(depth_) +
-                ": give one channel count per stage, deepest first (MMSeaIce: 64, 64, 32, 32)");
+    require_stage_channels(
+        spec, depth_, "plain_unet",
+        "give one channel count per stage, deepest first (MMSeaIce: 64, 64, 32, 32)");
     int64_t in = encoder_channels.back();
     for (int64_t i = 0; i < depth_; ++i) {
       const int64_t skip = encoder_channels[static_cast<size_t>(depth_ - 1 - i)];
@@ -77,18 +76,13 @@ class PlainUnetDecoderImpl : public DecoderImpl {
 }  // namespace
 
 DecoderInfo plain_unet_decoder() {
-  DecoderInfo info;
-  info.name = "plain_unet";
-  info.description =
+  return decoder_info<PlainUnetDecoderImpl>(
+      "plain_unet",
       "AI4Arctic starter-kit / MMSeaIce U-Net expanding path: bilinear x2 upsampling "
       "(align_corners), skip concat, 2x(conv3x3+BN+ReLU) per stage, 1x1 heads; with the "
       "plain_unet encoder the last skip is its input block; default depth 4 (MMSeaIce), "
-      "decoder_channels deepest first (MMSeaIce: 64,64,32,32); PyTorch default initialisation";
-  info.default_encoder_depth = 4;
-  info.build = [](const ModelSpec& spec, const std::vector<int64_t>& encoder_channels) {
-    return std::make_shared<PlainUnetDecoderImpl>(spec, encoder_channels);
-  };
-  return info;
+      "decoder_channels deepest first (MMSeaIce: 64,64,32,32); PyTorch default initialisation",
+      /*default_encoder_depth=*/4);
 }
 
 }  // namespace sarseg::models::detail

@@ -35,10 +35,7 @@ class UnetDecoderImpl : public DecoderImpl {
  public:
   UnetDecoderImpl(const ModelSpec& spec, const std::vector<int64_t>& encoder_channels)
       : depth_(static_cast<int64_t>(encoder_channels.size()) - 1) {
-    require(static_cast<int64_t>(spec.decoder_channels.size()) >= depth_,
-            "unet: decoder_channels has " + std::to_string(spec.decoder_channels.size()) +
-                " entries but encoder_depth is " + std::to_string(depth_) +
-                ": give at least one channel count per stage");
+    require_stage_channels(spec, depth_, "unet", "give at least one channel count per stage");
     // Deepest stage first; the input itself (index 0) is never a skip.
     std::vector<int64_t> in_channels{encoder_channels.back()};
     for (int64_t i = 0; i + 1 < depth_; ++i)
@@ -99,17 +96,12 @@ class UnetDecoderImpl : public DecoderImpl {
 }  // namespace
 
 DecoderInfo unet_decoder() {
-  DecoderInfo info;
-  info.name = "unet";
-  info.description =
+  return decoder_info<UnetDecoderImpl>(
+      "unet",
       "segmentation_models.pytorch U-Net: nearest x2 upsampling, skip concat, 2x "
       "(conv3x3+BN+ReLU) per stage; default depth 5, decoder channels 256,128,64,32,16; "
-      "input a multiple of 2^depth";
-  info.default_encoder_depth = 5;
-  info.build = [](const ModelSpec& spec, const std::vector<int64_t>& encoder_channels) {
-    return std::make_shared<UnetDecoderImpl>(spec, encoder_channels);
-  };
-  return info;
+      "input a multiple of 2^depth",
+      /*default_encoder_depth=*/5);
 }
 
 }  // namespace sarseg::models::detail
