@@ -40,6 +40,33 @@ void convert_to_channels_last(torch::nn::Module& module) {
       parameter.set_data(parameter.contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
+namespace {
+
+// In-place clamp to [0, 6] whose backward needs only comparisons and a product, which every dtype
+// has on every device.
+struct Relu6InPlace : torch::autograd::Function<Relu6InPlace> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, torch::Tensor x) {
+    x.clamp_(0, 6);
+    context->mark_dirty({x});
+    context->save_for_backward({x});
+    return x;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* context,
+                                               torch::autograd::tensor_list gradients) {
+    const auto y = context->get_saved_variables()[0];
+    const auto inside = (y > 0).logical_and_(y < 6);
+    return {gradients[0] * inside.to(gradients[0].scalar_type())};
+  }
+};
+
+}  // namespace
+
+torch::Tensor Relu6Impl::forward(torch::Tensor x) {
+  if (x.scalar_type() == torch::kBFloat16 && torch::GradMode::is_enabled() && x.requires_grad())
+    return Relu6InPlace::apply(x);
+  return torch::nn::functional::relu6(x, torch::nn::functional::ReLU6FuncOptions(true));
+}
+
 double dropout_rate(const torch::nn::Module& module) {
   if (const auto* d = module.as<torch::nn::Dropout>()) return d->options.p();
   if (const auto* d = module.as<torch::nn::Dropout2d>()) return d->options.p();

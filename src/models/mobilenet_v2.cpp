@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "backbones.h"
+#include "sarseg/models/layers.h"
 
 namespace sarseg::models::detail {
 namespace {
@@ -17,7 +18,7 @@ SequentialBlock conv_bn_relu6(int64_t in, int64_t out, int64_t kernel, int64_t s
                                         .padding((kernel - 1) / 2)
                                         .groups(groups)
                                         .bias(false)),
-                         nn::BatchNorm2d(out), nn::ReLU6(nn::ReLU6Options(/*inplace=*/true)));
+                         nn::BatchNorm2d(out), Relu6());
 }
 
 class InvertedResidualImpl : public nn::Module {

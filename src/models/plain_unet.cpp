@@ -10,9 +10,9 @@ namespace sarseg::models::detail {
 SequentialBlock double_conv(int64_t in, int64_t out) {
   namespace nn = torch::nn;
   return SequentialBlock(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false)),
-                         nn::BatchNorm2d(out), nn::ReLU(),
+                         nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(/*inplace=*/true)),
                          nn::Conv2d(nn::Conv2dOptions(out, out, 3).padding(1).bias(false)),
-                         nn::BatchNorm2d(out), nn::ReLU());
+                         nn::BatchNorm2d(out), nn::ReLU(nn::ReLUOptions(/*inplace=*/true)));
 }
 
 namespace {

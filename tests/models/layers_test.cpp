@@ -56,5 +56,35 @@ TEST(DilatedConv3x3, DroppedTapsGetZeroGradient) {
   EXPECT_EQ(off_centre.abs().sum().item<double>(), 0.0);
 }
 
+// models::Relu6 gives torch's ReLU6 forward and gradient in fp32, and in bf16 (where LibTorch
+// 1.13 has no CPU backward kernel) the gradient of the same values in fp32, including the
+// values at the bounds 0 and 6, where the gradient is zero.
+TEST(Relu6, MatchesTorchsReLU6InFp32AndBf16) {
+  torch::manual_seed(3);
+  auto values = (torch::randn({4, 5, 6, 7}) * 4 + 3);
+  values.flatten().slice(0, 0, 8).fill_(0);
+  values.flatten().slice(0, 8, 16).fill_(6);
+  const auto upstream = torch::randn(values.sizes());
+  const auto reference = [&](const torch::Tensor& x) {
+    auto leaf = x.to(torch::kFloat).clone().requires_grad_();
+    const auto y = torch::nn::functional::relu6(leaf);
+    y.backward(upstream);
+    return std::make_pair(y.detach(), leaf.grad());
+  };
+  Relu6 relu6;
+  for (auto dtype : {torch::kFloat, torch::kBFloat16}) {
+    const auto x = values.to(dtype);
+    auto leaf = x.clone().requires_grad_();
+    const auto y = relu6(leaf * 1);  // in place on a non-leaf, as after a BatchNorm
+    y.backward(upstream.to(dtype));
+    const auto [expected_y, expected_grad] = reference(x);
+    EXPECT_TRUE(torch::equal(y.detach().to(torch::kFloat), expected_y)) << dtype;
+    EXPECT_TRUE(
+        torch::equal(leaf.grad().to(torch::kFloat), expected_grad.to(dtype).to(torch::kFloat)))
+        << dtype;
+    EXPECT_EQ(leaf.grad().eq(0).sum().item<int64_t>(), expected_grad.eq(0).sum().item<int64_t>());
+  }
+}
+
 }  // namespace
 }  // namespace sarseg::models

@@ -45,6 +45,18 @@ class DropoutImpl : public torch::nn::Cloneable<DropoutImpl> {
 };
 TORCH_MODULE(Dropout);
 
+// ReLU6 (torchvision's MobileNetV2 activation), in place: min(max(x, 0), 6). LibTorch 1.13's CPU
+// backward of hardtanh has no bf16 kernel, so under bf16 autocast a training step of
+// torch::nn::ReLU6 fails; this one masks the gradient with the output instead (the same gradient:
+// zero where the output is 0 or 6). fp32 runs torch's own ReLU6. No parameters or buffers.
+class Relu6Impl : public torch::nn::Cloneable<Relu6Impl> {
+ public:
+  void reset() override {}
+  torch::Tensor forward(torch::Tensor x);
+  void pretty_print(std::ostream& stream) const override { stream << "ReLU6(inplace=true)"; }
+};
+TORCH_MODULE(Relu6);
+
 // The dropout probability of `module` when it is a dropout layer (torch::nn::Dropout, Dropout2d
 // or models::Dropout), else 0: Monte Carlo dropout finds the layers to keep active with it.
 double dropout_rate(const torch::nn::Module& module);
