@@ -11,19 +11,25 @@
 #                       writes the validation scene, seed 999) into WORK_DIR/scenes
 #   lists               WORK_DIR/train{16,32,64}.txt and val.txt
 #   prepare N           `sarseg data prepare` of the first N training scenes (+ validation)
-#   train-store N       `sarseg bench train` on N stored scenes
+#   train-store N [FLAGS]  `sarseg bench train` on N stored scenes (FLAGS go to it, for example
+#                       --precision auto)
 #   train-memory N      the same with the scenes in memory (today's path); killed when its RSS
 #                       passes LIMIT_GIB (default 18) so that the machine survives
 #   windows             `sarseg bench windows` on the first training scene
+#   eval                a one-epoch `sarseg train` on the 16 stored scenes, then `sarseg eval` and
+#                       `sarseg predict` of the 5000 x 5000 validation scene (peak RSS of each)
 #   clean               removes WORK_DIR
 # Peak RSS is /usr/bin/time's maximum resident set size of the whole process.
+# CONFIG (default bench/store_train.yaml, 80 m) chooses the training config and STORE (default
+# WORK_DIR/store) the store folder: bench/store_train_x10.yaml is the 800 m run with all 17 inputs.
 set -euo pipefail
 build=$1
 work=$2
 step=$3
 shift 3
 sarseg="$build/sarseg"
-config=bench/store_train.yaml
+config=${CONFIG:-bench/store_train.yaml}
+store=${STORE:-$work/store}
 steps=${STEPS:-6}
 warmup=${WARMUP:-2}
 
@@ -66,26 +72,28 @@ case $step in
   prepare)
     n=$1
     header
-    peak_rss "$sarseg" data prepare "$work/train$n.txt" "$work/val.txt" --out "$work/store" \
+    peak_rss "$sarseg" data prepare "$work/train$n.txt" "$work/val.txt" --out "$store" \
       -c "$config"
     ;;
   train-store)
     n=$1
+    shift
     header
     echo "training on $n stored scenes"
     peak_rss "$sarseg" bench train -c "$config" --steps "$steps" --warmup "$warmup" \
       --set "data.train=[$work/train$n.txt]" --set "data.val=[$work/val.txt]" \
-      --set "data.store=$work/store" --set data.store_prepare=false
+      --set "data.store=$store" --set data.store_prepare=false "$@"
     ;;
   train-memory)
     n=$1
+    shift
     limit_kib=$(( ${LIMIT_GIB:-18} * 1048576 ))
     header
     echo "training on $n scenes in memory (killed above ${LIMIT_GIB:-18} GiB RSS)"
     log=$(mktemp)
     /usr/bin/time -f '%M' -o "$log" "$sarseg" bench train -c "$config" --steps "$steps" \
       --warmup "$warmup" --set "data.train=[$work/train$n.txt]" \
-      --set "data.val=[$work/val.txt]" &
+      --set "data.val=[$work/val.txt]" "$@" &
     timer=$!
     # The watchdog: the RSS of sarseg (the child of time).
     while kill -0 "$timer" 2>/dev/null; do
@@ -105,8 +113,20 @@ case $step in
     ;;
   windows)
     header
-    "$sarseg" bench windows "$(head -n 1 "$work/all.txt")" --store "$work/store" -c "$config" \
+    "$sarseg" bench windows "$(head -n 1 "$work/all.txt")" --store "$store" -c "$config" \
       --count "${COUNT:-100}"
+    ;;
+  eval)
+    header
+    run="$work/run_$(basename "$config" .yaml)"
+    rm -rf "$run"
+    peak_rss "$sarseg" train -c "$config" --set "data.train=[$work/train16.txt]" \
+      --set "data.val=[$work/val.txt]" --set "data.store=$store" --set data.store_prepare=false \
+      --set train.max_epochs=1 --set train.min_epochs=1 --set "output.dir=$run" --set output.progress=off
+    echo "sarseg eval of $(cat "$work/val.txt")"
+    peak_rss "$sarseg" eval "$(cat "$work/val.txt")" --checkpoint "$run" --out "$run/eval"
+    echo "sarseg predict of the same scene"
+    peak_rss "$sarseg" predict "$(cat "$work/val.txt")" --checkpoint "$run" --out "$run/predict"
     ;;
   clean)
     rm -rf "$work"
