@@ -35,8 +35,9 @@ std::string version_text() {
 
 // glibc raises its mmap threshold each time a large block is freed (up to 32 MiB); from then on
 // tensors of 4-32 MiB come from the heap, whose freed pieces stay resident. A fixed threshold keeps
-// them mapped and unmapped on free: a training step of batch 16 at 256 px peaks about 0.3 GiB lower
-// at the same speed (bench/RESULTS.md). MALLOC_MMAP_THRESHOLD_ in the environment still decides.
+// them mapped and unmapped on free: a training step of batch 16 at 256 px peaks 0.25-0.3 GiB lower,
+// for 7-9 % more step time (page faults; bench/RESULTS.md). MALLOC_MMAP_THRESHOLD_ in the
+// environment still decides.
 void fix_malloc_mmap_threshold() {
 #ifdef __GLIBC__
   if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 4 << 20);
