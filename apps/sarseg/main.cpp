@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -15,10 +14,6 @@
 #include "sarseg/util/error.h"
 #include "sarseg/util/log.h"
 #include "sarseg/util/torch_runtime.h"
-
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 namespace {
 
@@ -33,17 +28,6 @@ std::string version_text() {
   return text;
 }
 
-// glibc raises its mmap threshold each time a large block is freed (up to 32 MiB); from then on
-// tensors of 4-32 MiB come from the heap, whose freed pieces stay resident. A fixed threshold keeps
-// them mapped and unmapped on free: a training step of batch 16 at 256 px peaks 0.25-0.3 GiB lower,
-// for 7-9 % more step time (page faults; bench/RESULTS.md). MALLOC_MMAP_THRESHOLD_ in the
-// environment still decides.
-void fix_malloc_mmap_threshold() {
-#ifdef __GLIBC__
-  if (std::getenv("MALLOC_MMAP_THRESHOLD_") == nullptr) mallopt(M_MMAP_THRESHOLD, 4 << 20);
-#endif
-}
-
 }  // namespace
 
 namespace sarseg::cli {
@@ -54,7 +38,6 @@ std::vector<CommandEntry>& command_registry() {
 }  // namespace sarseg::cli
 
 int main(int argc, char** argv) {
-  fix_malloc_mmap_threshold();
   CLI::App app{"sarseg: deep-learning segmentation of SAR sea-ice imagery (Sentinel-1)", "sarseg"};
   app.option_defaults()->always_capture_default();
   app.set_version_flag("--version", version_text());
