@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "backbones.h"
+#include "sarseg/models/layers.h"
 
 namespace sarseg::models::detail {
 namespace {
@@ -40,11 +41,10 @@ class ResidualBlockImpl : public nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
-    // In-place ReLU and residual add as torchvision does: fewer allocations, same gradients
-    // (BatchNorm's backward needs its input, not its output).
-    auto out = bn1_(conv1_(x)).relu_();
-    out = bn2_(conv2_(out));
-    if (bottleneck_) out = bn3_(conv3_(out.relu_()));
+    // BatchNorm + ReLU fused where it can be (layers.h); in-place residual add and ReLU as
+    // torchvision does: fewer allocations, same gradients.
+    auto out = batchnorm_relu(*bn1_, conv1_(x));
+    out = bottleneck_ ? bn3_(conv3_(batchnorm_relu(*bn2_, conv2_(out)))) : bn2_(conv2_(out));
     out += downsample_ ? downsample_->forward(x) : x;
     return out.relu_();
   }
@@ -83,7 +83,7 @@ class ResNetEncoderImpl : public EncoderImpl {
   std::vector<torch::Tensor> forward(const torch::Tensor& x) override {
     std::vector<torch::Tensor> features{x};
     if (depth_ < 1) return features;
-    auto y = bn1_(conv1_(x)).relu_();
+    auto y = batchnorm_relu(*bn1_, conv1_(x));
     features.push_back(y);
     for (size_t i = 0; i < layers_.size(); ++i) {
       if (i == 0) y = torch::max_pool2d(y, 3, 2, 1);

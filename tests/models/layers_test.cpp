@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "sarseg/models/layers.h"
+#include "sarseg/util/torch_compat.h"
 
 namespace sarseg::models {
 namespace {
@@ -54,6 +55,68 @@ TEST(DilatedConv3x3, DroppedTapsGetZeroGradient) {
   EXPECT_GT(off_centre.index({all, all, 1, 1}).abs().sum().item<double>(), 0.0);
   off_centre.index_put_({all, all, 1, 1}, 0.0);
   EXPECT_EQ(off_centre.abs().sum().item<double>(), 0.0);
+}
+
+// Under bf16 autocast on the CPU, dilated_conv3x3 computes the weight gradient of a convolution
+// whose kernel reads mostly padding tap by tap (oneDNN's bf16 kernel falls back to a slow gemm
+// there). Its output and all three gradients reach the fp32 leaves and match an fp32 convolution
+// of the same bf16-rounded values within bf16 rounding; the path is taken only where at most half
+// the kernel's work lies inside the map.
+void expect_bf16_autocast_matches_fp32(int64_t height, int64_t width, int64_t rate,
+                                       bool expect_tapwise, bool with_bias = true) {
+  torch::manual_seed(11);
+  const auto round = [](const torch::Tensor& t) {
+    return t.to(torch::kBFloat16).to(torch::kFloat);
+  };
+  const auto x0 = round(torch::randn({2, 6, height, width}));
+  const auto weight0 = round(torch::randn({5, 6, 3, 3}) * 0.2);
+  const auto bias0 = round(torch::randn({5}));
+  const auto upstream = round(torch::randn({2, 5, height, width}));
+  auto x = x0.clone().requires_grad_();
+  auto weight = weight0.clone().requires_grad_();
+  auto bias = bias0.clone().requires_grad_();
+  auto x_ref = x0.clone().requires_grad_();
+  auto weight_ref = weight0.clone().requires_grad_();
+  auto bias_ref = bias0.clone().requires_grad_();
+
+  torch::Tensor y;
+  {
+    compat::CpuAutocastGuard autocast(true);
+    y = dilated_conv3x3(x, weight, with_bias ? bias : torch::Tensor(), rate);
+  }
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_EQ(y.grad_fn()->name().find("ConvWithTapwiseWeightGradient") != std::string::npos,
+            expect_tapwise)
+      << y.grad_fn()->name();
+  y.backward(upstream.to(y.scalar_type()));
+  auto y_ref =
+      torch::conv2d(x_ref, weight_ref, with_bias ? bias_ref : torch::Tensor(), 1, rate, rate);
+  y_ref.backward(upstream);
+
+  const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a.to(torch::kFloat) - b).abs().max() / b.abs().max()).item<double>();
+  };
+  EXPECT_LT(relative(y, y_ref), 1e-2);
+  ASSERT_TRUE(weight.grad().defined() && x.grad().defined());
+  EXPECT_EQ(weight.grad().scalar_type(), torch::kFloat);
+  EXPECT_LT(relative(x.grad(), x_ref.grad()), 1e-2);
+  EXPECT_LT(relative(weight.grad(), weight_ref.grad()), 1e-2);
+  ASSERT_EQ(bias.grad().defined(), with_bias);
+  if (with_bias) {
+    EXPECT_LT(relative(bias.grad(), bias_ref.grad()), 1e-2);
+  }
+}
+
+TEST(DilatedConv3x3, Bf16AutocastGradientsTapwiseOnAMapSmallerThanTwiceTheRate) {
+  expect_bf16_autocast_matches_fp32(16, 16, 12, true);  // the paper's rate-12 ASPP branch
+}
+
+TEST(DilatedConv3x3, Bf16AutocastGradientsTapwiseWithRowsDroppedAndNoBias) {
+  expect_bf16_autocast_matches_fp32(8, 16, 12, true, /*with_bias=*/false);
+}
+
+TEST(DilatedConv3x3, Bf16AutocastKeepsTorchsGradientWhereMostOfTheKernelIsInside) {
+  expect_bf16_autocast_matches_fp32(16, 16, 6, false);
 }
 
 // models::Relu6 gives torch's ReLU6 forward and gradient in fp32, and in bf16 (where LibTorch

@@ -57,6 +57,17 @@ class Relu6Impl : public torch::nn::Cloneable<Relu6Impl> {
 };
 TORCH_MODULE(Relu6);
 
+// relu(bn(x)). For a training-mode BatchNorm2d (affine, with running statistics) on a bf16
+// channels-last CPU map it runs fused: two passes over the map forward and two backward, the
+// ReLU's mask recomputed from x, where LibTorch 1.13 takes five and eight; the running statistics
+// are updated as torch does. Every other case runs bn.forward(x).relu_().
+torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+
+// sequence.forward(x) from its module `first` on, with each BatchNorm2d followed by a ReLU run as
+// batchnorm_relu.
+torch::Tensor forward_fusing_batchnorm_relu(torch::nn::SequentialImpl& sequence, torch::Tensor x,
+                                            size_t first = 0);
+
 // The dropout probability of `module` when it is a dropout layer (torch::nn::Dropout, Dropout2d
 // or models::Dropout), else 0: Monte Carlo dropout finds the layers to keep active with it.
 double dropout_rate(const torch::nn::Module& module);

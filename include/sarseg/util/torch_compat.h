@@ -17,16 +17,33 @@ inline bool cuda_available() {
   return torch::cuda::is_available();
 }
 
+// Whether autocast is on for `device`'s type, and the dtype it computes in there. LibTorch 2.4
+// renamed the per-device calls (is_cpu_enabled -> is_autocast_enabled(kCPU), ...).
+inline bool autocast_enabled(at::DeviceType device) {
+#if SARSEG_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+inline at::ScalarType autocast_dtype(at::DeviceType device) {
+#if SARSEG_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == at::kCUDA ? at::autocast::get_autocast_gpu_dtype()
+                             : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
 // Autocast to `dtype` (bf16) on `device`'s type (CPU or CUDA) while the guard lives, restoring
-// the previous state after. LibTorch 2.4 renamed the per-device calls (is_cpu_enabled ->
-// is_autocast_enabled(kCPU), set_enabled -> set_autocast_enabled(kCUDA), ...).
+// the previous state after.
 class AutocastGuard {
  public:
   AutocastGuard(bool enable, at::DeviceType device, at::ScalarType dtype = at::kBFloat16)
       : active_(enable), device_(device) {
     if (!active_) return;
-    previous_enabled_ = is_enabled(device_);
-    previous_dtype_ = get_dtype(device_);
+    previous_enabled_ = autocast_enabled(device_);
+    previous_dtype_ = autocast_dtype(device_);
     set(device_, true, dtype);
     at::autocast::increment_nesting();
   }
@@ -40,21 +57,6 @@ class AutocastGuard {
   AutocastGuard& operator=(const AutocastGuard&) = delete;
 
  private:
-  static bool is_enabled(at::DeviceType device) {
-#if SARSEG_TORCH_AT_LEAST(2, 4)
-    return at::autocast::is_autocast_enabled(device);
-#else
-    return device == at::kCUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-#endif
-  }
-  static at::ScalarType get_dtype(at::DeviceType device) {
-#if SARSEG_TORCH_AT_LEAST(2, 4)
-    return at::autocast::get_autocast_dtype(device);
-#else
-    return device == at::kCUDA ? at::autocast::get_autocast_gpu_dtype()
-                               : at::autocast::get_autocast_cpu_dtype();
-#endif
-  }
   static void set(at::DeviceType device, bool enabled, at::ScalarType dtype) {
 #if SARSEG_TORCH_AT_LEAST(2, 4)
     at::autocast::set_autocast_enabled(device, enabled);

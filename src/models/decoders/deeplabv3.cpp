@@ -37,14 +37,15 @@ class AsppImpl : public nn::Module {
     for (size_t i = 0; i < convs_->size(); ++i) {
       auto& branch = *convs_[i]->as<nn::Sequential>();
       const bool dilated = i >= 1 && i <= rates_.size();
-      auto y = dilated ? dilated_branch(branch, x, rates_[i - 1]) : branch.forward(x);
+      auto y = dilated ? dilated_branch(branch, x, rates_[i - 1])
+                       : forward_fusing_batchnorm_relu(branch, x);
       if (i + 1 == convs_->size()) {
         y = F::interpolate(
             y, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
       }
       branches.push_back(y);
     }
-    return project_->forward(torch::cat(branches, 1));
+    return forward_fusing_batchnorm_relu(*project_, torch::cat(branches, 1));
   }
 
  private:
@@ -53,13 +54,9 @@ class AsppImpl : public nn::Module {
   static torch::Tensor dilated_branch(nn::SequentialImpl& branch, const torch::Tensor& x,
                                       int64_t rate) {
     const auto& conv = *branch.ptr<nn::Conv2dImpl>(0);
-    auto y = dilated_conv3x3(x, conv.weight, conv.bias, rate);
-    bool first = true;
-    for (auto& module : branch) {  // BatchNorm and ReLU after the convolution
-      if (!first) y = module.forward(y);
-      first = false;
-    }
-    return y;
+    // BatchNorm and ReLU after the convolution.
+    return forward_fusing_batchnorm_relu(branch, dilated_conv3x3(x, conv.weight, conv.bias, rate),
+                                         1);
   }
 
   std::vector<int64_t> rates_;
@@ -90,7 +87,7 @@ class DeepLabV3DecoderImpl : public DecoderImpl {
 
   std::vector<torch::Tensor> forward(std::vector<torch::Tensor> features) override {
     const auto size = std::vector<int64_t>{features[0].size(-2), features[0].size(-1)};
-    auto x = block_->forward(aspp_->forward(features.back()));
+    auto x = forward_fusing_batchnorm_relu(*block_, aspp_->forward(features.back()));
     std::vector<torch::Tensor> outputs;
     for (const auto& head : *heads_) {
       // The logits are upsampled in fp32 and NCHW: the loss reads them in fp32 anyway, and

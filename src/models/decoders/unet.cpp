@@ -2,6 +2,7 @@
 #include <torch/torch.h>
 
 #include "decoder_parts.h"
+#include "sarseg/models/layers.h"
 #include "sarseg/models/model.h"
 #include "sarseg/util/error.h"
 
@@ -23,7 +24,7 @@ class UnetBlockImpl : public nn::Module {
                               .scale_factor(std::vector<double>{2.0, 2.0})
                               .mode(torch::kNearest));
     if (skip.defined()) x = torch::cat({x, skip}, 1);
-    return conv2_->forward(conv1_->forward(x));
+    return forward_fusing_batchnorm_relu(*conv2_, forward_fusing_batchnorm_relu(*conv1_, x));
   }
 
  private:

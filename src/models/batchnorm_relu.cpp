@@ -1,0 +1,313 @@
+// relu(batch_norm(x)) in training mode, fused for bf16 channels-last maps on the CPU.
+//
+// LibTorch 1.13 runs it as BatchNorm (statistics, then normalisation) and an in-place ReLU: five
+// passes over the map forward, and eight backward (the ReLU's mask, then BatchNorm's two). Here
+// the forward is two passes (statistics; normalise + ReLU into the output) and the backward two
+// (the per-channel sums; the input gradient), with the ReLU's mask recomputed from x. The kernels
+// are plain loops over channels-last rows that the compiler vectorises, cloned for AVX-512 and
+// AVX2 and picked at run time.
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "sarseg/models/layers.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define SARSEG_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#else
+#define SARSEG_CPU_CLONES
+#endif
+
+namespace sarseg::models {
+namespace {
+
+inline float bf16_to_float(uint16_t bits) {
+  const uint32_t widened = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &widened, sizeof value);
+  return value;
+}
+
+// Round to nearest even, as torch's conversion does (finite values; the ReLU's outputs and the
+// gradients here are finite whenever their inputs are).
+inline uint16_t float_to_bf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
+
+// Rows of one chunk: per-chunk partial sums are kept in fp32, their total in double.
+constexpr int64_t kChunkRows = 256;
+
+// Sums of (x - pivot) and (x - pivot)^2 per channel over `rows` channels-last rows; the pivot (the
+// first row) keeps the variance free of cancellation when the mean is large.
+SARSEG_CPU_CLONES void chunk_moments(const uint16_t* x, int64_t rows, int64_t channels,
+                                     const float* pivot, float* sum, float* sum_sq) {
+  for (int64_t c = 0; c < channels; ++c)
+    sum[c] = sum_sq[c] = 0.f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* row = x + r * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float d = bf16_to_float(row[c]) - pivot[c];
+      sum[c] += d;
+      sum_sq[c] += d * d;
+    }
+  }
+}
+
+SARSEG_CPU_CLONES void chunk_normalise_relu(const uint16_t* x, int64_t rows, int64_t channels,
+                                            const float* scale, const float* shift, uint16_t* y) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* in = x + r * channels;
+    uint16_t* out = y + r * channels;
+    for (int64_t c = 0; c < channels; ++c)
+      out[c] = float_to_bf16(std::max(bf16_to_float(in[c]) * scale[c] + shift[c], 0.f));
+  }
+}
+
+// Sums of g and g * (x - mean) per channel, g being the output gradient where the ReLU passed.
+SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t* x, int64_t rows,
+                                           int64_t channels, const float* scale, const float* shift,
+                                           const float* mean, float* sum_g, float* sum_gx) {
+  for (int64_t c = 0; c < channels; ++c)
+    sum_g[c] = sum_gx[c] = 0.f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* g_row = grad + r * channels;
+    const uint16_t* x_row = x + r * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float v = bf16_to_float(x_row[c]);
+      const float g = v * scale[c] + shift[c] > 0.f ? bf16_to_float(g_row[c]) : 0.f;
+      sum_g[c] += g;
+      sum_gx[c] += g * (v - mean[c]);
+    }
+  }
+}
+
+// dx = gamma * invstd * (g - mean(g) - (x - mean) * invstd^2 * mean(g * (x - mean))), written as
+// dx = a * (g - b - (x - mean) * k) with the per-channel a, b, k.
+SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* grad, const uint16_t* x, int64_t rows,
+                                            int64_t channels, const float* scale,
+                                            const float* shift, const float* mean, const float* a,
+                                            const float* b, const float* k, uint16_t* dx) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint16_t* g_row = grad + r * channels;
+    const uint16_t* x_row = x + r * channels;
+    uint16_t* out = dx + r * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float v = bf16_to_float(x_row[c]);
+      const float g = v * scale[c] + shift[c] > 0.f ? bf16_to_float(g_row[c]) : 0.f;
+      out[c] = float_to_bf16(a[c] * (g - b[c] - (v - mean[c]) * k[c]));
+    }
+  }
+}
+
+const uint16_t* bits_of(const torch::Tensor& t) {
+  return reinterpret_cast<const uint16_t*>(t.data_ptr<at::BFloat16>());
+}
+uint16_t* mutable_bits_of(torch::Tensor& t) {
+  return reinterpret_cast<uint16_t*>(t.data_ptr<at::BFloat16>());
+}
+
+int64_t chunk_count(int64_t rows) {
+  return (rows + kChunkRows - 1) / kChunkRows;
+}
+
+// Runs `chunk(first_row, row_count, partial_a, partial_b)` over every chunk in parallel and
+// returns the two per-channel totals, added up in double.
+template <typename ChunkSums>
+std::pair<std::vector<double>, std::vector<double>> parallel_channel_sums(int64_t rows,
+                                                                          int64_t channels,
+                                                                          const ChunkSums& chunk) {
+  const int64_t chunks = chunk_count(rows);
+  std::vector<float> partial_a(chunks * channels), partial_b(chunks * channels);
+  at::parallel_for(0, chunks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t first = i * kChunkRows;
+      chunk(first, std::min(kChunkRows, rows - first), partial_a.data() + i * channels,
+            partial_b.data() + i * channels);
+    }
+  });
+  std::vector<double> total_a(channels, 0.0), total_b(channels, 0.0);
+  for (int64_t i = 0; i < chunks; ++i) {
+    for (int64_t c = 0; c < channels; ++c) {
+      total_a[c] += partial_a[i * channels + c];
+      total_b[c] += partial_b[i * channels + c];
+    }
+  }
+  return {total_a, total_b};
+}
+
+template <typename Chunk>
+void parallel_rows(int64_t rows, const Chunk& chunk) {
+  at::parallel_for(0, chunk_count(rows), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t first = i * kChunkRows;
+      chunk(first, std::min(kChunkRows, rows - first));
+    }
+  });
+}
+
+// The per-channel scale (gamma * invstd) and shift (beta - mean * scale) of the normalisation.
+std::pair<torch::Tensor, torch::Tensor> scale_and_shift(const torch::Tensor& weight,
+                                                        const torch::Tensor& bias,
+                                                        const torch::Tensor& mean,
+                                                        const torch::Tensor& invstd) {
+  const auto scale = (weight.to(torch::kFloat) * invstd).contiguous();
+  const auto shift = (bias.to(torch::kFloat) - mean * scale).contiguous();
+  return {scale, shift};
+}
+
+struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> {
+  // x: bf16 channels-last; mean, invstd: fp32 batch statistics (no gradient of their own: the
+  // backward below accounts for them).
+  static torch::Tensor forward(torch::autograd::AutogradContext* context, torch::Tensor x,
+                               torch::Tensor weight, torch::Tensor bias, torch::Tensor mean,
+                               torch::Tensor invstd) {
+    const int64_t channels = x.size(1);
+    const int64_t rows = x.numel() / channels;
+    const auto [scale, shift] = scale_and_shift(weight, bias, mean, invstd);
+    auto y = torch::empty_like(x, x.options(), torch::MemoryFormat::ChannelsLast);
+    const uint16_t* in = bits_of(x);
+    uint16_t* out = mutable_bits_of(y);
+    const float* scale_data = scale.data_ptr<float>();
+    const float* shift_data = shift.data_ptr<float>();
+    parallel_rows(rows, [&](int64_t first, int64_t count) {
+      chunk_normalise_relu(in + first * channels, count, channels, scale_data, shift_data,
+                           out + first * channels);
+    });
+    context->save_for_backward({x, weight, bias, mean, invstd});
+    return y;
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* context,
+                                               torch::autograd::tensor_list gradients) {
+    const auto saved = context->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& weight = saved[1];
+    const auto& mean = saved[3];
+    const auto& invstd = saved[4];
+    const auto grad =
+        gradients[0].to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+    const int64_t channels = x.size(1);
+    const int64_t rows = x.numel() / channels;
+    const auto [scale, shift] = scale_and_shift(weight, saved[2], mean, invstd);
+    const uint16_t* g = bits_of(grad);
+    const uint16_t* in = bits_of(x);
+    const float* scale_data = scale.data_ptr<float>();
+    const float* shift_data = shift.data_ptr<float>();
+    const float* mean_data = mean.data_ptr<float>();
+
+    const auto [sum_g, sum_gx] = parallel_channel_sums(
+        rows, channels, [&](int64_t first, int64_t count, float* a, float* b) {
+          chunk_gradient_sums(g + first * channels, in + first * channels, count, channels,
+                              scale_data, shift_data, mean_data, a, b);
+        });
+    auto grad_bias = torch::empty({channels}, torch::kFloat);
+    auto grad_weight = torch::empty({channels}, torch::kFloat);
+    std::vector<float> a(channels), b(channels), k(channels);
+    const float* invstd_data = invstd.data_ptr<float>();
+    float* grad_bias_data = grad_bias.data_ptr<float>();
+    float* grad_weight_data = grad_weight.data_ptr<float>();
+    for (int64_t c = 0; c < channels; ++c) {
+      const double s = invstd_data[c];
+      grad_bias_data[c] = static_cast<float>(sum_g[c]);
+      grad_weight_data[c] = static_cast<float>(sum_gx[c] * s);
+      a[c] = scale_data[c];
+      b[c] = static_cast<float>(sum_g[c] / rows);
+      k[c] = static_cast<float>(sum_gx[c] * s * s / rows);
+    }
+
+    torch::Tensor grad_x;
+    if (context->needs_input_grad(0)) {
+      grad_x = torch::empty_like(x, x.options(), torch::MemoryFormat::ChannelsLast);
+      uint16_t* out = mutable_bits_of(grad_x);
+      parallel_rows(rows, [&](int64_t first, int64_t count) {
+        chunk_input_gradient(g + first * channels, in + first * channels, count, channels,
+                             scale_data, shift_data, mean_data, a.data(), b.data(), k.data(),
+                             out + first * channels);
+      });
+    }
+    return {grad_x, grad_weight.to(weight.scalar_type()), grad_bias.to(saved[2].scalar_type()),
+            torch::Tensor(), torch::Tensor()};
+  }
+};
+
+bool fusable(const torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  const auto& options = bn.options;
+  return bn.is_training() && options.affine() && options.track_running_stats() && x.dim() == 4 &&
+         x.device().is_cpu() && x.scalar_type() == torch::kBFloat16 &&
+         x.is_contiguous(torch::MemoryFormat::ChannelsLast) && x.size(1) == bn.weight.size(0) &&
+         x.numel() / std::max<int64_t>(1, x.size(1)) > 1;
+}
+
+// Batch mean and biased variance per channel, in fp32.
+std::pair<torch::Tensor, torch::Tensor> batch_moments(const torch::Tensor& x) {
+  const int64_t channels = x.size(1);
+  const int64_t rows = x.numel() / channels;
+  const uint16_t* in = bits_of(x);
+  std::vector<float> pivot(channels);
+  for (int64_t c = 0; c < channels; ++c)
+    pivot[c] = bf16_to_float(in[c]);
+  const auto [sum, sum_sq] =
+      parallel_channel_sums(rows, channels, [&](int64_t first, int64_t count, float* a, float* b) {
+        chunk_moments(in + first * channels, count, channels, pivot.data(), a, b);
+      });
+  auto mean = torch::empty({channels}, torch::kFloat);
+  auto variance = torch::empty({channels}, torch::kFloat);
+  float* mean_data = mean.data_ptr<float>();
+  float* variance_data = variance.data_ptr<float>();
+  for (int64_t c = 0; c < channels; ++c) {
+    const double shifted_mean = sum[c] / rows;
+    mean_data[c] = static_cast<float>(pivot[c] + shifted_mean);
+    variance_data[c] =
+        static_cast<float>(std::max(0.0, sum_sq[c] / rows - shifted_mean * shifted_mean));
+  }
+  return {mean, variance};
+}
+
+// torch's running-statistics update: an exponential average with the module's momentum (or the
+// cumulative average when it has none), the variance unbiased.
+void update_running_statistics(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& mean,
+                               const torch::Tensor& variance, int64_t rows) {
+  torch::NoGradGuard no_grad;
+  bn.num_batches_tracked.add_(1);
+  const double factor = bn.options.momentum().has_value()
+                            ? *bn.options.momentum()
+                            : 1.0 / bn.num_batches_tracked.item<double>();
+  const double unbias = static_cast<double>(rows) / static_cast<double>(rows - 1);
+  bn.running_mean.mul_(1.0 - factor).add_(mean.to(bn.running_mean.scalar_type()), factor);
+  bn.running_var.mul_(1.0 - factor)
+      .add_(variance.to(bn.running_var.scalar_type()), factor * unbias);
+}
+
+}  // namespace
+
+torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  if (!fusable(bn, x)) return bn.forward(x).relu_();
+  const int64_t rows = x.numel() / x.size(1);
+  const auto [mean, variance] = batch_moments(x);
+  update_running_statistics(bn, mean, variance, rows);
+  const auto invstd = (variance + bn.options.eps()).rsqrt_();
+  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd);
+}
+
+torch::Tensor forward_fusing_batchnorm_relu(torch::nn::SequentialImpl& sequence, torch::Tensor x,
+                                            size_t first) {
+  for (auto it = sequence.begin() + static_cast<std::ptrdiff_t>(first); it != sequence.end();) {
+    auto* bn = it->ptr()->as<torch::nn::BatchNorm2dImpl>();
+    const auto next = it + 1;
+    if (bn && next != sequence.end() && next->ptr()->as<torch::nn::ReLUImpl>()) {
+      x = batchnorm_relu(*bn, x);
+      it = next + 1;
+    } else {
+      x = it->forward(x);
+      ++it;
+    }
+  }
+  return x;
+}
+
+}  // namespace sarseg::models
