@@ -87,11 +87,11 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t*
 }
 
 // dx = gamma * invstd * (g - mean(g) - (x - mean) * invstd^2 * mean(g * (x - mean))), written as
-// dx = a * (g - b - (x - mean) * k) with the per-channel a, b, k.
+// dx = scale * (g - b - (x - mean) * k) with the per-channel b, k.
 SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* grad, const uint16_t* x, int64_t rows,
                                             int64_t channels, const float* scale,
-                                            const float* shift, const float* mean, const float* a,
-                                            const float* b, const float* k, uint16_t* dx) {
+                                            const float* shift, const float* mean, const float* b,
+                                            const float* k, uint16_t* dx) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* g_row = grad + r * channels;
     const uint16_t* x_row = x + r * channels;
@@ -99,7 +99,7 @@ SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* grad, const uint16_t
     for (int64_t c = 0; c < channels; ++c) {
       const float v = bf16_to_float(x_row[c]);
       const float g = v * scale[c] + shift[c] > 0.f ? bf16_to_float(g_row[c]) : 0.f;
-      out[c] = float_to_bf16(a[c] * (g - b[c] - (v - mean[c]) * k[c]));
+      out[c] = float_to_bf16(scale[c] * (g - b[c] - (v - mean[c]) * k[c]));
     }
   }
 }
@@ -207,7 +207,7 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
         });
     auto grad_bias = torch::empty({channels}, torch::kFloat);
     auto grad_weight = torch::empty({channels}, torch::kFloat);
-    std::vector<float> a(channels), b(channels), k(channels);
+    std::vector<float> b(channels), k(channels);
     const float* invstd_data = invstd.data_ptr<float>();
     float* grad_bias_data = grad_bias.data_ptr<float>();
     float* grad_weight_data = grad_weight.data_ptr<float>();
@@ -215,7 +215,6 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
       const double s = invstd_data[c];
       grad_bias_data[c] = static_cast<float>(sum_g[c]);
       grad_weight_data[c] = static_cast<float>(sum_gx[c] * s);
-      a[c] = scale_data[c];
       b[c] = static_cast<float>(sum_g[c] / rows);
       k[c] = static_cast<float>(sum_gx[c] * s * s / rows);
     }
@@ -226,7 +225,7 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
       uint16_t* out = mutable_bits_of(grad_x);
       parallel_rows(rows, [&](int64_t first, int64_t count) {
         chunk_input_gradient(g + first * channels, in + first * channels, count, channels,
-                             scale_data, shift_data, mean_data, a.data(), b.data(), k.data(),
+                             scale_data, shift_data, mean_data, b.data(), k.data(),
                              out + first * channels);
       });
     }

@@ -58,14 +58,16 @@ struct ConvWithTapwiseWeightGradient : torch::autograd::Function<ConvWithTapwise
     const auto grad_nhwc = grad.permute({0, 2, 3, 1});
     const auto x_nhwc = x.permute({0, 2, 3, 1});
     auto taps = torch::zeros({rows, columns, outputs, inputs}, weight.options());
+    // The output positions [first, last) whose input at `offset` lies inside an axis of `size`.
+    const auto inside = [](int64_t offset, int64_t size) {
+      return std::pair{std::max<int64_t>(0, -offset), std::min(size, size - offset)};
+    };
     for (int64_t i = 0; i < rows; ++i) {
       const int64_t offset_h = i * dilation[0] - padding[0];
-      const int64_t h0 = std::max<int64_t>(0, -offset_h);
-      const int64_t h1 = std::min(height, height - offset_h);
+      const auto [h0, h1] = inside(offset_h, height);
       for (int64_t j = 0; j < columns && h1 > h0; ++j) {
         const int64_t offset_w = j * dilation[1] - padding[1];
-        const int64_t w0 = std::max<int64_t>(0, -offset_w);
-        const int64_t w1 = std::min(width, width - offset_w);
+        const auto [w0, w1] = inside(offset_w, width);
         if (w1 <= w0) continue;
         const auto g = grad_nhwc.slice(1, h0, h1).slice(2, w0, w1).reshape({-1, outputs});
         const auto input = x_nhwc.slice(1, h0 + offset_h, h1 + offset_h)
