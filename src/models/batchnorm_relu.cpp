@@ -1,4 +1,5 @@
-// relu(batch_norm(x)) in training mode, fused for bf16 channels-last maps on the CPU.
+// relu(batch_norm(x)) and batch_norm(x) in training mode, fused for bf16 channels-last maps on the
+// CPU.
 //
 // LibTorch 1.13 runs it as BatchNorm (statistics, then normalisation) and an in-place ReLU: five
 // passes over the map forward, and eight backward (the ReLU's mask, then BatchNorm's two). Here
@@ -11,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "sarseg/models/layers.h"
@@ -58,20 +60,24 @@ SARSEG_CPU_CLONES void chunk_moments(const uint16_t* x, int64_t rows, int64_t ch
   }
 }
 
+// `floor` is 0 for the ReLU and -infinity without it: one loop serves both.
 SARSEG_CPU_CLONES void chunk_normalise_relu(const uint16_t* x, int64_t rows, int64_t channels,
-                                            const float* scale, const float* shift, uint16_t* y) {
+                                            const float* scale, const float* shift, float floor,
+                                            uint16_t* y) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* in = x + r * channels;
     uint16_t* out = y + r * channels;
     for (int64_t c = 0; c < channels; ++c)
-      out[c] = float_to_bf16(std::max(bf16_to_float(in[c]) * scale[c] + shift[c], 0.f));
+      out[c] = float_to_bf16(std::max(bf16_to_float(in[c]) * scale[c] + shift[c], floor));
   }
 }
 
-// Sums of g and g * (x - mean) per channel, g being the output gradient where the ReLU passed.
+// Sums of g and g * (x - mean) per channel, g being the output gradient where the ReLU passed
+// (everywhere when `floor` is -infinity).
 SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t* x, int64_t rows,
                                            int64_t channels, const float* scale, const float* shift,
-                                           const float* mean, float* sum_g, float* sum_gx) {
+                                           float floor, const float* mean, float* sum_g,
+                                           float* sum_gx) {
   for (int64_t c = 0; c < channels; ++c)
     sum_g[c] = sum_gx[c] = 0.f;
   for (int64_t r = 0; r < rows; ++r) {
@@ -79,7 +85,7 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t*
     const uint16_t* x_row = x + r * channels;
     for (int64_t c = 0; c < channels; ++c) {
       const float v = bf16_to_float(x_row[c]);
-      const float g = v * scale[c] + shift[c] > 0.f ? bf16_to_float(g_row[c]) : 0.f;
+      const float g = v * scale[c] + shift[c] > floor ? bf16_to_float(g_row[c]) : 0.f;
       sum_g[c] += g;
       sum_gx[c] += g * (v - mean[c]);
     }
@@ -90,15 +96,15 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t*
 // dx = scale * (g - b - (x - mean) * k) with the per-channel b, k.
 SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* grad, const uint16_t* x, int64_t rows,
                                             int64_t channels, const float* scale,
-                                            const float* shift, const float* mean, const float* b,
-                                            const float* k, uint16_t* dx) {
+                                            const float* shift, float floor, const float* mean,
+                                            const float* b, const float* k, uint16_t* dx) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* g_row = grad + r * channels;
     const uint16_t* x_row = x + r * channels;
     uint16_t* out = dx + r * channels;
     for (int64_t c = 0; c < channels; ++c) {
       const float v = bf16_to_float(x_row[c]);
-      const float g = v * scale[c] + shift[c] > 0.f ? bf16_to_float(g_row[c]) : 0.f;
+      const float g = v * scale[c] + shift[c] > floor ? bf16_to_float(g_row[c]) : 0.f;
       out[c] = float_to_bf16(scale[c] * (g - b[c] - (v - mean[c]) * k[c]));
     }
   }
@@ -165,7 +171,8 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
   // backward below accounts for them).
   static torch::Tensor forward(torch::autograd::AutogradContext* context, torch::Tensor x,
                                torch::Tensor weight, torch::Tensor bias, torch::Tensor mean,
-                               torch::Tensor invstd) {
+                               torch::Tensor invstd, bool relu) {
+    const float floor = relu ? 0.f : -std::numeric_limits<float>::infinity();
     const int64_t channels = x.size(1);
     const int64_t rows = x.numel() / channels;
     const auto [scale, shift] = scale_and_shift(weight, bias, mean, invstd);
@@ -175,10 +182,11 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     const float* scale_data = scale.data_ptr<float>();
     const float* shift_data = shift.data_ptr<float>();
     parallel_rows(rows, [&](int64_t first, int64_t count) {
-      chunk_normalise_relu(in + first * channels, count, channels, scale_data, shift_data,
+      chunk_normalise_relu(in + first * channels, count, channels, scale_data, shift_data, floor,
                            out + first * channels);
     });
     context->save_for_backward({x, weight, bias, mean, invstd});
+    context->saved_data["floor"] = static_cast<double>(floor);
     return y;
   }
 
@@ -199,11 +207,12 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     const float* scale_data = scale.data_ptr<float>();
     const float* shift_data = shift.data_ptr<float>();
     const float* mean_data = mean.data_ptr<float>();
+    const auto floor = static_cast<float>(context->saved_data["floor"].toDouble());
 
     const auto [sum_g, sum_gx] = parallel_channel_sums(
         rows, channels, [&](int64_t first, int64_t count, float* a, float* b) {
           chunk_gradient_sums(g + first * channels, in + first * channels, count, channels,
-                              scale_data, shift_data, mean_data, a, b);
+                              scale_data, shift_data, floor, mean_data, a, b);
         });
     auto grad_bias = torch::empty({channels}, torch::kFloat);
     auto grad_weight = torch::empty({channels}, torch::kFloat);
@@ -225,12 +234,16 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
       uint16_t* out = mutable_bits_of(grad_x);
       parallel_rows(rows, [&](int64_t first, int64_t count) {
         chunk_input_gradient(g + first * channels, in + first * channels, count, channels,
-                             scale_data, shift_data, mean_data, b.data(), k.data(),
+                             scale_data, shift_data, floor, mean_data, b.data(), k.data(),
                              out + first * channels);
       });
     }
-    return {grad_x, grad_weight.to(weight.scalar_type()), grad_bias.to(saved[2].scalar_type()),
-            torch::Tensor(), torch::Tensor()};
+    return {grad_x,
+            grad_weight.to(weight.scalar_type()),
+            grad_bias.to(saved[2].scalar_type()),
+            torch::Tensor(),
+            torch::Tensor(),
+            torch::Tensor()};
   }
 };
 
@@ -282,19 +295,28 @@ void update_running_statistics(torch::nn::BatchNorm2dImpl& bn, const torch::Tens
       .add_(variance.to(bn.running_var.scalar_type()), factor * unbias);
 }
 
-}  // namespace
-
-torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
-  if (!fusable(bn, x)) return bn.forward(x).relu_();
+torch::Tensor fused_batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, bool relu) {
   const int64_t rows = x.numel() / x.size(1);
   const auto [mean, variance] = batch_moments(x);
   update_running_statistics(bn, mean, variance, rows);
   const auto invstd = (variance + bn.options.eps()).rsqrt_();
-  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd);
+  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd, relu);
 }
 
-torch::Tensor forward_fusing_batchnorm_relu(torch::nn::SequentialImpl& sequence, torch::Tensor x,
-                                            size_t first) {
+}  // namespace
+
+torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  if (!fusable(bn, x)) return bn.forward(x).relu_();
+  return fused_batchnorm(bn, x, true);
+}
+
+torch::Tensor batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  if (!fusable(bn, x)) return bn.forward(x);
+  return fused_batchnorm(bn, x, false);
+}
+
+torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torch::Tensor x,
+                                       size_t first) {
   for (auto it = sequence.begin() + static_cast<std::ptrdiff_t>(first); it != sequence.end();) {
     auto* bn = it->ptr()->as<torch::nn::BatchNorm2dImpl>();
     const auto next = it + 1;
@@ -302,7 +324,7 @@ torch::Tensor forward_fusing_batchnorm_relu(torch::nn::SequentialImpl& sequence,
       x = batchnorm_relu(*bn, x);
       it = next + 1;
     } else {
-      x = it->forward(x);
+      x = bn ? batchnorm(*bn, x) : it->forward(x);
       ++it;
     }
   }

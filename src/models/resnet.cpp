@@ -44,8 +44,9 @@ class ResidualBlockImpl : public nn::Module {
     // BatchNorm + ReLU fused where it can be (layers.h); in-place residual add and ReLU as
     // torchvision does: fewer allocations, same gradients.
     auto out = batchnorm_relu(*bn1_, conv1_(x));
-    out = bottleneck_ ? bn3_(conv3_(batchnorm_relu(*bn2_, conv2_(out)))) : bn2_(conv2_(out));
-    out += downsample_ ? downsample_->forward(x) : x;
+    out = bottleneck_ ? batchnorm(*bn3_, conv3_(batchnorm_relu(*bn2_, conv2_(out))))
+                      : batchnorm(*bn2_, conv2_(out));
+    out += downsample_ ? forward_fusing_batchnorm(*downsample_, x) : x;
     return out.relu_();
   }
 

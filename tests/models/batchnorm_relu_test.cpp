@@ -34,9 +34,9 @@ std::pair<nn::BatchNorm2d, nn::BatchNorm2d> twin_batchnorms(int64_t channels,
 // The fused bf16 BatchNorm + ReLU against torch's BatchNorm and ReLU in fp32 on the same
 // (bf16-rounded) values: output, running statistics over two steps, and the gradients of the
 // input, the scale and the shift, within bf16 rounding. The map's mean is far from zero, where a
-// one-pass variance in fp32 would cancel.
+// one-pass variance in fp32 would cancel. Without `relu`, the same for the fused BatchNorm alone.
 void expect_fused_matches_fp32(c10::optional<double> momentum,
-                               std::vector<int64_t> shape = {4, 32, 9, 7}) {
+                               std::vector<int64_t> shape = {4, 32, 9, 7}, bool relu = true) {
   torch::manual_seed(5);
   auto [fused, reference] = twin_batchnorms(shape[1], momentum);
   for (int step = 0; step < 2; ++step) {
@@ -45,12 +45,13 @@ void expect_fused_matches_fp32(c10::optional<double> momentum,
     auto x_ref = values.to(torch::kFloat).requires_grad_();
     const auto upstream = torch::randn(shape).to(torch::kBFloat16);
 
-    auto y = batchnorm_relu(*fused, x);
+    auto y = relu ? batchnorm_relu(*fused, x) : batchnorm(*fused, x);
     ASSERT_TRUE(y.grad_fn());
     EXPECT_NE(y.grad_fn()->name().find("BatchNormReluFunction"), std::string::npos);
     EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
     EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
-    auto y_ref = reference->forward(x_ref).relu_();
+    auto y_ref = reference->forward(x_ref);
+    if (relu) y_ref = y_ref.relu();
     EXPECT_LT(relative_error(y, y_ref), 1e-2);
 
     fused->weight.mutable_grad() = torch::Tensor();
@@ -82,6 +83,10 @@ TEST(BatchNormRelu, FusedBf16MatchesTorchInFp32WithCumulativeAverage) {
   expect_fused_matches_fp32(c10::nullopt);
 }
 
+TEST(BatchNormRelu, FusedBf16BatchNormAloneMatchesTorchInFp32) {
+  expect_fused_matches_fp32(0.1, {8, 24, 40, 33}, false);
+}
+
 // Outside its case (eval mode, fp32, NCHW) it is exactly bn.forward(x).relu_().
 TEST(BatchNormRelu, OtherCasesRunTorchsBatchNormAndRelu) {
   torch::manual_seed(6);
@@ -91,6 +96,7 @@ TEST(BatchNormRelu, OtherCasesRunTorchsBatchNormAndRelu) {
     const auto y_ref = reference->forward(x.clone()).relu_();
     EXPECT_TRUE(torch::equal(y, y_ref));
     EXPECT_TRUE(torch::equal(fused->running_mean, reference->running_mean));
+    EXPECT_TRUE(torch::equal(batchnorm(*fused, x), reference->forward(x.clone())));
   };
   check(torch::randn({2, 8, 5, 5}));                       // fp32
   check(torch::randn({2, 8, 5, 5}).to(torch::kBFloat16));  // NCHW
@@ -101,14 +107,16 @@ TEST(BatchNormRelu, OtherCasesRunTorchsBatchNormAndRelu) {
             .contiguous(torch::MemoryFormat::ChannelsLast));
 }
 
-// A conv + BatchNorm + ReLU sequence gives the same as its own forward, fused or not.
+// A conv + BatchNorm + ReLU + conv + BatchNorm sequence gives the same as its own forward, fused
+// or not.
 TEST(BatchNormRelu, SequenceFusingMatchesTheSequencesForward) {
   torch::manual_seed(8);
   nn::Sequential sequence(nn::Conv2d(nn::Conv2dOptions(3, 16, 3).padding(1).bias(false)),
-                          nn::BatchNorm2d(16), nn::ReLU(nn::ReLUOptions(true)));
+                          nn::BatchNorm2d(16), nn::ReLU(nn::ReLUOptions(true)),
+                          nn::Conv2d(nn::Conv2dOptions(16, 8, 1).bias(false)), nn::BatchNorm2d(8));
   auto twin = std::dynamic_pointer_cast<nn::SequentialImpl>(sequence->clone());
   const auto x = torch::randn({2, 3, 12, 12});
-  EXPECT_TRUE(torch::equal(forward_fusing_batchnorm_relu(*sequence, x), twin->forward(x)));
+  EXPECT_TRUE(torch::equal(forward_fusing_batchnorm(*sequence, x), twin->forward(x)));
   const auto x16 = x.to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
   sequence->to(torch::kBFloat16);
   twin->to(torch::kBFloat16);
@@ -116,8 +124,12 @@ TEST(BatchNormRelu, SequenceFusingMatchesTheSequencesForward) {
     if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
   for (auto& p : twin->parameters())
     if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
-  const auto fused = forward_fusing_batchnorm_relu(*sequence, x16);
+  const auto fused = forward_fusing_batchnorm(*sequence, x16);
   EXPECT_NE(fused.grad_fn()->name().find("BatchNormReluFunction"), std::string::npos);
+  // The first BatchNorm (with its ReLU), behind the second convolution, is fused too.
+  const auto& convolution = fused.grad_fn()->next_edges()[0].function;
+  EXPECT_NE(convolution->next_edges()[0].function->name().find("BatchNormReluFunction"),
+            std::string::npos);
   EXPECT_LT(relative_error(fused, twin->forward(x16)), 2e-2);
 }
 

@@ -122,6 +122,66 @@ TEST(DilatedConv3x3, Bf16AutocastKeepsTorchsGradientWhereMostOfTheKernelIsInside
 // models::Relu6 gives torch's ReLU6 forward and gradient in fp32, and in bf16 (where LibTorch
 // 1.13 has no CPU backward kernel) the gradient of the same values in fp32, including the
 // values at the bounds 0 and 6, where the gradient is zero.
+// upsample_bilinear against F::interpolate (bilinear, align_corners=false): output and input
+// gradient, for the paper's x16 logits, a non-integer scale, and a single pixel.
+void expect_same_as_interpolate(std::vector<int64_t> shape, std::vector<int64_t> size) {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(9);
+  auto x = torch::randn(shape, torch::requires_grad());
+  auto x_torch = x.detach().clone().requires_grad_();
+  const auto y = upsample_bilinear(x, size);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_NE(y.grad_fn()->name().find("SeparableBilinearFunction"), std::string::npos);
+  const auto y_torch = F::interpolate(
+      x_torch, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
+  ASSERT_EQ(y.sizes(), y_torch.sizes());
+  EXPECT_LT((y - y_torch).abs().max().item<double>(), 1e-5);
+  const auto upstream = torch::randn(y.sizes());
+  y.backward(upstream);
+  y_torch.backward(upstream);
+  EXPECT_LT((x.grad() - x_torch.grad()).abs().max().item<double>(),
+            1e-5 * x_torch.grad().abs().max().item<double>());
+}
+
+TEST(UpsampleBilinear, EqualsInterpolateForTheLogitsTimes16) {
+  expect_same_as_interpolate({3, 6, 16, 16}, {256, 256});
+}
+
+TEST(UpsampleBilinear, EqualsInterpolateAtANonIntegerScale) {
+  expect_same_as_interpolate({2, 3, 5, 7}, {13, 20});
+}
+
+TEST(UpsampleBilinear, EqualsInterpolateFromOnePixel) {
+  expect_same_as_interpolate({2, 4, 1, 1}, {6, 5});
+}
+
+// A bf16 channels-last map (the ASPP's pooled branch) keeps its type and layout, and matches
+// torch's kernel within bf16 rounding; shrinking goes to F::interpolate itself.
+TEST(UpsampleBilinear, Bf16ChannelsLastKeepsItsLayoutAndShrinkingCallsInterpolate) {
+  namespace F = torch::nn::functional;
+  torch::manual_seed(10);
+  auto x = torch::randn({2, 16, 8, 8})
+               .to(torch::kBFloat16)
+               .contiguous(torch::MemoryFormat::ChannelsLast)
+               .requires_grad_();
+  const auto y = upsample_bilinear(x, {16, 16});
+  EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  const auto y_torch =
+      F::interpolate(x.detach().to(torch::kFloat), F::InterpolateFuncOptions()
+                                                       .size(std::vector<int64_t>{16, 16})
+                                                       .mode(torch::kBilinear)
+                                                       .align_corners(false));
+  EXPECT_LT((y.to(torch::kFloat) - y_torch).abs().max().item<double>(),
+            1e-2 * y_torch.abs().max().item<double>());
+  y.sum().backward();
+  // Away from the border each input pixel feeds weights that sum to 4 at x2.
+  EXPECT_NEAR(x.grad()[0][0][3][3].item<double>(), 4.0, 1e-2);
+  auto z = torch::randn({1, 2, 8, 8}, torch::requires_grad());
+  EXPECT_EQ(upsample_bilinear(z, {4, 4}).grad_fn()->name().find("SeparableBilinearFunction"),
+            std::string::npos);
+}
+
 TEST(Relu6, MatchesTorchsReLU6InFp32AndBf16) {
   torch::manual_seed(3);
   auto values = (torch::randn({4, 5, 6, 7}) * 4 + 3);

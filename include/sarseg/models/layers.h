@@ -63,10 +63,20 @@ TORCH_MODULE(Relu6);
 // are updated as torch does. Every other case runs bn.forward(x).relu_().
 torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
 
-// sequence.forward(x) from its module `first` on, with each BatchNorm2d followed by a ReLU run as
-// batchnorm_relu.
-torch::Tensor forward_fusing_batchnorm_relu(torch::nn::SequentialImpl& sequence, torch::Tensor x,
-                                            size_t first = 0);
+// bn(x), fused in the same cases as batchnorm_relu (LibTorch 1.13 takes five passes forward and
+// three backward); bn.forward(x) otherwise.
+torch::Tensor batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+
+// sequence.forward(x) from its module `first` on, with each BatchNorm2d run fused: as
+// batchnorm_relu with the ReLU that follows it, else as batchnorm.
+torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torch::Tensor x,
+                                       size_t first = 0);
+
+// F::interpolate(x, size, bilinear, align_corners=false). Enlarging an fp32 or bf16 CPU map it
+// runs as two separable passes in fp32 NCHW, parallel over the maps, forward and backward
+// (LibTorch 1.13 scatters the backward pixel by pixel), and returns x's type and layout; every
+// other case calls F::interpolate.
+torch::Tensor upsample_bilinear(const torch::Tensor& x, const std::vector<int64_t>& size);
 
 // The dropout probability of `module` when it is a dropout layer (torch::nn::Dropout, Dropout2d
 // or models::Dropout), else 0: Monte Carlo dropout finds the layers to keep active with it.

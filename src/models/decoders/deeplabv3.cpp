@@ -10,7 +10,6 @@ namespace sarseg::models::detail {
 namespace {
 
 namespace nn = torch::nn;
-namespace F = torch::nn::functional;
 
 // torchvision ASPP with the paper's image-pooling branch: AvgPool2d(pool, pool) (not a global
 // pool), conv1x1+BN+ReLU at the pooled resolution, bilinear upsampling back to the feature size.
@@ -37,15 +36,14 @@ class AsppImpl : public nn::Module {
     for (size_t i = 0; i < convs_->size(); ++i) {
       auto& branch = *convs_[i]->as<nn::Sequential>();
       const bool dilated = i >= 1 && i <= rates_.size();
-      auto y = dilated ? dilated_branch(branch, x, rates_[i - 1])
-                       : forward_fusing_batchnorm_relu(branch, x);
+      auto y =
+          dilated ? dilated_branch(branch, x, rates_[i - 1]) : forward_fusing_batchnorm(branch, x);
       if (i + 1 == convs_->size()) {
-        y = F::interpolate(
-            y, F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false));
+        y = upsample_bilinear(y, size);
       }
       branches.push_back(y);
     }
-    return forward_fusing_batchnorm_relu(*project_, torch::cat(branches, 1));
+    return forward_fusing_batchnorm(*project_, torch::cat(branches, 1));
   }
 
  private:
@@ -55,8 +53,7 @@ class AsppImpl : public nn::Module {
                                       int64_t rate) {
     const auto& conv = *branch.ptr<nn::Conv2dImpl>(0);
     // BatchNorm and ReLU after the convolution.
-    return forward_fusing_batchnorm_relu(branch, dilated_conv3x3(x, conv.weight, conv.bias, rate),
-                                         1);
+    return forward_fusing_batchnorm(branch, dilated_conv3x3(x, conv.weight, conv.bias, rate), 1);
   }
 
   std::vector<int64_t> rates_;
@@ -87,16 +84,15 @@ class DeepLabV3DecoderImpl : public DecoderImpl {
 
   std::vector<torch::Tensor> forward(std::vector<torch::Tensor> features) override {
     const auto size = std::vector<int64_t>{features[0].size(-2), features[0].size(-1)};
-    auto x = forward_fusing_batchnorm_relu(*block_, aspp_->forward(features.back()));
+    auto x = forward_fusing_batchnorm(*block_, aspp_->forward(features.back()));
     std::vector<torch::Tensor> outputs;
     for (const auto& head : *heads_) {
       // The logits are upsampled in fp32 and NCHW: the loss reads them in fp32 anyway, and
       // LibTorch 1.13's bilinear kernels are 3-7 times slower in bf16 or channels-last (x16 of
-      // 8 x 6 x 16 x 16: 46 ms forward + backward in bf16 channels-last, 10 ms this way).
+      // 8 x 6 x 16 x 16: 46 ms forward + backward in bf16 channels-last, 10 ms in fp32, less with
+      // upsample_bilinear's separable passes).
       auto logits = head->as<nn::Conv2d>()->forward(x).to(torch::kFloat).contiguous();
-      outputs.push_back(F::interpolate(
-          logits,
-          F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false)));
+      outputs.push_back(upsample_bilinear(logits, size));
     }
     return outputs;
   }

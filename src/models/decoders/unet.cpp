@@ -24,7 +24,7 @@ class UnetBlockImpl : public nn::Module {
                               .scale_factor(std::vector<double>{2.0, 2.0})
                               .mode(torch::kNearest));
     if (skip.defined()) x = torch::cat({x, skip}, 1);
-    return forward_fusing_batchnorm_relu(*conv2_, forward_fusing_batchnorm_relu(*conv1_, x));
+    return forward_fusing_batchnorm(*conv2_, forward_fusing_batchnorm(*conv1_, x));
   }
 
  private:
