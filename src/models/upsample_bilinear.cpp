@@ -93,44 +93,61 @@ void resize_rows_transposed(const float* grad_rows, int64_t in_h, int64_t in_w, 
   }
 }
 
+// Runs `per_map(map, scratch)` for every map, in parallel, each thread with its own scratch of
+// in_h x out_w floats (the intermediate between the two passes).
+template <typename PerMap>
+void for_each_map(int64_t maps, int64_t in_h, int64_t out_w, const PerMap& per_map) {
+  at::parallel_for(0, maps, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scratch(in_h * out_w);
+    for (int64_t m = begin; m < end; ++m)
+      per_map(m, scratch.data());
+  });
+}
+
+// Sizes of one resize and its taps, the same for the forward and the backward.
+struct Resize {
+  int64_t batch, channels, in_h, in_w, out_h, out_w;
+  Taps rows, columns;
+  Resize(int64_t batch_, int64_t channels_, int64_t in_h_, int64_t in_w_, int64_t out_h_,
+         int64_t out_w_)
+      : batch(batch_),
+        channels(channels_),
+        in_h(in_h_),
+        in_w(in_w_),
+        out_h(out_h_),
+        out_w(out_w_),
+        rows(bilinear_taps(in_h, out_h)),
+        columns(bilinear_taps(in_w, out_w)) {}
+  int64_t maps() const { return batch * channels; }
+};
+
 struct SeparableBilinearFunction : torch::autograd::Function<SeparableBilinearFunction> {
   static torch::Tensor forward(torch::autograd::AutogradContext* context, torch::Tensor x,
                                int64_t out_h, int64_t out_w) {
-    const int64_t in_h = x.size(2), in_w = x.size(3);
-    const int64_t maps = x.size(0) * x.size(1);
-    const auto rows = bilinear_taps(in_h, out_h), columns = bilinear_taps(in_w, out_w);
-    auto y = torch::empty({x.size(0), x.size(1), out_h, out_w}, x.options());
+    const Resize r(x.size(0), x.size(1), x.size(2), x.size(3), out_h, out_w);
+    auto y = torch::empty({r.batch, r.channels, out_h, out_w}, x.options());
     const float* in = x.data_ptr<float>();
     float* out = y.data_ptr<float>();
-    at::parallel_for(0, maps, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> resized(in_h * out_w);
-      for (int64_t m = begin; m < end; ++m) {
-        resize_rows(in + m * in_h * in_w, in_h, in_w, columns, resized.data());
-        mix_rows(resized.data(), out_w, rows, out + m * out_h * out_w);
-      }
+    for_each_map(r.maps(), r.in_h, out_w, [&](int64_t m, float* resized) {
+      resize_rows(in + m * r.in_h * r.in_w, r.in_h, r.in_w, r.columns, resized);
+      mix_rows(resized, out_w, r.rows, out + m * out_h * out_w);
     });
-    context->saved_data["in_h"] = in_h;
-    context->saved_data["in_w"] = in_w;
+    context->saved_data["in_h"] = r.in_h;
+    context->saved_data["in_w"] = r.in_w;
     return y;
   }
 
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* context,
                                                torch::autograd::tensor_list gradients) {
     const auto grad = gradients[0].to(torch::kFloat).contiguous();
-    const int64_t in_h = context->saved_data["in_h"].toInt();
-    const int64_t in_w = context->saved_data["in_w"].toInt();
-    const int64_t out_h = grad.size(2), out_w = grad.size(3);
-    const int64_t maps = grad.size(0) * grad.size(1);
-    const auto rows = bilinear_taps(in_h, out_h), columns = bilinear_taps(in_w, out_w);
-    auto grad_x = torch::empty({grad.size(0), grad.size(1), in_h, in_w}, grad.options());
+    const Resize r(grad.size(0), grad.size(1), context->saved_data["in_h"].toInt(),
+                   context->saved_data["in_w"].toInt(), grad.size(2), grad.size(3));
+    auto grad_x = torch::empty({r.batch, r.channels, r.in_h, r.in_w}, grad.options());
     const float* g = grad.data_ptr<float>();
     float* out = grad_x.data_ptr<float>();
-    at::parallel_for(0, maps, 1, [&](int64_t begin, int64_t end) {
-      std::vector<float> grad_rows(in_h * out_w);
-      for (int64_t m = begin; m < end; ++m) {
-        mix_rows_transposed(g + m * out_h * out_w, out_w, rows, in_h, grad_rows.data());
-        resize_rows_transposed(grad_rows.data(), in_h, in_w, columns, out + m * in_h * in_w);
-      }
+    for_each_map(r.maps(), r.in_h, r.out_w, [&](int64_t m, float* grad_rows) {
+      mix_rows_transposed(g + m * r.out_h * r.out_w, r.out_w, r.rows, r.in_h, grad_rows);
+      resize_rows_transposed(grad_rows, r.in_h, r.in_w, r.columns, out + m * r.in_h * r.in_w);
     });
     return {grad_x, torch::Tensor(), torch::Tensor()};
   }
