@@ -38,6 +38,7 @@ std::vector<CommandEntry>& command_registry() {
 }  // namespace sarseg::cli
 
 int main(int argc, char** argv) {
+  sarseg::keep_freed_blocks_for_reuse();
   CLI::App app{"sarseg: deep-learning segmentation of SAR sea-ice imagery (Sentinel-1)", "sarseg"};
   app.option_defaults()->always_capture_default();
   app.set_version_flag("--version", version_text());

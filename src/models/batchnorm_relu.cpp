@@ -16,38 +16,22 @@
 #include <vector>
 
 #include "sarseg/models/layers.h"
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SARSEG_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#else
-#define SARSEG_CPU_CLONES
-#endif
+#include "sarseg/util/cpu_kernels.h"
 
 namespace sarseg::models {
 namespace {
 
-inline float bf16_to_float(uint16_t bits) {
-  const uint32_t widened = static_cast<uint32_t>(bits) << 16;
-  float value;
-  std::memcpy(&value, &widened, sizeof value);
-  return value;
-}
-
-// Round to nearest even, as torch's conversion does (finite values; the ReLU's outputs and the
-// gradients here are finite whenever their inputs are).
-inline uint16_t float_to_bf16(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  return static_cast<uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
-}
+using util::bf16_to_float;
+using util::float_to_bf16;
 
 // Rows of one chunk: per-chunk partial sums are kept in fp32, their total in double.
 constexpr int64_t kChunkRows = 256;
 
 // Sums of (x - pivot) and (x - pivot)^2 per channel over `rows` channels-last rows; the pivot (the
 // first row) keeps the variance free of cancellation when the mean is large.
-SARSEG_CPU_CLONES void chunk_moments(const uint16_t* x, int64_t rows, int64_t channels,
-                                     const float* pivot, float* sum, float* sum_sq) {
+SARSEG_CPU_CLONES void chunk_moments(const uint16_t* __restrict x, int64_t rows, int64_t channels,
+                                     const float* __restrict pivot, float* __restrict sum,
+                                     float* __restrict sum_sq) {
   for (int64_t c = 0; c < channels; ++c)
     sum[c] = sum_sq[c] = 0.f;
   for (int64_t r = 0; r < rows; ++r) {
@@ -61,9 +45,10 @@ SARSEG_CPU_CLONES void chunk_moments(const uint16_t* x, int64_t rows, int64_t ch
 }
 
 // `floor` is 0 for the ReLU and -infinity without it: one loop serves both.
-SARSEG_CPU_CLONES void chunk_normalise_relu(const uint16_t* x, int64_t rows, int64_t channels,
-                                            const float* scale, const float* shift, float floor,
-                                            uint16_t* y) {
+SARSEG_CPU_CLONES void chunk_normalise_relu(const uint16_t* __restrict x, int64_t rows,
+                                            int64_t channels, const float* __restrict scale,
+                                            const float* __restrict shift, float floor,
+                                            uint16_t* __restrict y) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* in = x + r * channels;
     uint16_t* out = y + r * channels;
@@ -72,12 +57,30 @@ SARSEG_CPU_CLONES void chunk_normalise_relu(const uint16_t* x, int64_t rows, int
   }
 }
 
+// y = max(x * scale + shift + residual, floor): BatchNorm, the residual connection's sum and the
+// ReLU of a ResNet block's end in one pass.
+SARSEG_CPU_CLONES void chunk_normalise_add_relu(const uint16_t* __restrict x,
+                                                const uint16_t* __restrict residual, int64_t rows,
+                                                int64_t channels, const float* __restrict scale,
+                                                const float* __restrict shift, float floor,
+                                                uint16_t* __restrict y) {
+  for (int64_t i = 0; i < rows * channels; i += channels) {
+    for (int64_t c = 0; c < channels; ++c) {
+      const float sum =
+          bf16_to_float(x[i + c]) * scale[c] + shift[c] + bf16_to_float(residual[i + c]);
+      y[i + c] = float_to_bf16(std::max(sum, floor));
+    }
+  }
+}
+
 // Sums of g and g * (x - mean) per channel, g being the output gradient where the ReLU passed
 // (everywhere when `floor` is -infinity).
-SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t* x, int64_t rows,
-                                           int64_t channels, const float* scale, const float* shift,
-                                           float floor, const float* mean, float* sum_g,
-                                           float* sum_gx) {
+SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* __restrict grad,
+                                           const uint16_t* __restrict x, int64_t rows,
+                                           int64_t channels, const float* __restrict scale,
+                                           const float* __restrict shift, float floor,
+                                           const float* __restrict mean, float* __restrict sum_g,
+                                           float* __restrict sum_gx) {
   for (int64_t c = 0; c < channels; ++c)
     sum_g[c] = sum_gx[c] = 0.f;
   for (int64_t r = 0; r < rows; ++r) {
@@ -92,12 +95,40 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* grad, const uint16_t*
   }
 }
 
+// chunk_gradient_sums for the end of a residual block: the ReLU's mask recomputed with the
+// residual, and the masked gradient (the residual's own gradient) written to `masked`.
+SARSEG_CPU_CLONES void chunk_gradient_sums_with_residual(
+    const uint16_t* __restrict grad, const uint16_t* __restrict x,
+    const uint16_t* __restrict residual, int64_t rows, int64_t channels,
+    const float* __restrict scale, const float* __restrict shift, float floor,
+    const float* __restrict mean, float* __restrict sum_g, float* __restrict sum_gx,
+    uint16_t* __restrict masked) {
+  for (int64_t c = 0; c < channels; ++c)
+    sum_g[c] = sum_gx[c] = 0.f;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t offset = r * channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float v = bf16_to_float(x[offset + c]);
+      const float sum = v * scale[c] + shift[c] + bf16_to_float(residual[offset + c]);
+      // A select on loaded bits, not a conditional load: the loop stays vectorised.
+      const uint16_t loaded = grad[offset + c];
+      const uint16_t g_bits = sum > floor ? loaded : uint16_t{0};
+      const float g = bf16_to_float(g_bits);
+      masked[offset + c] = g_bits;
+      sum_g[c] += g;
+      sum_gx[c] += g * (v - mean[c]);
+    }
+  }
+}
+
 // dx = gamma * invstd * (g - mean(g) - (x - mean) * invstd^2 * mean(g * (x - mean))), written as
 // dx = scale * (g - b - (x - mean) * k) with the per-channel b, k.
-SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* grad, const uint16_t* x, int64_t rows,
-                                            int64_t channels, const float* scale,
-                                            const float* shift, float floor, const float* mean,
-                                            const float* b, const float* k, uint16_t* dx) {
+SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* __restrict grad,
+                                            const uint16_t* __restrict x, int64_t rows,
+                                            int64_t channels, const float* __restrict scale,
+                                            const float* __restrict shift, float floor,
+                                            const float* __restrict mean, const float* __restrict b,
+                                            const float* __restrict k, uint16_t* __restrict dx) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* g_row = grad + r * channels;
     const uint16_t* x_row = x + r * channels;
@@ -168,10 +199,11 @@ std::pair<torch::Tensor, torch::Tensor> scale_and_shift(const torch::Tensor& wei
 
 struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> {
   // x: bf16 channels-last; mean, invstd: fp32 batch statistics (no gradient of their own: the
-  // backward below accounts for them).
+  // backward below accounts for them); residual: x's shape and layout, added before the ReLU, or
+  // empty.
   static torch::Tensor forward(torch::autograd::AutogradContext* context, torch::Tensor x,
                                torch::Tensor weight, torch::Tensor bias, torch::Tensor mean,
-                               torch::Tensor invstd, bool relu) {
+                               torch::Tensor invstd, torch::Tensor residual, bool relu) {
     const float floor = relu ? 0.f : -std::numeric_limits<float>::infinity();
     const int64_t channels = x.size(1);
     const int64_t rows = x.numel() / channels;
@@ -181,11 +213,18 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     uint16_t* out = mutable_bits_of(y);
     const float* scale_data = scale.data_ptr<float>();
     const float* shift_data = shift.data_ptr<float>();
+    const uint16_t* skip = residual.numel() > 0 ? bits_of(residual) : nullptr;
     parallel_rows(rows, [&](int64_t first, int64_t count) {
-      chunk_normalise_relu(in + first * channels, count, channels, scale_data, shift_data, floor,
-                           out + first * channels);
+      const int64_t offset = first * channels;
+      if (skip != nullptr) {
+        chunk_normalise_add_relu(in + offset, skip + offset, count, channels, scale_data,
+                                 shift_data, floor, out + offset);
+      } else {
+        chunk_normalise_relu(in + offset, count, channels, scale_data, shift_data, floor,
+                             out + offset);
+      }
     });
-    context->save_for_backward({x, weight, bias, mean, invstd});
+    context->save_for_backward({x, weight, bias, mean, invstd, residual});
     context->saved_data["floor"] = static_cast<double>(floor);
     return y;
   }
@@ -197,6 +236,7 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     const auto& weight = saved[1];
     const auto& mean = saved[3];
     const auto& invstd = saved[4];
+    const auto& residual = saved[5];
     const auto grad =
         gradients[0].to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
     const int64_t channels = x.size(1);
@@ -209,10 +249,24 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     const float* mean_data = mean.data_ptr<float>();
     const auto floor = static_cast<float>(context->saved_data["floor"].toDouble());
 
+    // With a residual, the masked gradient is the residual's gradient and the input gradient's
+    // pass reads it with no mask of its own.
+    torch::Tensor masked;
+    if (residual.numel() > 0)
+      masked = torch::empty_like(x, x.options(), torch::MemoryFormat::ChannelsLast);
+    const uint16_t* skip = masked.defined() ? bits_of(residual) : nullptr;
+    uint16_t* masked_out = masked.defined() ? mutable_bits_of(masked) : nullptr;
     const auto [sum_g, sum_gx] = parallel_channel_sums(
         rows, channels, [&](int64_t first, int64_t count, float* a, float* b) {
-          chunk_gradient_sums(g + first * channels, in + first * channels, count, channels,
-                              scale_data, shift_data, floor, mean_data, a, b);
+          const int64_t offset = first * channels;
+          if (skip != nullptr) {
+            chunk_gradient_sums_with_residual(g + offset, in + offset, skip + offset, count,
+                                              channels, scale_data, shift_data, floor, mean_data, a,
+                                              b, masked_out + offset);
+          } else {
+            chunk_gradient_sums(g + offset, in + offset, count, channels, scale_data, shift_data,
+                                floor, mean_data, a, b);
+          }
         });
     auto grad_bias = torch::empty({channels}, torch::kFloat);
     auto grad_weight = torch::empty({channels}, torch::kFloat);
@@ -232,9 +286,12 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     if (context->needs_input_grad(0)) {
       grad_x = torch::empty_like(x, x.options(), torch::MemoryFormat::ChannelsLast);
       uint16_t* out = mutable_bits_of(grad_x);
+      const uint16_t* passed_grad = masked_out != nullptr ? masked_out : g;
+      const float pass_floor =
+          masked_out != nullptr ? -std::numeric_limits<float>::infinity() : floor;
       parallel_rows(rows, [&](int64_t first, int64_t count) {
-        chunk_input_gradient(g + first * channels, in + first * channels, count, channels,
-                             scale_data, shift_data, floor, mean_data, b.data(), k.data(),
+        chunk_input_gradient(passed_grad + first * channels, in + first * channels, count, channels,
+                             scale_data, shift_data, pass_floor, mean_data, b.data(), k.data(),
                              out + first * channels);
       });
     }
@@ -243,6 +300,7 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
             grad_bias.to(saved[2].scalar_type()),
             torch::Tensor(),
             torch::Tensor(),
+            masked,
             torch::Tensor()};
   }
 };
@@ -295,12 +353,15 @@ void update_running_statistics(torch::nn::BatchNorm2dImpl& bn, const torch::Tens
       .add_(variance.to(bn.running_var.scalar_type()), factor * unbias);
 }
 
-torch::Tensor fused_batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, bool relu) {
+torch::Tensor fused_batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, bool relu,
+                              const torch::Tensor& residual = torch::Tensor()) {
   const int64_t rows = x.numel() / x.size(1);
   const auto [mean, variance] = batch_moments(x);
   update_running_statistics(bn, mean, variance, rows);
   const auto invstd = (variance + bn.options.eps()).rsqrt_();
-  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd, relu);
+  // A custom function takes no undefined tensor: no residual goes in as an empty one.
+  const auto skip = residual.defined() ? residual : torch::empty({0}, x.options());
+  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd, skip, relu);
 }
 
 }  // namespace
@@ -315,6 +376,20 @@ torch::Tensor batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) 
   return fused_batchnorm(bn, x, false);
 }
 
+torch::Tensor batchnorm_add_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
+                                 const torch::Tensor& residual) {
+  const bool residual_fits = residual.scalar_type() == x.scalar_type() &&
+                             residual.sizes() == x.sizes() &&
+                             residual.is_contiguous(torch::MemoryFormat::ChannelsLast);
+  if (!fusable(bn, x) || !residual_fits) {
+    // torchvision's order: in-place sum and ReLU.
+    auto y = bn.forward(x);
+    y += residual;
+    return y.relu_();
+  }
+  return fused_batchnorm(bn, x, true, residual);
+}
+
 torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torch::Tensor x,
                                        size_t first) {
   for (auto it = sequence.begin() + static_cast<std::ptrdiff_t>(first); it != sequence.end();) {
@@ -324,7 +399,8 @@ torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torc
       x = batchnorm_relu(*bn, x);
       it = next + 1;
     } else {
-      x = bn ? batchnorm(*bn, x) : it->forward(x);
+      auto* conv = it->ptr()->as<torch::nn::Conv2dImpl>();
+      x = bn ? batchnorm(*bn, x) : conv ? conv_forward(*conv, x) : it->forward(x);
       ++it;
     }
   }

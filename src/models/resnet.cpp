@@ -41,13 +41,15 @@ class ResidualBlockImpl : public nn::Module {
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
-    // BatchNorm + ReLU fused where it can be (layers.h); in-place residual add and ReLU as
-    // torchvision does: fewer allocations, same gradients.
-    auto out = batchnorm_relu(*bn1_, conv1_(x));
-    out = bottleneck_ ? batchnorm(*bn3_, conv3_(batchnorm_relu(*bn2_, conv2_(out))))
-                      : batchnorm(*bn2_, conv2_(out));
-    out += downsample_ ? forward_fusing_batchnorm(*downsample_, x) : x;
-    return out.relu_();
+    // BatchNorm, the residual sum and the ReLU fused where they can be (layers.h), torchvision's
+    // in-place sum and ReLU otherwise.
+    const auto identity = downsample_ ? forward_fusing_batchnorm(*downsample_, x) : x;
+    auto out = batchnorm_relu(*bn1_, conv_forward(*conv1_, x));
+    if (bottleneck_) {
+      out = batchnorm_relu(*bn2_, conv_forward(*conv2_, out));
+      return batchnorm_add_relu(*bn3_, conv_forward(*conv3_, out), identity);
+    }
+    return batchnorm_add_relu(*bn2_, conv_forward(*conv2_, out), identity);
   }
 
  private:
@@ -84,7 +86,7 @@ class ResNetEncoderImpl : public EncoderImpl {
   std::vector<torch::Tensor> forward(const torch::Tensor& x) override {
     std::vector<torch::Tensor> features{x};
     if (depth_ < 1) return features;
-    auto y = batchnorm_relu(*bn1_, conv1_(x));
+    auto y = batchnorm_relu(*bn1_, conv_forward(*conv1_, x));
     features.push_back(y);
     for (size_t i = 0; i < layers_.size(); ++i) {
       if (i == 0) y = torch::max_pool2d(y, 3, 2, 1);

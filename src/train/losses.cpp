@@ -1,5 +1,6 @@
 #include "sarseg/train/losses.h"
 
+#include "cross_entropy_cpu.h"
 #include "sarseg/io/scene.h"
 
 namespace sarseg::train {
@@ -8,6 +9,8 @@ namespace F = torch::nn::functional;
 
 torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                    const torch::Tensor& class_weights) {
+  if (detail::fused_cross_entropy_applies(logits, target, class_weights))
+    return detail::fused_masked_cross_entropy(logits, target, class_weights, io::kLabelFill);
   auto options = F::CrossEntropyFuncOptions().ignore_index(io::kLabelFill).reduction(torch::kSum);
   if (class_weights.defined()) options.weight(class_weights);
   const torch::Tensor summed = F::cross_entropy(logits, target, options);

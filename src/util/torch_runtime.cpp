@@ -1,7 +1,14 @@
 #include "sarseg/util/torch_runtime.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <limits>
 #include <thread>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "sarseg/util/error.h"
 #include "sarseg/util/torch_compat.h"
@@ -15,6 +22,16 @@ void set_torch_threads(int n) {
 
 int torch_threads() {
   return torch::get_num_threads();
+}
+
+void keep_freed_blocks_for_reuse() {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return;
+  // 32 MiB is the largest mmap threshold glibc accepts on 64-bit systems.
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
 }
 
 std::string resolve_device_name(const std::string& requested) {

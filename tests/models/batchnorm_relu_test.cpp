@@ -87,6 +87,45 @@ TEST(BatchNormRelu, FusedBf16BatchNormAloneMatchesTorchInFp32) {
   expect_fused_matches_fp32(0.1, {8, 24, 40, 33}, false);
 }
 
+// The end of a ResNet block, relu(bn(x) + residual), fused against torch in fp32 on the same
+// values: output and the gradients of x, the residual, the scale and the shift. About half the
+// sums are negative, so the ReLU's mask matters for both gradients.
+TEST(BatchNormRelu, FusedResidualEndMatchesTorchInFp32) {
+  torch::manual_seed(8);
+  const std::vector<int64_t> shape{4, 24, 11, 9};
+  auto [fused, reference] = twin_batchnorms(shape[1], 0.1);
+  const auto values = (torch::randn(shape) * 2 + 40).to(torch::kBFloat16);
+  const auto skip_values = torch::randn(shape).to(torch::kBFloat16);
+  auto x = values.contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_();
+  auto skip = skip_values.contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_();
+  auto x_ref = values.to(torch::kFloat).requires_grad_();
+  auto skip_ref = skip_values.to(torch::kFloat).requires_grad_();
+  const auto upstream = torch::randn(shape).to(torch::kBFloat16);
+
+  auto y = batchnorm_add_relu(*fused, x, skip);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_NE(y.grad_fn()->name().find("BatchNormReluFunction"), std::string::npos);
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  auto y_ref = (reference->forward(x_ref) + skip_ref).relu();
+  const double zeros = (y_ref == 0).to(torch::kFloat).mean().item<double>();
+  EXPECT_GT(zeros, 0.2);
+  EXPECT_LT(zeros, 0.8);
+  EXPECT_LT(relative_error(y, y_ref), 1e-2);
+  y.backward(upstream);
+  y_ref.backward(upstream.to(torch::kFloat));
+  EXPECT_LT(relative_error(x.grad(), x_ref.grad()), 2e-2);
+  EXPECT_LT(relative_error(skip.grad(), skip_ref.grad()), 1e-2);
+  EXPECT_LT(relative_error(fused->weight.grad(), reference->weight.grad()), 1e-2);
+  EXPECT_LT(relative_error(fused->bias.grad(), reference->bias.grad()), 1e-2);
+  EXPECT_LT(relative_error(fused->running_mean, reference->running_mean), 1e-5);
+
+  // A residual in another layout: torch's BatchNorm, sum and ReLU.
+  auto x2 = values.contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_();
+  const auto nchw_skip = skip_values.contiguous();
+  const auto y2 = batchnorm_add_relu(*fused, x2, nchw_skip);
+  EXPECT_EQ(y2.grad_fn()->name().find("BatchNormReluFunction"), std::string::npos);
+}
+
 // Outside its case (eval mode, fp32, NCHW) it is exactly bn.forward(x).relu_().
 TEST(BatchNormRelu, OtherCasesRunTorchsBatchNormAndRelu) {
   torch::manual_seed(6);

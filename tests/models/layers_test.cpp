@@ -119,6 +119,91 @@ TEST(DilatedConv3x3, Bf16AutocastKeepsTorchsGradientWhereMostOfTheKernelIsInside
   expect_bf16_autocast_matches_fp32(16, 16, 6, false);
 }
 
+// conv_forward trained in bf16 autocast on the CPU: the output and the gradients of x, weight and
+// bias reach the fp32 leaves and match an fp32 convolution of the same bf16-rounded values within
+// bf16 rounding, through the function named `path` ("" for the module's own).
+void expect_conv_forward_matches_fp32(const torch::nn::Conv2dOptions& options,
+                                      std::vector<int64_t> input_shape, const std::string& path) {
+  torch::manual_seed(12);
+  const auto round = [](const torch::Tensor& t) {
+    return t.to(torch::kBFloat16).to(torch::kFloat);
+  };
+  torch::nn::Conv2d conv(options);
+  torch::nn::Conv2d conv_ref(options);
+  {
+    torch::NoGradGuard no_grad;
+    conv->weight.copy_(round(conv->weight));
+    conv_ref->weight.copy_(conv->weight);
+    if (options.bias()) {
+      conv->bias.copy_(round(conv->bias));
+      conv_ref->bias.copy_(conv->bias);
+    }
+  }
+  const auto x0 = round(torch::randn(input_shape)).contiguous(torch::MemoryFormat::ChannelsLast);
+  auto x = x0.clone().requires_grad_();
+  auto x_ref = x0.clone().requires_grad_();
+  torch::Tensor y;
+  {
+    compat::CpuAutocastGuard autocast(true);
+    y = conv_forward(*conv, x);
+  }
+  ASSERT_TRUE(y.grad_fn());
+  const auto name = y.grad_fn()->name();
+  if (path.empty()) {
+    EXPECT_EQ(name.find("WeightGradient"), std::string::npos) << name;
+  } else {
+    EXPECT_NE(name.find(path), std::string::npos) << name;
+  }
+  auto y_ref = conv_ref->forward(x_ref);
+  ASSERT_EQ(y.sizes(), y_ref.sizes());
+  const auto upstream = round(torch::randn(y_ref.sizes()));
+  y.backward(upstream.to(y.scalar_type()));
+  y_ref.backward(upstream);
+  const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a.to(torch::kFloat) - b).abs().max() / b.abs().max()).item<double>();
+  };
+  EXPECT_LT(relative(y, y_ref), 1e-2);
+  EXPECT_EQ(conv->weight.grad().scalar_type(), torch::kFloat);
+  EXPECT_LT(relative(x.grad(), x_ref.grad()), 1e-2);
+  EXPECT_LT(relative(conv->weight.grad(), conv_ref->weight.grad()), 1e-2);
+  if (options.bias()) {
+    EXPECT_LT(relative(conv->bias.grad(), conv_ref->bias.grad()), 1e-2);
+  }
+}
+
+TEST(ConvForward, Bf16PointwiseWeightGradientFromAMatrixProduct) {
+  expect_conv_forward_matches_fp32(torch::nn::Conv2dOptions(40, 24, 1), {2, 40, 7, 9},
+                                   "ConvWithTapwiseWeightGradient");
+}
+
+TEST(ConvForward, Bf16StemWeightGradientFromTheSpaceToDepthConvolution) {
+  const auto stem = torch::nn::Conv2dOptions(3, 16, 7).stride(2).padding(3).bias(false);
+  expect_conv_forward_matches_fp32(stem, {2, 3, 24, 20}, "ConvWithSpaceToDepthWeightGradient");
+  // Odd sizes (the rearranged map cropped or padded past the convolution's own padding), a
+  // stride of 3, one band.
+  expect_conv_forward_matches_fp32(stem, {1, 3, 13, 11}, "ConvWithSpaceToDepthWeightGradient");
+  expect_conv_forward_matches_fp32(
+      torch::nn::Conv2dOptions(2, 8, 5).stride(3).padding(1).bias(false), {1, 2, 17, 14},
+      "ConvWithSpaceToDepthWeightGradient");
+  expect_conv_forward_matches_fp32(
+      torch::nn::Conv2dOptions(1, 8, 3).stride(2).padding({0, 1}).bias(false), {1, 1, 9, 10},
+      "ConvWithSpaceToDepthWeightGradient");
+}
+
+TEST(ConvForward, OtherConvolutionsAndNoGradientRunTheModule) {
+  expect_conv_forward_matches_fp32(torch::nn::Conv2dOptions(40, 24, 3).padding(1), {1, 40, 6, 6},
+                                   "");
+  // Many channels or a bias: not the stem's case.
+  expect_conv_forward_matches_fp32(torch::nn::Conv2dOptions(8, 8, 3).stride(2).padding(1),
+                                   {1, 8, 9, 9}, "");
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(4, 6, 1));
+  const auto x = torch::randn({1, 4, 5, 5});
+  EXPECT_TRUE(torch::equal(conv_forward(*conv, x), conv->forward(x)));  // fp32
+  compat::CpuAutocastGuard autocast(true);
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(conv_forward(*conv, x), conv->forward(x)));
+}
+
 // models::Relu6 gives torch's ReLU6 forward and gradient in fp32, and in bf16 (where LibTorch
 // 1.13 has no CPU backward kernel) the gradient of the same values in fp32, including the
 // values at the bounds 0 and 6, where the gradient is zero.
