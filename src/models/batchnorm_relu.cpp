@@ -24,6 +24,14 @@ namespace {
 using util::bf16_to_float;
 using util::float_to_bf16;
 
+// Whether the activation clamp(., floor, ceiling) passes the gradient at the pre-activation value
+// `pre`. torch masks with its bf16 output, so the clamp is rounded here too: ReLU6 reaches its 6
+// from 5.984375 on.
+inline bool activation_passes(float pre, float floor, float ceiling) {
+  const float y = bf16_to_float(float_to_bf16(std::min(std::max(pre, floor), ceiling)));
+  return (y > floor) & (y < ceiling);
+}
+
 // Rows of one chunk: per-chunk partial sums are kept in fp32, their total in double.
 constexpr int64_t kChunkRows = 256;
 
@@ -44,16 +52,18 @@ SARSEG_CPU_CLONES void chunk_moments(const uint16_t* __restrict x, int64_t rows,
   }
 }
 
-// `floor` is 0 for the ReLU and -infinity without it: one loop serves both.
+// clamp(bn(x), floor, ceiling): [0, inf] for the ReLU, [0, 6] for ReLU6, [-inf, inf] without an
+// activation; one loop serves all.
 SARSEG_CPU_CLONES void chunk_normalise_relu(const uint16_t* __restrict x, int64_t rows,
                                             int64_t channels, const float* __restrict scale,
                                             const float* __restrict shift, float floor,
-                                            uint16_t* __restrict y) {
+                                            float ceiling, uint16_t* __restrict y) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* in = x + r * channels;
     uint16_t* out = y + r * channels;
     for (int64_t c = 0; c < channels; ++c)
-      out[c] = float_to_bf16(std::max(bf16_to_float(in[c]) * scale[c] + shift[c], floor));
+      out[c] = float_to_bf16(
+          std::min(std::max(bf16_to_float(in[c]) * scale[c] + shift[c], floor), ceiling));
   }
 }
 
@@ -63,12 +73,12 @@ SARSEG_CPU_CLONES void chunk_normalise_add_relu(const uint16_t* __restrict x,
                                                 const uint16_t* __restrict residual, int64_t rows,
                                                 int64_t channels, const float* __restrict scale,
                                                 const float* __restrict shift, float floor,
-                                                uint16_t* __restrict y) {
+                                                float ceiling, uint16_t* __restrict y) {
   for (int64_t i = 0; i < rows * channels; i += channels) {
     for (int64_t c = 0; c < channels; ++c) {
       const float sum =
           bf16_to_float(x[i + c]) * scale[c] + shift[c] + bf16_to_float(residual[i + c]);
-      y[i + c] = float_to_bf16(std::max(sum, floor));
+      y[i + c] = float_to_bf16(std::min(std::max(sum, floor), ceiling));
     }
   }
 }
@@ -79,8 +89,8 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* __restrict grad,
                                            const uint16_t* __restrict x, int64_t rows,
                                            int64_t channels, const float* __restrict scale,
                                            const float* __restrict shift, float floor,
-                                           const float* __restrict mean, float* __restrict sum_g,
-                                           float* __restrict sum_gx) {
+                                           float ceiling, const float* __restrict mean,
+                                           float* __restrict sum_g, float* __restrict sum_gx) {
   for (int64_t c = 0; c < channels; ++c)
     sum_g[c] = sum_gx[c] = 0.f;
   for (int64_t r = 0; r < rows; ++r) {
@@ -88,7 +98,9 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* __restrict grad,
     const uint16_t* x_row = x + r * channels;
     for (int64_t c = 0; c < channels; ++c) {
       const float v = bf16_to_float(x_row[c]);
-      const float g = v * scale[c] + shift[c] > floor ? bf16_to_float(g_row[c]) : 0.f;
+      const uint16_t loaded = g_row[c];
+      const float g = bf16_to_float(
+          activation_passes(v * scale[c] + shift[c], floor, ceiling) ? loaded : uint16_t{0});
       sum_g[c] += g;
       sum_gx[c] += g * (v - mean[c]);
     }
@@ -100,7 +112,7 @@ SARSEG_CPU_CLONES void chunk_gradient_sums(const uint16_t* __restrict grad,
 SARSEG_CPU_CLONES void chunk_gradient_sums_with_residual(
     const uint16_t* __restrict grad, const uint16_t* __restrict x,
     const uint16_t* __restrict residual, int64_t rows, int64_t channels,
-    const float* __restrict scale, const float* __restrict shift, float floor,
+    const float* __restrict scale, const float* __restrict shift, float floor, float ceiling,
     const float* __restrict mean, float* __restrict sum_g, float* __restrict sum_gx,
     uint16_t* __restrict masked) {
   for (int64_t c = 0; c < channels; ++c)
@@ -112,7 +124,7 @@ SARSEG_CPU_CLONES void chunk_gradient_sums_with_residual(
       const float sum = v * scale[c] + shift[c] + bf16_to_float(residual[offset + c]);
       // A select on loaded bits, not a conditional load: the loop stays vectorised.
       const uint16_t loaded = grad[offset + c];
-      const uint16_t g_bits = sum > floor ? loaded : uint16_t{0};
+      const uint16_t g_bits = activation_passes(sum, floor, ceiling) ? loaded : uint16_t{0};
       const float g = bf16_to_float(g_bits);
       masked[offset + c] = g_bits;
       sum_g[c] += g;
@@ -127,15 +139,18 @@ SARSEG_CPU_CLONES void chunk_input_gradient(const uint16_t* __restrict grad,
                                             const uint16_t* __restrict x, int64_t rows,
                                             int64_t channels, const float* __restrict scale,
                                             const float* __restrict shift, float floor,
-                                            const float* __restrict mean, const float* __restrict b,
-                                            const float* __restrict k, uint16_t* __restrict dx) {
+                                            float ceiling, const float* __restrict mean,
+                                            const float* __restrict b, const float* __restrict k,
+                                            uint16_t* __restrict dx) {
   for (int64_t r = 0; r < rows; ++r) {
     const uint16_t* g_row = grad + r * channels;
     const uint16_t* x_row = x + r * channels;
     uint16_t* out = dx + r * channels;
     for (int64_t c = 0; c < channels; ++c) {
       const float v = bf16_to_float(x_row[c]);
-      const float g = v * scale[c] + shift[c] > floor ? bf16_to_float(g_row[c]) : 0.f;
+      const uint16_t loaded = g_row[c];
+      const float g = bf16_to_float(
+          activation_passes(v * scale[c] + shift[c], floor, ceiling) ? loaded : uint16_t{0});
       out[c] = float_to_bf16(scale[c] * (g - b[c] - (v - mean[c]) * k[c]));
     }
   }
@@ -203,8 +218,10 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
   // empty.
   static torch::Tensor forward(torch::autograd::AutogradContext* context, torch::Tensor x,
                                torch::Tensor weight, torch::Tensor bias, torch::Tensor mean,
-                               torch::Tensor invstd, torch::Tensor residual, bool relu) {
-    const float floor = relu ? 0.f : -std::numeric_limits<float>::infinity();
+                               torch::Tensor invstd, torch::Tensor residual, double floor_value,
+                               double ceiling_value) {
+    const auto floor = static_cast<float>(floor_value);
+    const auto ceiling = static_cast<float>(ceiling_value);
     const int64_t channels = x.size(1);
     const int64_t rows = x.numel() / channels;
     const auto [scale, shift] = scale_and_shift(weight, bias, mean, invstd);
@@ -218,14 +235,15 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
       const int64_t offset = first * channels;
       if (skip != nullptr) {
         chunk_normalise_add_relu(in + offset, skip + offset, count, channels, scale_data,
-                                 shift_data, floor, out + offset);
+                                 shift_data, floor, ceiling, out + offset);
       } else {
-        chunk_normalise_relu(in + offset, count, channels, scale_data, shift_data, floor,
+        chunk_normalise_relu(in + offset, count, channels, scale_data, shift_data, floor, ceiling,
                              out + offset);
       }
     });
     context->save_for_backward({x, weight, bias, mean, invstd, residual});
-    context->saved_data["floor"] = static_cast<double>(floor);
+    context->saved_data["floor"] = floor_value;
+    context->saved_data["ceiling"] = ceiling_value;
     return y;
   }
 
@@ -248,6 +266,7 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
     const float* shift_data = shift.data_ptr<float>();
     const float* mean_data = mean.data_ptr<float>();
     const auto floor = static_cast<float>(context->saved_data["floor"].toDouble());
+    const auto ceiling = static_cast<float>(context->saved_data["ceiling"].toDouble());
 
     // With a residual, the masked gradient is the residual's gradient and the input gradient's
     // pass reads it with no mask of its own.
@@ -261,11 +280,11 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
           const int64_t offset = first * channels;
           if (skip != nullptr) {
             chunk_gradient_sums_with_residual(g + offset, in + offset, skip + offset, count,
-                                              channels, scale_data, shift_data, floor, mean_data, a,
-                                              b, masked_out + offset);
+                                              channels, scale_data, shift_data, floor, ceiling,
+                                              mean_data, a, b, masked_out + offset);
           } else {
             chunk_gradient_sums(g + offset, in + offset, count, channels, scale_data, shift_data,
-                                floor, mean_data, a, b);
+                                floor, ceiling, mean_data, a, b);
           }
         });
     auto grad_bias = torch::empty({channels}, torch::kFloat);
@@ -287,12 +306,13 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
       grad_x = torch::empty_like(x, x.options(), torch::MemoryFormat::ChannelsLast);
       uint16_t* out = mutable_bits_of(grad_x);
       const uint16_t* passed_grad = masked_out != nullptr ? masked_out : g;
-      const float pass_floor =
-          masked_out != nullptr ? -std::numeric_limits<float>::infinity() : floor;
+      const float infinity = std::numeric_limits<float>::infinity();
+      const float pass_floor = masked_out != nullptr ? -infinity : floor;
+      const float pass_ceiling = masked_out != nullptr ? infinity : ceiling;
       parallel_rows(rows, [&](int64_t first, int64_t count) {
         chunk_input_gradient(passed_grad + first * channels, in + first * channels, count, channels,
-                             scale_data, shift_data, pass_floor, mean_data, b.data(), k.data(),
-                             out + first * channels);
+                             scale_data, shift_data, pass_floor, pass_ceiling, mean_data, b.data(),
+                             k.data(), out + first * channels);
       });
     }
     return {grad_x,
@@ -301,6 +321,7 @@ struct BatchNormReluFunction : torch::autograd::Function<BatchNormReluFunction> 
             torch::Tensor(),
             torch::Tensor(),
             masked,
+            torch::Tensor(),
             torch::Tensor()};
   }
 };
@@ -353,7 +374,14 @@ void update_running_statistics(torch::nn::BatchNorm2dImpl& bn, const torch::Tens
       .add_(variance.to(bn.running_var.scalar_type()), factor * unbias);
 }
 
-torch::Tensor fused_batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, bool relu,
+// The activation after BatchNorm as a clamp.
+struct Clamp {
+  double floor, ceiling;
+};
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr Clamp kNoActivation{-kInfinity, kInfinity}, kRelu{0.0, kInfinity}, kRelu6{0.0, 6.0};
+
+torch::Tensor fused_batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x, Clamp clamp,
                               const torch::Tensor& residual = torch::Tensor()) {
   const int64_t rows = x.numel() / x.size(1);
   const auto [mean, variance] = batch_moments(x);
@@ -361,19 +389,25 @@ torch::Tensor fused_batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tenso
   const auto invstd = (variance + bn.options.eps()).rsqrt_();
   // A custom function takes no undefined tensor: no residual goes in as an empty one.
   const auto skip = residual.defined() ? residual : torch::empty({0}, x.options());
-  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd, skip, relu);
+  return BatchNormReluFunction::apply(x, bn.weight, bn.bias, mean, invstd, skip, clamp.floor,
+                                      clamp.ceiling);
 }
 
 }  // namespace
 
 torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
   if (!fusable(bn, x)) return bn.forward(x).relu_();
-  return fused_batchnorm(bn, x, true);
+  return fused_batchnorm(bn, x, kRelu);
+}
+
+torch::Tensor batchnorm_relu6(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
+  if (!fusable(bn, x)) return Relu6Impl().forward(bn.forward(x));
+  return fused_batchnorm(bn, x, kRelu6);
 }
 
 torch::Tensor batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
   if (!fusable(bn, x)) return bn.forward(x);
-  return fused_batchnorm(bn, x, false);
+  return fused_batchnorm(bn, x, kNoActivation);
 }
 
 torch::Tensor batchnorm_add_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x,
@@ -387,20 +421,29 @@ torch::Tensor batchnorm_add_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Te
     y += residual;
     return y.relu_();
   }
-  return fused_batchnorm(bn, x, true, residual);
+  return fused_batchnorm(bn, x, kRelu, residual);
 }
 
 torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torch::Tensor x,
                                        size_t first) {
   for (auto it = sequence.begin() + static_cast<std::ptrdiff_t>(first); it != sequence.end();) {
-    auto* bn = it->ptr()->as<torch::nn::BatchNorm2dImpl>();
+    auto* module = it->ptr().get();
+    auto* bn = module->as<torch::nn::BatchNorm2dImpl>();
     const auto next = it + 1;
-    if (bn && next != sequence.end() && next->ptr()->as<torch::nn::ReLUImpl>()) {
+    auto* activation = bn && next != sequence.end() ? next->ptr().get() : nullptr;
+    if (activation && activation->as<torch::nn::ReLUImpl>()) {
       x = batchnorm_relu(*bn, x);
       it = next + 1;
+    } else if (activation && activation->as<Relu6Impl>()) {
+      x = batchnorm_relu6(*bn, x);
+      it = next + 1;
     } else {
-      auto* conv = it->ptr()->as<torch::nn::Conv2dImpl>();
-      x = bn ? batchnorm(*bn, x) : conv ? conv_forward(*conv, x) : it->forward(x);
+      auto* conv = module->as<torch::nn::Conv2dImpl>();
+      auto* nested = module->as<torch::nn::SequentialImpl>();
+      x = bn       ? batchnorm(*bn, x)
+          : conv   ? conv_forward(*conv, x)
+          : nested ? forward_fusing_batchnorm(*nested, x)
+                   : it->forward(x);
       ++it;
     }
   }

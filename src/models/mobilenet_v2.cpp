@@ -34,8 +34,10 @@ class InvertedResidualImpl : public nn::Module {
     conv_ = register_module("conv", layers);
   }
 
+  // BatchNorm and ReLU6 fused, convolutions through conv_forward (layers.h).
   torch::Tensor forward(const torch::Tensor& x) {
-    return use_residual_ ? x + conv_->forward(x) : conv_->forward(x);
+    auto y = forward_fusing_batchnorm(*conv_, x);
+    return use_residual_ ? x + y : y;
   }
 
  private:
@@ -77,7 +79,8 @@ class MobileNetV2EncoderImpl : public EncoderImpl {
     int64_t index = 0;
     int64_t stage = 0;
     for (auto& module : *features_) {
-      y = module.forward(y);
+      auto* block = module.ptr()->as<nn::SequentialImpl>();  // the first and last conv + BN + ReLU6
+      y = block ? forward_fusing_batchnorm(*block, y) : module.forward(y);
       ++index;
       if (stage < depth_ && index == kStageEnds[stage]) {
         taps.push_back(y);

@@ -126,6 +126,45 @@ TEST(BatchNormRelu, FusedResidualEndMatchesTorchInFp32) {
   EXPECT_EQ(y2.grad_fn()->name().find("BatchNormReluFunction"), std::string::npos);
 }
 
+// MobileNetV2's BatchNorm + ReLU6 fused against torch in fp32 on the same values, with both
+// clamps active (scale 4). The reference masks its gradient where the bf16-rounded output is 0 or
+// 6, as Relu6 does in bf16 (5.99 rounds to 6).
+TEST(BatchNormRelu, FusedRelu6MatchesTorchInFp32WithBothClampsActive) {
+  torch::manual_seed(9);
+  const std::vector<int64_t> shape{4, 24, 11, 9};
+  auto [fused, reference] = twin_batchnorms(shape[1], 0.1);
+  {
+    torch::NoGradGuard no_grad;
+    fused->weight.fill_(4.0);
+    reference->weight.fill_(4.0);
+  }
+  const auto values = (torch::randn(shape) * 2 + 40).to(torch::kBFloat16);
+  auto x = values.contiguous(torch::MemoryFormat::ChannelsLast).requires_grad_();
+  auto x_ref = values.to(torch::kFloat).requires_grad_();
+  const auto upstream = torch::randn(shape).to(torch::kBFloat16);
+
+  auto y = batchnorm_relu6(*fused, x);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_NE(y.grad_fn()->name().find("BatchNormReluFunction"), std::string::npos);
+  const auto normalised = reference->forward(x_ref);
+  const auto y_ref = normalised.clamp(0, 6);
+  const auto rounded = y_ref.detach().to(torch::kBFloat16).to(torch::kFloat);
+  const auto passed = (rounded > 0).logical_and(rounded < 6);
+  EXPECT_GT((rounded == 6).to(torch::kFloat).mean().item<double>(), 0.05);
+  EXPECT_GT((rounded == 0).to(torch::kFloat).mean().item<double>(), 0.05);
+  EXPECT_LT(relative_error(y, y_ref), 1e-2);
+  y.backward(upstream);
+  normalised.backward(upstream.to(torch::kFloat) * passed);
+  EXPECT_LT(relative_error(x.grad(), x_ref.grad()), 2e-2);
+  EXPECT_LT(relative_error(fused->weight.grad(), reference->weight.grad()), 1e-2);
+  EXPECT_LT(relative_error(fused->bias.grad(), reference->bias.grad()), 1e-2);
+
+  // Eval mode: torch's BatchNorm and Relu6.
+  fused->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(batchnorm_relu6(*fused, x), fused->forward(x).clamp(0, 6)));
+}
+
 // Outside its case (eval mode, fp32, NCHW) it is exactly bn.forward(x).relu_().
 TEST(BatchNormRelu, OtherCasesRunTorchsBatchNormAndRelu) {
   torch::manual_seed(6);

@@ -69,6 +69,10 @@ TORCH_MODULE(Relu6);
 // are updated as torch does. Every other case runs bn.forward(x).relu_().
 torch::Tensor batchnorm_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
 
+// relu6(bn(x)) (MobileNetV2), fused in the same cases as batchnorm_relu, the gradient masked where
+// the bf16 output is 0 or 6 as Relu6 masks it; Relu6()(bn.forward(x)) otherwise.
+torch::Tensor batchnorm_relu6(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
+
 // bn(x), fused in the same cases as batchnorm_relu (LibTorch 1.13 takes five passes forward and
 // three backward); bn.forward(x) otherwise.
 torch::Tensor batchnorm(torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x);
@@ -81,8 +85,8 @@ torch::Tensor batchnorm_add_relu(torch::nn::BatchNorm2dImpl& bn, const torch::Te
                                  const torch::Tensor& residual);
 
 // sequence.forward(x) from its module `first` on, with each BatchNorm2d run fused (as
-// batchnorm_relu with the ReLU that follows it, else as batchnorm) and each Conv2d through
-// conv_forward.
+// batchnorm_relu or batchnorm_relu6 with the ReLU or Relu6 that follows it, else as batchnorm),
+// each Conv2d through conv_forward and each nested Sequential the same way.
 torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torch::Tensor x,
                                        size_t first = 0);
 
