@@ -4,16 +4,22 @@
 // 10.7 ms of a bf16 training step of the paper model (8 x 6 x 16 x 16 -> 256 x 256, AMX Xeon).
 // Resizing rows and then columns is the same arithmetic (each output is
 // hλ0 * (wλ0 * a + wλ1 * b) + hλ1 * (wλ0 * c + wλ1 * d), torch's order); the backward applies the
-// two transposed passes, and the maps run in parallel.
+// two transposed passes, and the maps run in parallel. Nearest x2 enlarging of bf16 channels-last
+// maps (the U-Net decoders) is here too: its backward gathers each pixel's four gradients.
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "sarseg/models/layers.h"
+#include "sarseg/util/cpu_kernels.h"
 
 namespace sarseg::models {
 namespace {
+
+using util::bf16_to_float;
+using util::float_to_bf16;
 
 // Source rows (or columns) and weights of each output row (column), as torch computes them for
 // align_corners=false without explicit scales.
@@ -153,6 +159,55 @@ struct SeparableBilinearFunction : torch::autograd::Function<SeparableBilinearFu
   }
 };
 
+// Nearest x2 enlarging of a bf16 channels-last map: forward each input pixel copied to its 2 x 2
+// outputs; backward each input pixel's gradient the sum of those four, added in fp32 and rounded
+// once.
+SARSEG_CPU_CLONES void sum_two_by_two(const uint16_t* __restrict grad, int64_t out_width,
+                                      int64_t channels, int64_t width, uint16_t* __restrict dx) {
+  // grad: output rows 2i and 2i + 1 (out_width pixels each); dx: input row i.
+  const uint16_t* upper = grad;
+  const uint16_t* lower = grad + out_width * channels;
+  for (int64_t j = 0; j < width; ++j) {
+    const int64_t left = 2 * j * channels, right = left + channels;
+    for (int64_t c = 0; c < channels; ++c) {
+      const float sum = (bf16_to_float(upper[left + c]) + bf16_to_float(upper[right + c])) +
+                        (bf16_to_float(lower[left + c]) + bf16_to_float(lower[right + c]));
+      dx[j * channels + c] = float_to_bf16(sum);
+    }
+  }
+}
+
+struct NearestDoubleFunction : torch::autograd::Function<NearestDoubleFunction> {
+  static torch::Tensor forward(torch::autograd::AutogradContext*, const torch::Tensor& x) {
+    const int64_t images = x.size(0), channels = x.size(1), height = x.size(2), width = x.size(3);
+    return x.permute({0, 2, 3, 1})
+        .unsqueeze(2)
+        .unsqueeze(4)
+        .expand({images, height, 2, width, 2, channels})
+        .reshape({images, 2 * height, 2 * width, channels})
+        .permute({0, 3, 1, 2});
+  }
+
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext*,
+                                               torch::autograd::tensor_list gradients) {
+    const auto grad =
+        gradients[0].to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+    const int64_t images = grad.size(0), channels = grad.size(1);
+    const int64_t height = grad.size(2) / 2, width = grad.size(3) / 2;
+    auto dx = torch::empty({images, channels, height, width},
+                           grad.options().memory_format(torch::MemoryFormat::ChannelsLast));
+    const auto* g = reinterpret_cast<const uint16_t*>(grad.data_ptr<at::BFloat16>());
+    auto* out = reinterpret_cast<uint16_t*>(dx.data_ptr<at::BFloat16>());
+    const int64_t out_width = 2 * width;
+    at::parallel_for(0, images * height, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; ++row)
+        sum_two_by_two(g + 2 * row * out_width * channels, out_width, channels, width,
+                       out + row * width * channels);
+    });
+    return {dx};
+  }
+};
+
 }  // namespace
 
 torch::Tensor upsample_bilinear(const torch::Tensor& x, const std::vector<int64_t>& size) {
@@ -172,6 +227,17 @@ torch::Tensor upsample_bilinear(const torch::Tensor& x, const std::vector<int64_
   return SeparableBilinearFunction::apply(x.to(torch::kFloat).contiguous(), size[0], size[1])
       .to(x.scalar_type())
       .contiguous(x.suggest_memory_format());
+}
+
+torch::Tensor upsample_nearest2x(const torch::Tensor& x) {
+  if (!(x.dim() == 4 && x.device().is_cpu() && x.scalar_type() == torch::kBFloat16 &&
+        x.is_contiguous(torch::MemoryFormat::ChannelsLast) && x.numel() > 0)) {
+    namespace F = torch::nn::functional;
+    return F::interpolate(x, F::InterpolateFuncOptions()
+                                 .scale_factor(std::vector<double>{2.0, 2.0})
+                                 .mode(torch::kNearest));
+  }
+  return NearestDoubleFunction::apply(x);
 }
 
 }  // namespace sarseg::models

@@ -204,6 +204,34 @@ TEST(ConvForward, OtherConvolutionsAndNoGradientRunTheModule) {
   EXPECT_TRUE(torch::equal(conv_forward(*conv, x), conv->forward(x)));
 }
 
+// upsample_nearest2x: a bf16 channels-last map gives F::interpolate's output (nearest, scale 2)
+// exactly, in channels-last, and as gradient each input pixel's four output gradients summed
+// (within one bf16 rounding of the fp32 sum); other maps run F::interpolate.
+TEST(UpsampleNearest2x, Bf16ChannelsLastEqualsInterpolateAndSumsTheGradient) {
+  torch::manual_seed(13);
+  namespace F = torch::nn::functional;
+  const auto options =
+      F::InterpolateFuncOptions().scale_factor(std::vector<double>{2.0, 2.0}).mode(torch::kNearest);
+  const auto values =
+      torch::randn({2, 5, 7, 3}).to(torch::kBFloat16).contiguous(torch::MemoryFormat::ChannelsLast);
+  auto x = values.clone().requires_grad_();
+  const auto y = upsample_nearest2x(x);
+  ASSERT_TRUE(y.grad_fn());
+  EXPECT_NE(y.grad_fn()->name().find("NearestDoubleFunction"), std::string::npos);
+  EXPECT_TRUE(y.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_TRUE(torch::equal(y, F::interpolate(values, options)));
+  const auto upstream = torch::randn({2, 5, 14, 6}).to(torch::kBFloat16);
+  y.backward(upstream);
+  auto x_ref = values.to(torch::kFloat).requires_grad_();
+  F::interpolate(x_ref, options).backward(upstream.to(torch::kFloat));
+  const auto error = (x.grad().to(torch::kFloat) - x_ref.grad()).abs();
+  EXPECT_TRUE((error <= x_ref.grad().abs() * (1.0 / 256) + 1e-30).all().item<bool>())
+      << error.max();
+
+  const auto fp32 = torch::randn({1, 3, 4, 5});
+  EXPECT_TRUE(torch::equal(upsample_nearest2x(fp32), F::interpolate(fp32, options)));
+}
+
 // models::Relu6 gives torch's ReLU6 forward and gradient in fp32, and in bf16 (where LibTorch
 // 1.13 has no CPU backward kernel) the gradient of the same values in fp32, including the
 // values at the bounds 0 and 6, where the gradient is zero.

@@ -96,6 +96,12 @@ torch::Tensor forward_fusing_batchnorm(torch::nn::SequentialImpl& sequence, torc
 // other case calls F::interpolate.
 torch::Tensor upsample_bilinear(const torch::Tensor& x, const std::vector<int64_t>& size);
 
+// F::interpolate(x, scale 2, nearest) (the U-Net decoders' upsampling). For a bf16 channels-last
+// CPU map it is a broadcast of each pixel to 2 x 2, whose backward sums the four gradients in one
+// reduction: LibTorch 1.13's bf16 backward scattered them (23 ms of the quick profile's training
+// step). Every other case calls F::interpolate.
+torch::Tensor upsample_nearest2x(const torch::Tensor& x);
+
 // The dropout probability of `module` when it is a dropout layer (torch::nn::Dropout, Dropout2d
 // or models::Dropout), else 0: Monte Carlo dropout finds the layers to keep active with it.
 double dropout_rate(const torch::nn::Module& module);

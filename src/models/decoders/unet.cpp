@@ -10,7 +10,6 @@ namespace sarseg::models::detail {
 namespace {
 
 namespace nn = torch::nn;
-namespace F = torch::nn::functional;
 
 // SMP DecoderBlock: nearest x2 upsampling, concatenation with the skip, two conv3x3+BN+ReLU.
 class UnetBlockImpl : public nn::Module {
@@ -20,9 +19,7 @@ class UnetBlockImpl : public nn::Module {
     conv2_ = register_module("conv2", conv_bn_relu(out, out, 3, 1));
   }
   torch::Tensor forward(torch::Tensor x, const torch::Tensor& skip) {
-    x = F::interpolate(x, F::InterpolateFuncOptions()
-                              .scale_factor(std::vector<double>{2.0, 2.0})
-                              .mode(torch::kNearest));
+    x = upsample_nearest2x(x);
     if (skip.defined()) x = torch::cat({x, skip}, 1);
     return forward_fusing_batchnorm(*conv2_, forward_fusing_batchnorm(*conv1_, x));
   }
