@@ -217,6 +217,19 @@ std::optional<std::array<int64_t, 2>> few_channel_strided(const torch::nn::Conv2
   return visit(ExplicitPadding{}, o.padding());
 }
 
+// The dtype x's convolution computes in: autocast's where it is on, else x's own.
+at::ScalarType compute_dtype_of(const torch::Tensor& x) {
+  const auto device = x.device().type();
+  return compat::autocast_enabled(device) ? compat::autocast_dtype(device) : x.scalar_type();
+}
+
+// A convolution's bias cast as autocast would (the cast stays on the tape, so an fp32 master bias
+// gets the gradient); none goes into a custom function as an empty tensor, which takes no
+// undefined one.
+torch::Tensor bias_in(const torch::Tensor& bias, const torch::Tensor& x, at::ScalarType dtype) {
+  return bias.defined() ? bias.to(dtype) : torch::empty({0}, x.options().dtype(dtype));
+}
+
 }  // namespace
 
 torch::Tensor dilated_conv3x3(const torch::Tensor& x, const torch::Tensor& weight,
@@ -228,37 +241,29 @@ torch::Tensor dilated_conv3x3(const torch::Tensor& x, const torch::Tensor& weigh
   if (drop_columns) kernel = kernel.narrow(3, 1, 1);
   const std::vector<int64_t> padding{drop_rows ? 0 : rate, drop_columns ? 0 : rate};
   const std::vector<int64_t> dilation{drop_rows ? 1 : rate, drop_columns ? 1 : rate};
-  const bool autocast = compat::autocast_enabled(x.device().type());
-  const auto compute_dtype = autocast ? compat::autocast_dtype(x.device().type()) : x.scalar_type();
+  const auto compute_dtype = compute_dtype_of(x);
   const double share =
       inside_share(x.size(-2), rate, drop_rows) * inside_share(x.size(-1), rate, drop_columns);
   if (wants_tapwise_weight_gradient(x, weight, compute_dtype, share)) {
     // Cast as autocast would: the casts stay on the tape, so the fp32 master weights get the
     // gradient.
-    // A custom function takes no undefined tensor: no bias goes in as an empty one.
-    const auto bias_in = bias.defined() ? bias.to(compute_dtype)
-                                        : torch::empty({0}, x.options().dtype(compute_dtype));
     return ConvWithTapwiseWeightGradient::apply(x.to(compute_dtype), kernel.to(compute_dtype),
-                                                bias_in, padding, dilation);
+                                                bias_in(bias, x, compute_dtype), padding, dilation);
   }
   return torch::conv2d(x, kernel, bias, /*stride=*/1, padding, dilation);
 }
 
 torch::Tensor conv_forward(torch::nn::Conv2dImpl& conv, const torch::Tensor& x) {
-  const auto device = x.device().type();
-  const auto compute_dtype =
-      compat::autocast_enabled(device) ? compat::autocast_dtype(device) : x.scalar_type();
+  const auto compute_dtype = compute_dtype_of(x);
   const bool bf16_training = x.device().is_cpu() && compute_dtype == torch::kBFloat16 &&
                              torch::GradMode::is_enabled() &&
                              (x.requires_grad() || conv.weight.requires_grad());
   if (!bf16_training) return conv.forward(x);
   // Cast as autocast would (see dilated_conv3x3).
   if (is_pointwise(conv)) {
-    const auto bias = conv.bias.defined() ? conv.bias.to(compute_dtype)
-                                          : torch::empty({0}, x.options().dtype(compute_dtype));
-    return ConvWithTapwiseWeightGradient::apply(x.to(compute_dtype), conv.weight.to(compute_dtype),
-                                                bias, std::vector<int64_t>{0, 0},
-                                                std::vector<int64_t>{1, 1});
+    return ConvWithTapwiseWeightGradient::apply(
+        x.to(compute_dtype), conv.weight.to(compute_dtype), bias_in(conv.bias, x, compute_dtype),
+        std::vector<int64_t>{0, 0}, std::vector<int64_t>{1, 1});
   }
   if (const auto padding = few_channel_strided(conv)) {
     return ConvWithSpaceToDepthWeightGradient::apply(
