@@ -268,12 +268,19 @@ bool on_sar_grid(const VarInfo& info) {
   return info.dims.size() == 2 && info.dims[0] == kLinesDim && info.dims[1] == kSamplesDim;
 }
 
+// The size the child check's time limit is set from; 0 (the shortest limit) where it has none.
+std::uintmax_t size_or_zero(const std::filesystem::path& path) {
+  std::error_code error;
+  const std::uintmax_t bytes = std::filesystem::file_size(path, error);
+  return error ? 0 : bytes;
+}
+
 // Opens an existing file read-only; UserError when it is missing or not netCDF.
 NcFile open_for_reading(const std::filesystem::path& path) {
   require(std::filesystem::exists(path), "scene file '" + path.string() + "' does not exist");
   int ncid = -1;
   const auto open_file = [&](int* id) { return nc_open(path.c_str(), NC_NOWRITE, id); };
-  int status = detail::check_netcdf_in_child(open_file, path.string());
+  int status = detail::check_netcdf_in_child(open_file, path.string(), size_or_zero(path));
   if (status == NC_NOERR) status = open_file(&ncid);
   if (status != NC_NOERR) {
     throw UserError("'" + path.string() + "' is not a readable netCDF file (" +
@@ -553,7 +560,7 @@ Scene read_ai4arctic_netcdf_memory(std::string_view bytes, const std::string& na
     return nc_open_mem(name.c_str(), NC_NOWRITE, buffer.size(), buffer.data(), id);
   };
   int ncid = -1;
-  int status = detail::check_netcdf_in_child(open_buffer, name);
+  int status = detail::check_netcdf_in_child(open_buffer, name, buffer.size());
   if (status == NC_NOERR) status = open_buffer(&ncid);
   if (status != NC_NOERR) {
     throw UserError("'" + name + "' is not a readable netCDF file (" + nc_strerror(status) +
@@ -874,7 +881,7 @@ class NetcdfWindowReader : public RasterWindowReader {
     std::lock_guard<std::mutex> lock(netcdf_mutex());
     int ncid = -1;
     const auto open_file = [&](int* id) { return nc_open(path.c_str(), NC_NOWRITE, id); };
-    int status = detail::check_netcdf_in_child(open_file, path.string());
+    int status = detail::check_netcdf_in_child(open_file, path.string(), size_or_zero(path));
     if (status == NC_NOERR) status = open_file(&ncid);
     if (status != NC_NOERR)
       throw UserError("cannot open '" + path.string() + "': " + nc_strerror(status));

@@ -5,6 +5,7 @@
 #if SARSEG_HAVE_NETCDF
 #include <netcdf.h>
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -14,9 +15,9 @@
 namespace sarseg::io::detail {
 namespace {
 
-// Far above what the walk takes on a 5000 x 5000 scene (milliseconds), low enough that a file
-// that makes the library loop is refused rather than waited on.
-constexpr std::chrono::seconds kWalkTimeout{60};
+constexpr std::chrono::seconds kShortestWalkLimit{5};
+constexpr std::chrono::seconds kLongestWalkLimit{60};
+constexpr std::uintmax_t kWalkLimitBytesPerSecond = std::uintmax_t{8} << 20;
 // Attribute values larger than this are not read in the walk (AI4Arctic's are a few KiB).
 constexpr size_t kLargestAttributeRead = size_t{1} << 20;
 
@@ -55,14 +56,19 @@ void read_first_value(int ncid, int varid, int dim_count, const int* dim_ids) {
 }
 
 // What nc_open and the schema checks of netcdf.cpp touch: dimensions, variables, attributes.
-// Errors are ignored here: the caller's own open and checks report them with their context.
-void walk_structure(int ncid) {
+// The status of the first failed inquiry of the file, a dimension or a variable is returned, and
+// the file is refused as the open's failure would be: netCDF does not keep what a failed inquiry
+// read, so the caller's same call would read the damaged part again, and one that failed here in
+// milliseconds has been seen to loop there. Attribute and value reads only need to finish.
+int walk_structure(int ncid) {
   int dim_count = 0, var_count = 0, global_count = 0, unlimited = -1;
-  if (nc_inq(ncid, &dim_count, &var_count, &global_count, &unlimited) != NC_NOERR) return;
+  if (const int status = nc_inq(ncid, &dim_count, &var_count, &global_count, &unlimited);
+      status != NC_NOERR)
+    return status;
   for (int d = 0; d < dim_count; ++d) {
     char name[NC_MAX_NAME + 1] = {};
     size_t length = 0;
-    nc_inq_dim(ncid, d, name, &length);
+    if (const int status = nc_inq_dim(ncid, d, name, &length); status != NC_NOERR) return status;
   }
   read_attributes(ncid, NC_GLOBAL, global_count);
   for (int v = 0; v < var_count; ++v) {
@@ -70,33 +76,43 @@ void walk_structure(int ncid) {
     nc_type type = NC_NAT;
     int var_dims = 0, attribute_count = 0;
     int dim_ids[NC_MAX_VAR_DIMS] = {};
-    if (nc_inq_var(ncid, v, name, &type, &var_dims, dim_ids, &attribute_count) != NC_NOERR)
-      continue;
+    if (const int status = nc_inq_var(ncid, v, name, &type, &var_dims, dim_ids, &attribute_count);
+        status != NC_NOERR)
+      return status;
     read_attributes(ncid, v, attribute_count);
     read_first_value(ncid, v, var_dims, dim_ids);
   }
+  return NC_NOERR;
 }
 
 }  // namespace
 
-int check_netcdf_in_child(const std::function<int(int*)>& open_file, const std::string& name) {
+std::chrono::seconds structure_walk_time_limit(std::uintmax_t file_bytes) {
+  const std::uintmax_t extra = file_bytes / kWalkLimitBytesPerSecond;
+  const std::uintmax_t headroom = kLongestWalkLimit.count() - kShortestWalkLimit.count();
+  return kShortestWalkLimit + std::chrono::seconds(std::min(extra, headroom));
+}
+
+int check_netcdf_in_child(const std::function<int(int*)>& open_file, const std::string& name,
+                          std::uintmax_t file_bytes) {
+  const std::chrono::seconds limit = structure_walk_time_limit(file_bytes);
   const IsolatedOutcome outcome = run_isolated(
       [&] {
         int ncid = -1;
         const int status = open_file(&ncid);
         if (status != NC_NOERR) return status;
-        walk_structure(ncid);
+        const int walk_status = walk_structure(ncid);
         nc_close(ncid);
-        return static_cast<int>(NC_NOERR);
+        return walk_status;
       },
-      kWalkTimeout);
+      limit);
   if (outcome.kind == IsolatedOutcome::Kind::kCrashed)
     throw UserError("netCDF file '" + name + "' is damaged: the HDF5 library " +
                     outcome.describe() +
                     " reading it (checked in a child process); re-download or re-create it");
   if (outcome.kind == IsolatedOutcome::Kind::kTimedOut)
     throw UserError("netCDF file '" + name + "' is damaged: the HDF5 library did not finish " +
-                    "reading its structure within " + std::to_string(kWalkTimeout.count()) +
+                    "reading its structure within " + std::to_string(limit.count()) +
                     " s (checked in a child process); re-download or re-create it");
   return outcome.kind == IsolatedOutcome::Kind::kFinished ? outcome.value : NC_NOERR;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <netcdf.h>
 
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <fstream>
@@ -272,14 +273,70 @@ TEST(NetcdfHostileFile, ACrashWhileOpeningIsRefusedAsDamaged) {
           raise(SIGSEGV);
           return 0;
         },
-        "crashing.nc");
+        "crashing.nc", 1000);
     ADD_FAILURE() << "no error";
   } catch (const UserError& e) {
     const std::string text = e.what();
     EXPECT_NE(text.find("netCDF file 'crashing.nc' is damaged"), std::string::npos) << text;
     EXPECT_NE(text.find("crashed (SIGSEGV)"), std::string::npos) << text;
   }
-  EXPECT_EQ(detail::check_netcdf_in_child([](int*) { return int{NC_ENOTNC}; }, "x.nc"), NC_ENOTNC);
+  EXPECT_EQ(detail::check_netcdf_in_child([](int*) { return int{NC_ENOTNC}; }, "x.nc", 1000),
+            NC_ENOTNC);
+}
+
+// A corrupted 55 KiB netCDF-4 file on which libhdf5 1.10 reads one variable's DIMENSION_LIST
+// attribute for over a minute (H5DSget_num_scales <- nc_inq_var; found by fuzz_ai4arctic_netcdf):
+// refused as damaged once the child's walk has taken the small file's 5 s, not after the 60 s of a
+// large file (which the fuzzer's 20 s per input, and a user, would not wait for).
+TEST(NetcdfHostileFile, AFileTheLibraryLoopsOnIsRefusedWithinSeconds) {
+  const fs::path file = fs::path(SARSEG_FUZZ_DIR) / "regressions" / "fuzz_ai4arctic_netcdf" /
+                        "hdf5-loop-dimension-list-vlen.nc";
+  ASSERT_TRUE(fs::exists(file)) << file;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    read_ai4arctic_netcdf_memory(read_file(file), "looping.nc");
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    const std::string text = e.what();
+    EXPECT_NE(text.find("netCDF file 'looping.nc' is damaged"), std::string::npos) << text;
+    EXPECT_NE(text.find("within 5 s"), std::string::npos) << text;
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+}
+
+// A corrupted file on which the child's first inquiry (nc_inq) fails at once while the same
+// variable's inquiry in the reading process then loops in libhdf5 as above (netCDF does not keep
+// what a failed inquiry read; found by fuzz_ai4arctic_netcdf): the walk's failed inquiry refuses
+// the file, which is never opened again, from a path, from memory and as a window reader.
+TEST(NetcdfHostileFile, AFileWhoseInquiryFailsInTheChildIsRefusedAtOnce) {
+  const fs::path file = fs::path(SARSEG_FUZZ_DIR) / "regressions" / "fuzz_ai4arctic_netcdf" /
+                        "hdf5-loop-after-failed-inquiry.nc";
+  ASSERT_TRUE(fs::exists(file)) << file;
+  const auto refused_quickly = [](const std::function<void()>& read, const std::string& name) {
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      read();
+      ADD_FAILURE() << "no error for " << name;
+    } catch (const UserError& e) {
+      const std::string text = e.what();
+      EXPECT_NE(text.find("'" + name + "'"), std::string::npos) << text;
+      EXPECT_NE(text.find("Can't open HDF5 attribute"), std::string::npos) << text;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << name;
+  };
+  refused_quickly([&] { read_ai4arctic_netcdf(file); }, file.string());
+  refused_quickly([&] { read_ai4arctic_netcdf_memory(read_file(file), "inquiry.nc"); },
+                  "inquiry.nc");
+  refused_quickly([&] { open_netcdf_window_reader(file, "nersc_sar_primary"); }, file.string());
+}
+
+TEST(NetcdfHostileFile, TheWalkMayTakeLongerOnLargerFilesUpToAMinute) {
+  using std::chrono::seconds;
+  EXPECT_EQ(detail::structure_walk_time_limit(0), seconds(5));
+  EXPECT_EQ(detail::structure_walk_time_limit(128 << 10), seconds(5));
+  EXPECT_EQ(detail::structure_walk_time_limit(std::uintmax_t{80} << 20), seconds(15));
+  EXPECT_EQ(detail::structure_walk_time_limit(std::uintmax_t{1} << 30), seconds(60));
+  EXPECT_EQ(detail::structure_walk_time_limit(~std::uintmax_t{0}), seconds(60));
 }
 
 TEST(Ai4ArcticStats, MatchTheSharedFixture) {
