@@ -38,8 +38,9 @@ const config::ConfigSchema<InferenceOptions>& inference_options_schema() {
     s.add(
         "inference.precision", [](O & o) -> auto& { return o.precision; },
         "fp32, bf16 (autocast on the device), int8 (CPU, ResNet + deeplabv3: quantized weights "
-        "and activations, ranges measured on each scene), or auto = bf16 where the CPU has "
-        "native bf16 (avx512_bf16/amx_bf16), else fp32",
+        "and activations, ranges measured on each scene), or auto = the fastest near-exact path "
+        "for the device: bf16, channels-last, BatchNorm folded on a GPU or an AMX CPU; fp32 with "
+        "channels-last and BatchNorm folded on a CPU with avx512_bf16 only; else fp32",
         precision_names());
     s.add(
         "inference.fold_batchnorm", [](O & o) -> auto& { return o.fold_batchnorm; },
@@ -119,7 +120,8 @@ ResolvedArithmetic resolve_arithmetic(const InferenceOptions& options) {
   if (options.precision == "auto") {
     const auto a = auto_arithmetic(resolve_device_name(options.device));
     r.precision = a.bf16 ? "bf16" : "fp32";
-    if (a.bf16) r.channels_last = r.fold_batchnorm = true;
+    r.channels_last = r.channels_last || a.channels_last;
+    r.fold_batchnorm = r.fold_batchnorm || a.fold_batchnorm;
     why = " (precision auto: " + a.reason + ")";
   }
   r.description = r.precision;

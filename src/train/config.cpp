@@ -275,8 +275,9 @@ void add_train_keys(Schema& s) {
       "cpu, cuda, cuda:N or auto");
   s.add("train.precision", [](TrainConfig & c) -> auto& { return c.train.precision; },
         "arithmetic of forward and backward: fp32, bf16 autocast on the training device "
-        "(weights, optimiser and loss stay fp32), or auto = bf16 with channels-last where the "
-        "device has bf16 units (GPU, CPU with avx512_bf16/amx_bf16), else fp32",
+        "(weights, optimiser and loss stay fp32), or auto = bf16 with channels-last on a GPU or a "
+        "CPU with AMX (amx_bf16), fp32 with channels-last on a CPU with avx512_bf16 only, else "
+        "fp32",
         {"fp32", "bf16", "auto"});
   s.add(
       "train.channels_last", [](TrainConfig & c) -> auto& { return c.train.channels_last; },

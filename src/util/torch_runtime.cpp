@@ -4,6 +4,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <sstream>
 #include <thread>
 
 #if defined(__GLIBC__)
@@ -44,33 +45,52 @@ std::string resolve_device_name(const std::string& requested) {
   return requested;
 }
 
-bool cpu_has_native_bf16() {
-  static const bool has = [] {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(cpuinfo, line)) {
-      if (line.rfind("flags", 0) != 0) continue;
-      const auto flags = " " + line.substr(line.find(':') + 1) + " ";
-      return flags.find(" avx512_bf16 ") != std::string::npos ||
-             flags.find(" amx_bf16 ") != std::string::npos;
-    }
-    return false;
-  }();
-  return has;
+CpuBf16 cpu_bf16_units_from_cpuinfo(const std::string& cpuinfo) {
+  std::istringstream lines(cpuinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("flags", 0) != 0 || line.find(':') == std::string::npos) continue;
+    const auto flags = " " + line.substr(line.find(':') + 1) + " ";
+    if (flags.find(" amx_bf16 ") != std::string::npos) return CpuBf16::kMatrix;
+    if (flags.find(" avx512_bf16 ") != std::string::npos) return CpuBf16::kVector;
+    return CpuBf16::kNone;
+  }
+  return CpuBf16::kNone;
 }
 
-AutoArithmetic auto_arithmetic(const std::string& device) {
+CpuBf16 cpu_bf16_units() {
+  static const CpuBf16 units = [] {
+    std::ifstream file("/proc/cpuinfo");
+    std::ostringstream text;
+    text << file.rdbuf();
+    return cpu_bf16_units_from_cpuinfo(text.str());
+  }();
+  return units;
+}
+
+bool cpu_has_native_bf16() {
+  return cpu_bf16_units() != CpuBf16::kNone;
+}
+
+AutoArithmetic auto_arithmetic_for(const std::string& device, CpuBf16 cpu_units) {
   AutoArithmetic a;
   if (device.rfind("cuda", 0) == 0) {
-    a.bf16 = a.channels_last = true;
+    a.bf16 = a.channels_last = a.fold_batchnorm = true;
     a.reason = "GPU";
-  } else if (cpu_has_native_bf16()) {
-    a.bf16 = a.channels_last = true;
-    a.reason = "the CPU has avx512_bf16/amx_bf16";
+  } else if (cpu_units == CpuBf16::kMatrix) {
+    a.bf16 = a.channels_last = a.fold_batchnorm = true;
+    a.reason = "the CPU has AMX (amx_bf16)";
+  } else if (cpu_units == CpuBf16::kVector) {
+    a.channels_last = a.fold_batchnorm = true;
+    a.reason = "the CPU has avx512_bf16 but no AMX, where bf16 convolutions are slower than fp32";
   } else {
     a.reason = "the CPU has no native bf16 (avx512_bf16/amx_bf16)";
   }
   return a;
+}
+
+AutoArithmetic auto_arithmetic(const std::string& device) {
+  return auto_arithmetic_for(device, cpu_bf16_units());
 }
 
 std::string torch_version() {

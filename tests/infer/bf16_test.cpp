@@ -7,16 +7,17 @@
 namespace sarseg::infer {
 namespace {
 
-TEST(ReducedPrecision, AutoMeansBf16OnlyWithNativeSupport) {
+TEST(ReducedPrecision, AutoMeansBf16OnlyWithMatrixUnits) {
   InferenceOptions o;
   o.precision = "auto";
-  EXPECT_EQ(resolved_precision(o), cpu_has_native_bf16() ? "bf16" : "fp32");
+  EXPECT_EQ(resolved_precision(o), cpu_bf16_units() == CpuBf16::kMatrix ? "bf16" : "fp32");
   o.precision = "bf16";
   EXPECT_EQ(resolved_precision(o), "bf16");
 }
 
-// auto also picks the layout: channels-last and folded BatchNorm go with bf16 (oneDNN's AMX
-// convolutions want NHWC; folding removes 22 BatchNorm passes), and it says which path runs.
+// auto also picks the layout: channels-last and folded BatchNorm on CPUs with bf16 units (oneDNN's
+// AMX and AVX-512 convolutions want NHWC; folding removes 22 BatchNorm passes), and it says which
+// path runs.
 TEST(ReducedPrecision, AutoPicksTheLayoutWithBf16AndSaysWhich) {
   InferenceOptions o;
   o.precision = "auto";

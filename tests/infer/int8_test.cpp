@@ -54,7 +54,7 @@ TEST(Int8Model, FoldedFp32GraphEqualsTheModel) {
   }
 }
 
-// The bf16 folded graph (precision auto with native bf16): logits within bf16 rounding of the
+// The bf16 folded graph (precision auto on an AMX CPU): logits within bf16 rounding of the
 // model's (its max pooling by strided maxima included), from a graph that needs neither an int8
 // engine nor calibration.
 TEST(Int8Model, FoldedBf16GraphStaysCloseToTheModel) {

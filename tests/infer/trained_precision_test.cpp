@@ -36,8 +36,8 @@ TEST(ReducedPrecision, Int8ChangesWeightedF1ByLessThanHalfAPercentPoint) {
   testing::expect_weighted_f1_kept(trained_paper_model(), "int8");
 }
 
-// precision auto on the paper's model: with native bf16, bf16 autocast + channels-last + folded
-// BatchNorm (fp32 elsewhere, where the comparison is trivially kept).
+// precision auto on the paper's model: with AMX, bf16 autocast + channels-last + folded
+// BatchNorm; with avx512_bf16 only, fp32 + channels-last + folded BatchNorm; else plain fp32.
 TEST(ReducedPrecision, AutoChangesWeightedF1ByLessThanHalfAPercentPoint) {
   testing::expect_weighted_f1_kept(trained_paper_model(), "auto");
 }

@@ -292,7 +292,7 @@ TEST(TrainRun, AutoPrecisionCurveWithinTheSeedNoiseOfFp32) {
   train::TrainSection section;
   section.precision = "auto";
   const auto arithmetic = train::resolve_train_arithmetic(section);
-  EXPECT_EQ(arithmetic.bf16, cpu_has_native_bf16());
+  EXPECT_EQ(arithmetic.bf16, cpu_bf16_units() == CpuBf16::kMatrix);
   EXPECT_EQ(arithmetic.channels_last, cpu_has_native_bf16());
   ASSERT_EQ(fp32.history.size(), 4u);
   ASSERT_EQ(automatic.history.size(), 4u);

@@ -23,8 +23,8 @@ struct InferenceOptions {
   bool channels_last = false;      // NHWC activations and weights (oneDNN's preferred layout)
   std::string precision = "fp32";  // fp32, bf16 (autocast on the device), int8 (CPU; ResNet +
                                    // deeplabv3; activation ranges measured on each scene), or
-                                   // auto (bf16 where the CPU has native bf16 instructions:
-                                   // avx512_bf16 or amx_bf16)
+                                   // auto (the fastest near-exact path for the
+                                   // device: util/torch_runtime.h auto_arithmetic)
   std::string device = "cpu";      // cpu, cuda, cuda:N or auto; tiles are assembled on the CPU
   int64_t mc_dropout = 0;          // Monte Carlo dropout: passes per tile with dropout active
                                    // (one checkpoint with dropout layers); 0 = off
@@ -46,9 +46,10 @@ nlohmann::json to_json(const InferenceOptions& options);
 // True when the CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
 using sarseg::cpu_has_native_bf16;
 // What runs for `options` on this machine. `precision: auto` is the fastest path that keeps the
-// weighted F1 within 0.005 of fp32 (tests ReducedPrecision.*): where the device has bf16 units
-// (util/torch_runtime.h auto_arithmetic) bf16 autocast with channels-last weights and activations
-// and BatchNorm folded into the convolutions, else fp32 as configured. Other precisions run as
+// weighted F1 within 0.005 of fp32 (tests ReducedPrecision.*), as util/torch_runtime.h
+// auto_arithmetic picks it for the device: bf16 autocast (on a GPU or an AMX CPU) or fp32, with
+// channels-last weights and activations and BatchNorm folded into the convolutions where the
+// device has bf16 units, else fp32 as configured. Other precisions run as
 // given. `description` is the one line that says which ran and why.
 struct ResolvedArithmetic {
   std::string precision;  // fp32, bf16 or int8

@@ -110,9 +110,10 @@ struct TrainSection {
   bool channels_last = false;      // NHWC weights and activations
 };
 
-// What a training run computes in: `precision: auto` is bf16 autocast with channels-last where the
-// training device has bf16 units (util/torch_runtime.h auto_arithmetic), else fp32; the others run
-// as given. Weights, optimiser state, loss and checkpoints stay fp32 in every case.
+// What a training run computes in: `precision: auto` is what util/torch_runtime.h auto_arithmetic
+// picks for the training device (bf16 autocast with channels-last on a GPU or an AMX CPU, fp32 with
+// channels-last on a CPU with avx512_bf16 only, else fp32); the others run as given. Weights,
+// optimiser state, loss and checkpoints stay fp32 in every case.
 struct TrainArithmetic {
   bool bf16 = false;
   bool channels_last = false;

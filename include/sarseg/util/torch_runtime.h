@@ -23,18 +23,29 @@ void keep_freed_blocks_for_reuse();
 // "cpu", "cuda" or "cuda:N" checked against what this build and machine have (UserError if not).
 std::string resolve_device_name(const std::string& requested);
 
+// The bf16 arithmetic a CPU has, from the flags of its /proc/cpuinfo: matrix units (amx_bf16),
+// vector instructions only (avx512_bf16), or none.
+enum class CpuBf16 { kNone, kVector, kMatrix };
+CpuBf16 cpu_bf16_units_from_cpuinfo(const std::string& cpuinfo);
+CpuBf16 cpu_bf16_units();  // this CPU's
+
 // True when the CPU has native bf16 arithmetic (avx512_bf16 or amx_bf16 in /proc/cpuinfo).
 bool cpu_has_native_bf16();
 
-// What `precision: auto` runs on `device` ("cpu", "cuda", "cuda:N"): bf16 with channels-last
-// where the device has bf16 units (a GPU; a CPU with avx512_bf16 / amx_bf16, where oneDNN's AMX
-// convolutions want NHWC), fp32 elsewhere (emulated bf16 is slower than fp32). `reason` says why.
+// What `precision: auto` runs on `device` ("cpu", "cuda", "cuda:N"), the fastest path measured on
+// each kind (bench/RESULTS.md): bf16 with channels-last and folded BatchNorm on a GPU and on a CPU
+// with AMX, whose convolutions want NHWC; on a CPU with avx512_bf16 but no AMX, fp32 with
+// channels-last and folded BatchNorm, since oneDNN 2.6's avx512_core_bf16 convolutions are slower
+// there than its fp32 ones (92 against 155 GFLOP/s on a 2-core Xeon); plain fp32 elsewhere
+// (emulated bf16 is slower than fp32). `fold_batchnorm` is for inference. `reason` says why.
 struct AutoArithmetic {
   bool bf16 = false;
   bool channels_last = false;
+  bool fold_batchnorm = false;
   std::string reason;
 };
 AutoArithmetic auto_arithmetic(const std::string& device);
+AutoArithmetic auto_arithmetic_for(const std::string& device, CpuBf16 cpu_units);
 
 // LibTorch version string, e.g. "1.13.1".
 std::string torch_version();
