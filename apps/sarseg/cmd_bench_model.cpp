@@ -76,8 +76,8 @@ void run_bench_model(const BenchModelOptions& options) {
     parameters += p.numel();
 
   const torch::Device device(resolve_device_name(options.device));
-  // The trainer's resolution of --precision (auto: bf16 + channels-last where the device has
-  // bf16 units), so that this step computes what a training run would.
+  // The trainer's resolution of --precision (auto: util/torch_runtime.h auto_arithmetic), so
+  // that this step computes what a training run would.
   train::TrainSection section;
   section.precision = options.precision;
   section.channels_last = options.channels_last;
@@ -175,10 +175,9 @@ void add_bench_model_command(CLI::App& root) {
   command->add_option("--warmup", options->warmup, "untimed iterations before timing");
   command->add_option("--device", options->device, "cpu, cuda, cuda:N or auto");
   command
-      ->add_option(
-          "--precision", options->precision,
-          "fp32, bf16 autocast on the device, or auto (bf16 + channels-last where the device has "
-          "bf16 units, else fp32)")
+      ->add_option("--precision", options->precision,
+                   "fp32, bf16 autocast on the device, or auto (bf16 + channels-last on a GPU or "
+                   "an AMX CPU, fp32 + channels-last on a CPU with avx512_bf16 only, else fp32)")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}));
   command->add_flag("--channels-last", options->channels_last,
                     "NHWC memory layout for weights and activations");

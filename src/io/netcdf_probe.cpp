@@ -65,7 +65,13 @@ int walk_structure(int ncid) {
   if (const int status = nc_inq(ncid, &dim_count, &var_count, &global_count, &unlimited);
       status != NC_NOERR)
     return status;
-  for (int d = 0; d < dim_count; ++d) {
+  // netCDF-4 dimension ids need not run from 0 in a group: ask for them (count first).
+  if (const int status = nc_inq_dimids(ncid, &dim_count, nullptr, 0); status != NC_NOERR)
+    return status;
+  std::vector<int> dim_ids(static_cast<size_t>(std::max(dim_count, 0)));
+  if (const int status = nc_inq_dimids(ncid, &dim_count, dim_ids.data(), 0); status != NC_NOERR)
+    return status;
+  for (const int d : dim_ids) {
     char name[NC_MAX_NAME + 1] = {};
     size_t length = 0;
     if (const int status = nc_inq_dim(ncid, d, name, &length); status != NC_NOERR) return status;

@@ -274,11 +274,11 @@ TEST(TrainRun, ChannelsLastAndBf16AutocastTrainLikeFp32) {
     }
 }
 
-// precision auto (bf16 autocast + channels-last where the CPU or GPU has bf16 units, fp32
-// elsewhere) trains like fp32: its learning curve stays as close to the fp32 curve of the same
-// seed as the fp32 curves of other seeds come to it (the noise a training run has anyway). Two
-// other seeds, the farther one the bound: bf16's rounding changes the run as a new seed does, so
-// against a single other seed the test would fail about as often as it passes.
+// precision auto (bf16 autocast + channels-last on a GPU or an AMX CPU, fp32 + channels-last
+// with avx512_bf16 only, fp32 elsewhere) trains like fp32: its learning curve stays as close to the
+// fp32 curve of the same seed as the fp32 curves of other seeds come to it (the noise a training
+// run has anyway). Two other seeds, the farther one the bound: bf16's rounding changes the run as a
+// new seed does, so against a single other seed the test would fail about as often as it passes.
 TEST(TrainRun, AutoPrecisionCurveWithinTheSeedNoiseOfFp32) {
   sarseg::testing::TempDir dir;
   const auto run_with = [&](const std::string& name, int64_t seed,

@@ -41,8 +41,9 @@ class Int8Model {
   // not seen). UserError when the architecture is not supported or no int8 engine exists.
   explicit Int8Model(const SegmentationModel& model);
   // The same folded graph without quantization, run in bf16 by forward_heads_bf16 (precision
-  // auto on a CPU with bf16 units): BatchNorm folded into every convolution, weights cast to bf16
-  // channels-last once, no calibration and no int8 engine needed. Same architectures as int8.
+  // auto on an AMX CPU, bf16 with folding): BatchNorm folded into every convolution, weights cast
+  // to bf16 channels-last once, no calibration and no int8 engine needed. Same architectures as
+  // int8.
   static Int8Model folded_bf16(const SegmentationModel& model);
   ~Int8Model();
   Int8Model(Int8Model&&) noexcept;
