@@ -5,12 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <sstream>
 
 #include "sarseg/util/error.h"
-#include "sarseg/util/strings.h"
+#include "sarseg/util/torch_runtime.h"
 
 namespace sarseg::bench {
 
@@ -163,29 +162,16 @@ PeakMeasurement measure_peak(const PeakShape& shape, const PeakOptions& options)
 }
 
 bool cpu_flags_have_bf16(const std::string& flags_line) {
-  const auto colon = flags_line.find(':');
-  for (const auto& flag :
-       split(flags_line.substr(colon == std::string::npos ? 0 : colon + 1), ' ')) {
-    if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
-  }
-  return false;
+  return cpu_bf16_units_from_cpuinfo(flags_line) != CpuBf16::kNone;
 }
 
 bool cpu_has_bf16(std::string* reason) {
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(cpuinfo, line)) {
-    if (starts_with(line, "flags")) {
-      const bool has = cpu_flags_have_bf16(line);
-      if (reason)
-        *reason = has ? "the CPU reports avx512_bf16 or amx_bf16"
-                      : "the CPU reports neither avx512_bf16 nor amx_bf16, so LibTorch would "
-                        "run bf16 on a slow generic path";
-      return has;
-    }
-  }
-  if (reason) *reason = "/proc/cpuinfo has no flags line";
-  return false;
+  const bool has = cpu_has_native_bf16();
+  if (reason)
+    *reason = has ? "the CPU reports avx512_bf16 or amx_bf16"
+                  : "the CPU reports neither avx512_bf16 nor amx_bf16, so LibTorch would "
+                    "run bf16 on a slow generic path";
+  return has;
 }
 
 }  // namespace sarseg::bench

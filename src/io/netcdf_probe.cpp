@@ -61,11 +61,12 @@ void read_first_value(int ncid, int varid, int dim_count, const int* dim_ids) {
 // read, so the caller's same call would read the damaged part again, and one that failed here in
 // milliseconds has been seen to loop there. Attribute and value reads only need to finish.
 int walk_structure(int ncid) {
-  int dim_count = 0, var_count = 0, global_count = 0, unlimited = -1;
-  if (const int status = nc_inq(ncid, &dim_count, &var_count, &global_count, &unlimited);
+  int var_count = 0, global_count = 0;
+  if (const int status = nc_inq(ncid, nullptr, &var_count, &global_count, nullptr);
       status != NC_NOERR)
     return status;
   // netCDF-4 dimension ids need not run from 0 in a group: ask for them (count first).
+  int dim_count = 0;
   if (const int status = nc_inq_dimids(ncid, &dim_count, nullptr, 0); status != NC_NOERR)
     return status;
   std::vector<int> dim_ids(static_cast<size_t>(std::max(dim_count, 0)));
